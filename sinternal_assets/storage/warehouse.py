@@ -1,0 +1,159 @@
+"""The DuckDB warehouse: schema from `sql/schema`, named queries from `sql/queries`, atomic writes.
+
+One writer per database file (DuckDB's own rule). A locked or corrupt file is a `WarehouseError` that
+says which file and what to do, raised at once: no silent retry loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from sinternal_assets.paths import sql_dir
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be opened or written."""
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@lru_cache(maxsize=None)
+def _read_sql(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def load_query(name: str, root: Path | None = None) -> str:
+    """The text of `sql/queries/<name>.sql`."""
+    path = (root or sql_dir()) / "queries" / f"{name}.sql"
+    if not path.is_file():
+        raise WarehouseError(f"named query {name!r} not found at {path}")
+    return _read_sql(str(path))
+
+
+def schema_statements(root: Path | None = None) -> list[str]:
+    files = sorted(((root or sql_dir()) / "schema").glob("*.sql"))
+    if not files:
+        raise WarehouseError(f"no schema files in {(root or sql_dir()) / 'schema'}")
+    return [_read_sql(str(f)) for f in files]
+
+
+class Warehouse:
+    def __init__(self, path: Path | str, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            raise WarehouseError(f"warehouse {self.path} does not exist yet: materialize the upstream assets first")
+        try:
+            conn = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseError(
+                    f"warehouse {self.path} is locked by another process ({exc}). DuckDB allows one writer "
+                    f"per file: stop the other process (a second Dagster run, a notebook) and retry."
+                ) from exc
+            raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+        except (duckdb.SerializationException, duckdb.InternalException, duckdb.InvalidInputException) as exc:
+            raise WarehouseError(
+                f"warehouse {self.path} is not a readable DuckDB database ({exc}). It may be corrupt or written "
+                f"by another DuckDB version; move it aside and re-materialize, or restore a backup."
+            ) from exc
+        try:
+            if not self.read_only:
+                for statement in schema_statements():
+                    conn.execute(statement)
+            yield conn
+        finally:
+            conn.close()
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def query(self, name: str, **params: Any) -> pl.DataFrame:
+        with self.connect() as conn:
+            return self._run(conn, load_query(name), params)
+
+    def sql(self, text: str, **params: Any) -> pl.DataFrame:
+        with self.connect() as conn:
+            return self._run(conn, text, params)
+
+    def table(self, table: str) -> pl.DataFrame:
+        _check_identifier(table)
+        with self.connect() as conn:
+            return conn.execute(f"SELECT * FROM {table}").pl()
+
+    def count(self, table: str) -> int:
+        _check_identifier(table)
+        with self.connect() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    @staticmethod
+    def _run(conn: duckdb.DuckDBPyConnection, text: str, params: dict[str, Any]) -> pl.DataFrame:
+        return conn.execute(text, params or None).pl()
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def replace_tables(self, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+        """Replace the whole contents of each table with its frame, all in ONE transaction.
+
+        Either every table gets its new rows or (on any error) every table keeps exactly its old rows.
+        Columns are matched by name; a missing or extra column is an error before anything changes.
+        """
+        counts: dict[str, int] = {}
+        with self.connect() as conn:
+            for table, frame in frames.items():
+                _check_identifier(table)
+                expected = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
+                if sorted(expected) != sorted(frame.columns):
+                    raise WarehouseError(
+                        f"frame for table {table} has columns {sorted(frame.columns)}, table has {sorted(expected)}"
+                    )
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                for table, frame in frames.items():
+                    conn.execute(f"DELETE FROM {table}")
+                    conn.register("_incoming", frame.to_arrow())
+                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                    conn.unregister("_incoming")
+                    counts[table] = frame.height
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return counts
+
+    def upsert(self, table: str, frame: pl.DataFrame, key: list[str]) -> int:
+        """Insert rows, replacing those whose key already exists, in one transaction."""
+        _check_identifier(table)
+        for column in key:
+            _check_identifier(column)
+        with self.connect() as conn:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.register("_incoming", frame.to_arrow())
+                match = " AND ".join(f"t.{c} = i.{c}" for c in key)
+                conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _incoming i WHERE {match})")
+                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                conn.unregister("_incoming")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return frame.height
+
+
+def _check_identifier(name: str) -> None:
+    if not _IDENTIFIER.match(name):
+        raise WarehouseError(f"invalid SQL identifier {name!r}")
