@@ -105,28 +105,39 @@ class Warehouse:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def replace_tables(self, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
-        """Replace the whole contents of each table with its frame, all in ONE transaction.
+    def write(self, replace: dict[str, pl.DataFrame] | None = None,
+              upsert: dict[str, tuple[pl.DataFrame, list[str]]] | None = None) -> dict[str, int]:
+        """Apply all writes in ONE transaction: either every table changes or none does.
 
-        Either every table gets its new rows or (on any error) every table keeps exactly its old rows.
-        Columns are matched by name; a missing or extra column is an error before anything changes.
+        `replace`: table -> frame; the table's whole contents become the frame.
+        `upsert`: table -> (frame, key columns); rows whose key exists are replaced, others inserted.
+        Columns are matched by name and checked against the table before anything changes.
         """
+        replace, upsert = replace or {}, upsert or {}
         counts: dict[str, int] = {}
         with self.connect() as conn:
-            for table, frame in frames.items():
+            for table, frame in [*replace.items(), *((t, f) for t, (f, _k) in upsert.items())]:
                 _check_identifier(table)
                 expected = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
                 if sorted(expected) != sorted(frame.columns):
                     raise WarehouseError(
                         f"frame for table {table} has columns {sorted(frame.columns)}, table has {sorted(expected)}"
                     )
+            for _table, (_frame, key) in upsert.items():
+                for column in key:
+                    _check_identifier(column)
             conn.execute("BEGIN TRANSACTION")
             try:
-                for table, frame in frames.items():
+                for table, frame in replace.items():
                     conn.execute(f"DELETE FROM {table}")
+                    self._insert(conn, table, frame)
+                    counts[table] = frame.height
+                for table, (frame, key) in upsert.items():
                     conn.register("_incoming", frame.to_arrow())
-                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                    match = " AND ".join(f"t.{c} = i.{c}" for c in key)
+                    conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _incoming i WHERE {match})")
                     conn.unregister("_incoming")
+                    self._insert(conn, table, frame)
                     counts[table] = frame.height
                 conn.execute("COMMIT")
             except BaseException:
@@ -134,24 +145,13 @@ class Warehouse:
                 raise
         return counts
 
-    def upsert(self, table: str, frame: pl.DataFrame, key: list[str]) -> int:
-        """Insert rows, replacing those whose key already exists, in one transaction."""
-        _check_identifier(table)
-        for column in key:
-            _check_identifier(column)
-        with self.connect() as conn:
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.register("_incoming", frame.to_arrow())
-                match = " AND ".join(f"t.{c} = i.{c}" for c in key)
-                conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _incoming i WHERE {match})")
-                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
-                conn.unregister("_incoming")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return frame.height
+    @staticmethod
+    def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+        conn.register("_incoming", frame.to_arrow())
+        try:
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+        finally:
+            conn.unregister("_incoming")
 
 
 def _check_identifier(name: str) -> None:

@@ -31,3 +31,15 @@ CREATE TABLE IF NOT EXISTS prompt_sources (
     n_records      BIGINT NOT NULL,
     description    VARCHAR NOT NULL
 );
+
+-- Every raw record read from every source (built-in and user files), already mapped onto the spec's
+-- categories. `prompt_pool` deduplicates and splits these.
+CREATE TABLE IF NOT EXISTS source_prompts (
+    text             VARCHAR NOT NULL,
+    label            VARCHAR NOT NULL,
+    category         VARCHAR NOT NULL,
+    source_category  VARCHAR NOT NULL,
+    source_record    VARCHAR NOT NULL,
+    source           VARCHAR NOT NULL,
+    licence          VARCHAR NOT NULL
+);

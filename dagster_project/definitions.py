@@ -1,0 +1,22 @@
+"""The one `Definitions` of the sinternal code location."""
+
+from dagster import Definitions, in_process_executor
+
+from dagster_project.checks import all_checks
+from dagster_project.jobs import embedded_default
+from dagster_project.resources import default_resources
+from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.models.assets import base_model
+from sinternal_assets.prompts.assets import prompt_pool
+from sinternal_assets.sources.assets import prompt_sources, safety_spec
+
+ASSETS = [safety_spec, prompt_sources, prompt_pool, attacked_prompts, base_model]
+
+defs = Definitions(
+    assets=ASSETS,
+    asset_checks=all_checks(),
+    jobs=[embedded_default],
+    resources=default_resources(),
+    # One process: steps here are short and the multiprocess executor costs ~3 s per step on 2 cores.
+    executor=in_process_executor,
+)

@@ -1,0 +1,62 @@
+"""Dagster resources: thin, typed handles on the warehouse, the artifact cache and the quality gates."""
+
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from sinternal_assets.paths import cache_dir, data_dir
+from sinternal_assets.sources.artifacts import ArtifactStore, FetchedArtifact, load_pins
+from sinternal_assets.storage.warehouse import Warehouse
+
+
+def default_db_path() -> str:
+    return os.environ.get("SINTERNAL_DB", str(data_dir() / "sinternal.duckdb"))
+
+
+class WarehouseResource(ConfigurableResource):
+    """The DuckDB file every asset reads and writes (one writer at a time)."""
+
+    path: str
+
+    def get(self) -> Warehouse:
+        return Warehouse(Path(self.path))
+
+
+class ArtifactStoreResource(ConfigurableResource):
+    """Pinned data artifacts (see sinternal_assets/sources/artifacts.yaml) and their local cache."""
+
+    cache_dir: str
+    offline: bool = False
+
+    def store(self) -> ArtifactStore:
+        return ArtifactStore(Path(self.cache_dir), offline=self.offline)
+
+    def fetch(self, *names: str) -> dict[str, FetchedArtifact]:
+        pins = load_pins()
+        unknown = [n for n in names if n not in pins]
+        if unknown:
+            raise KeyError(f"unknown artifact(s) {unknown}; known: {sorted(pins)}")
+        store = self.store()
+        return {name: store.fetch(pins[name]) for name in names}
+
+
+class QualityGatesResource(ConfigurableResource):
+    """Bounds the blocking data checks enforce."""
+
+    min_harmful_share: float = 0.5
+    max_harmful_share: float = 0.97
+    min_pool_rows: int = 1
+    max_prompt_chars: int = 20_000
+
+
+def default_resources() -> dict:
+    return {
+        "warehouse": WarehouseResource(path=default_db_path()),
+        "artifacts": ArtifactStoreResource(
+            cache_dir=str(cache_dir()),
+            offline=os.environ.get("SINTERNAL_OFFLINE", "").lower() in {"1", "true", "yes"},
+        ),
+        "gates": QualityGatesResource(),
+    }

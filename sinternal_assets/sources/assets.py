@@ -1,0 +1,115 @@
+"""Dagster assets of the `sources` group: the safety spec and the pinned prompt sources."""
+
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+import polars as pl
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from dagster_project.resources import ArtifactStoreResource, WarehouseResource
+from sinternal_assets.attacks.families import TEMPLATE_FAMILIES, load_families, resolve_roles
+from sinternal_assets.prompts.categories import load_category_map
+from sinternal_assets.prompts.ingest import read_builtin, read_user_files, registry_frame, template_registry
+from sinternal_assets.prompts.sources import BUILTIN_SOURCES
+from sinternal_assets.prompts.user_files import UserPromptFile
+from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.spec import load_spec
+from sinternal_assets.storage.warehouse import Warehouse
+
+
+class SafetySpecConfig(Config):
+    path: str | None = Field(default=None, description="YAML spec file; default: $SINTERNAL_SPEC_PATH or the built-in spec")
+
+
+@asset(group_name="sources", compute_kind="yaml", description="The versioned safety specification, stored with its content hash.")
+def safety_spec(context: AssetExecutionContext, config: SafetySpecConfig, warehouse: WarehouseResource) -> MaterializeResult:
+    spec = load_spec(config.path or os.environ.get("SINTERNAL_SPEC_PATH") or None)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    spec_row = pl.DataFrame([{"spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version,
+                              "source_path": spec.path, "body_json": json.dumps(spec.body, sort_keys=True),
+                              "rendered_text": spec.render(), "created_at": now}])
+    categories = pl.DataFrame([{"spec_hash": spec.spec_hash, "category_id": c["id"], "name": c["name"],
+                                "definition": c["definition"].strip()} for c in spec.categories])
+    warehouse.get().write(upsert={"safety_spec": (spec_row, ["spec_hash"]),
+                                  "spec_categories": (categories, ["spec_hash", "category_id"])})
+    context.log.info(f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with {len(spec.categories)} categories")
+    return MaterializeResult(
+        metadata={"spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version, "path": spec.path,
+                  "n_categories": len(spec.categories), "spec": MetadataValue.md(spec.render())},
+    )
+
+
+def current_spec(warehouse: Warehouse) -> tuple[str, list[str]]:
+    rows = warehouse.query("current_spec")
+    if rows.is_empty():
+        raise RuntimeError("no safety spec in the warehouse: materialize `safety_spec` first")
+    spec_hash = rows["spec_hash"][0]
+    return spec_hash, warehouse.query("spec_category_ids", spec_hash=spec_hash)["category_id"].to_list()
+
+
+class UserFileConfig(Config):
+    path: str
+    source: str = ""
+    text_column: str = "text"
+    label_column: str | None = "label"
+    label: str | None = None
+    category_column: str | None = "category"
+    category: str | None = None
+    category_map: dict[str, str] = Field(default_factory=dict)
+    licence: str = "user-supplied"
+    format: str | None = None
+    max_chars: int = 20_000
+
+    def to_spec(self) -> UserPromptFile:
+        return UserPromptFile(**self.model_dump())
+
+
+class PromptSourcesConfig(Config):
+    sources: list[str] = Field(default_factory=lambda: [s.name for s in BUILTIN_SOURCES],
+                               description="built-in sources to read")
+    max_per_source: int | None = Field(default=None, description="cap per source (small slices for tests / demos)")
+    user_files: list[UserFileConfig] = Field(default_factory=list, description="CSV / JSONL / Parquet prompt files")
+
+
+@asset(group_name="sources", deps=[safety_spec], compute_kind="duckdb",
+       description="Every prompt source read from its pinned, sha256-verified artifact (or a user file), "
+                   "mapped onto the spec's categories, with licence and provenance.")
+def prompt_sources(context: AssetExecutionContext, config: PromptSourcesConfig, warehouse: WarehouseResource,
+                   artifacts: ArtifactStoreResource) -> MaterializeResult:
+    started = time.perf_counter()
+    wh = warehouse.get()
+    spec_hash, category_ids = current_spec(wh)
+    category_map = load_category_map()
+    category_map.validate_against(category_ids)
+    chosen = [s for s in BUILTIN_SOURCES if s.name in set(config.sources)]
+    unknown = set(config.sources) - {s.name for s in BUILTIN_SOURCES}
+    if unknown:
+        raise ValueError(f"unknown prompt source(s) {sorted(unknown)}; built-in: {[s.name for s in BUILTIN_SOURCES]}")
+    # User files first: a bad file fails before any download and before anything is written.
+    user_frame, user_registry = read_user_files([f.to_spec() for f in config.user_files], category_ids)
+    needed = sorted({s.artifact for s in chosen} | {a for a, _ in TEMPLATE_FAMILIES.values()})
+    fetched = artifacts.fetch(*needed)
+    context.log.info(f"artifacts verified: {', '.join(needed)}")
+    raw, registry = read_builtin(fetched, category_map, chosen, config.max_per_source)
+    if user_frame is not None:
+        raw = pl.concat([raw, user_frame])
+    families = load_families(fetched, resolve_roles({}))
+    registry += template_registry(fetched, {f.name: len(f.templates) for f in families if f.kind == "template"})
+    registry += user_registry
+    reg = registry_frame(registry)
+    wh.write(replace={"source_prompts": raw, "prompt_sources": reg})
+    by_source = raw.group_by("source", "label").len().sort("source", "label")
+    context.log.info(f"{raw.height} raw prompt records from {by_source['source'].n_unique()} sources "
+                     f"in {time.perf_counter() - started:.1f}s")
+    return MaterializeResult(metadata={
+        "n_records": raw.height,
+        "n_sources": reg.height,
+        "spec_hash": spec_hash,
+        "records_by_source": MetadataValue.md(markdown_table(by_source)),
+        "sources": MetadataValue.md(markdown_table(reg.select("source", "kind", "package", "version", "licence", "n_records", "upstream"))),
+        "seconds": round(time.perf_counter() - started, 2),
+    })

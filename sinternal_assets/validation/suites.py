@@ -1,0 +1,46 @@
+"""The GX expectation suites of each table. Names are stable (Dagster check names); values may depend on data."""
+
+from __future__ import annotations
+
+from sinternal_assets.validation.gx_suites import Expectation
+
+LABELS = ["harmful", "benign"]
+SPLITS = ["train", "eval"]
+
+
+def source_prompts_suite(categories: list[str], max_chars: int) -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "text", "min_value": 1, "max_value": max_chars}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "label", "value_set": LABELS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "licence", "min_value": 1}),
+    ]
+
+
+def prompt_pool_suite(categories: list[str], max_chars: int, min_rows: int) -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": min_rows}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "prompt_id"}),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "prompt_id", "regex": r"^[0-9a-f]{16}$"}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "text", "min_value": 1, "max_value": max_chars}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "label", "value_set": LABELS}),
+        Expectation("ExpectColumnDistinctValuesToContainSet", {"column": "label", "value_set": LABELS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": SPLITS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "licence", "min_value": 1}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "n_merged", "min_value": 1}),
+    ]
+
+
+def attacked_prompts_suite(families: list[str], categories: list[str]) -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "attack_id"}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "text", "min_value": 1}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "family", "value_set": families}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["train", "heldout"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "label", "value_set": LABELS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": SPLITS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
+    ]
