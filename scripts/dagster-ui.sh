@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The Dagster UI on workspace.yaml, bound to 127.0.0.1 (PORT=3000 by default). Stops on Ctrl-C / SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+exec .venv/bin/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"

@@ -1,0 +1,34 @@
+"""Print what the pipeline produced: `python -m sinternal_assets.summary <warehouse.duckdb>`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sinternal_assets.storage.warehouse import Warehouse
+
+
+def summary(path: Path) -> str:
+    wh = Warehouse(path, read_only=True)
+    lines = [f"sinternal warehouse {path}"]
+    spec = wh.query("current_spec")
+    if not spec.is_empty():
+        lines.append(f"  safety spec      {spec['name'][0]} v{spec['version'][0]} ({spec['spec_hash'][0][:12]})")
+    sources = wh.sql("SELECT count(*) AS n, string_agg(DISTINCT licence, ', ') AS licences FROM prompt_sources")
+    lines.append(f"  prompt sources   {sources['n'][0]} (licences: {sources['licences'][0]})")
+    pool = wh.sql("SELECT label, count(*) AS n, count(DISTINCT source) AS s FROM prompt_pool GROUP BY label ORDER BY label")
+    for label, n, s in pool.iter_rows():
+        lines.append(f"  prompt_pool      {n:>6} {label} prompts from {s} sources")
+    fams = wh.sql("SELECT role, count(*) AS n, string_agg(family, ', ' ORDER BY family) AS f FROM attack_families GROUP BY role ORDER BY role")
+    for role, n, f in fams.iter_rows():
+        lines.append(f"  attack families  {n:>6} {role}: {f}")
+    lines.append(f"  attacked_prompts {wh.count('attacked_prompts'):>6} rows")
+    model = wh.sql("SELECT model_id, architecture, n_parameters, path FROM models WHERE model_key = 'base'")
+    if not model.is_empty():
+        lines.append(f"  base model       {model['model_id'][0]} ({model['architecture'][0]}, "
+                     f"{model['n_parameters'][0] / 1e6:.1f}M params) at {model['path'][0]}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(summary(Path(sys.argv[1])))

@@ -1,0 +1,78 @@
+import subprocess
+import sys
+import time
+
+import polars as pl
+import pytest
+
+from sinternal_assets.storage.warehouse import Warehouse, WarehouseError, load_query
+
+
+def spec_rows(n, prefix="h"):
+    return pl.DataFrame({"spec_hash": [f"{prefix}{i}" for i in range(n)], "category_id": ["c"] * n,
+                         "name": ["n"] * n, "definition": ["d"] * n})
+
+
+def test_replace_is_all_or_nothing(tmp_db):
+    wh = Warehouse(tmp_db)
+    wh.write(replace={"spec_categories": spec_rows(3)})
+    before = wh.table("spec_categories")
+    bad = spec_rows(2, "x").with_columns(pl.lit(None, dtype=pl.String).alias("name"))  # violates NOT NULL
+    with pytest.raises(Exception):
+        wh.write(replace={"spec_categories": spec_rows(5, "y"), "safety_spec": pl.DataFrame()}, )
+    with pytest.raises(Exception):
+        wh.write(replace={"spec_categories": bad})
+    assert wh.table("spec_categories").equals(before)
+
+
+def test_two_tables_in_one_transaction(tmp_db):
+    wh = Warehouse(tmp_db)
+    wh.write(replace={"spec_categories": spec_rows(2)})
+    dup = pl.concat([spec_rows(1, "z"), spec_rows(1, "z")])  # violates the primary key on insert
+    with pytest.raises(Exception):
+        wh.write(upsert={"spec_categories": (dup, ["spec_hash", "category_id"])})
+    assert wh.count("spec_categories") == 2
+
+
+def test_upsert_replaces_by_key(tmp_db):
+    wh = Warehouse(tmp_db)
+    wh.write(replace={"spec_categories": spec_rows(2)})
+    changed = spec_rows(1).with_columns(pl.lit("new").alias("name"))
+    wh.write(upsert={"spec_categories": (changed, ["spec_hash", "category_id"])})
+    table = wh.table("spec_categories").sort("spec_hash")
+    assert table["name"].to_list() == ["new", "n"]
+
+
+def test_column_mismatch_is_reported_before_writing(tmp_db):
+    wh = Warehouse(tmp_db)
+    with pytest.raises(WarehouseError, match="has columns"):
+        wh.write(replace={"spec_categories": pl.DataFrame({"spec_hash": ["a"]})})
+
+
+def test_locked_file_is_a_clear_error(tmp_db):
+    Warehouse(tmp_db).write(replace={"spec_categories": spec_rows(1)})
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"),
+        str(tmp_db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        with pytest.raises(WarehouseError, match="locked by another process"):
+            Warehouse(tmp_db).count("spec_categories")
+        assert time.perf_counter() - started < 10  # no silent retry loop
+    finally:
+        holder.kill()
+    assert Warehouse(tmp_db).count("spec_categories") == 1  # data intact after the lock is gone
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.duckdb"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WarehouseError, match="junk.duckdb"):
+        Warehouse(path).count("prompt_pool")
+
+
+def test_named_queries_load_and_unknown_names_fail():
+    assert "prompt_pool" in load_query("check_prompt_pool_no_leakage")
+    with pytest.raises(WarehouseError, match="not found"):
+        load_query("does_not_exist")
