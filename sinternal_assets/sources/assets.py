@@ -34,9 +34,14 @@ def safety_spec(context: AssetExecutionContext, config: SafetySpecConfig, wareho
                               "rendered_text": spec.render(), "created_at": now}])
     categories = pl.DataFrame([{"spec_hash": spec.spec_hash, "category_id": c["id"], "name": c["name"],
                                 "definition": c["definition"].strip()} for c in spec.categories])
-    warehouse.get().write(upsert={"safety_spec": (spec_row, ["spec_hash"]),
-                                  "spec_categories": (categories, ["spec_hash", "category_id"])})
-    context.log.info(f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with {len(spec.categories)} categories")
+    wh = warehouse.get()
+    current = wh.query("current_spec")
+    unchanged = not current.is_empty() and current["spec_hash"][0] == spec.spec_hash
+    if not unchanged:  # re-materializing the current spec changes nothing; switching specs makes it current
+        wh.write(upsert={"safety_spec": (spec_row, ["spec_hash"]),
+                         "spec_categories": (categories, ["spec_hash", "category_id"])})
+    context.log.info(f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with "
+                     f"{len(spec.categories)} categories{' (unchanged)' if unchanged else ''}")
     return MaterializeResult(
         metadata={"spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version, "path": spec.path,
                   "n_categories": len(spec.categories), "spec": MetadataValue.md(spec.render())},

@@ -1,0 +1,39 @@
+"""Materialize the real assets into a temporary DuckDB, with the real artifact cache."""
+
+from pathlib import Path
+
+import polars as pl
+from dagster import materialize
+
+from dagster_project.checks import all_checks
+from dagster_project.definitions import ASSETS
+from dagster_project.resources import ArtifactStoreResource, QualityGatesResource, WarehouseResource
+from sinternal_assets.paths import cache_dir
+from sinternal_assets.storage.warehouse import Warehouse
+
+TABLES = ("safety_spec", "spec_categories", "prompt_sources", "source_prompts", "prompt_pool",
+          "attack_families", "attacked_prompts", "models")
+
+
+def resources(db: Path, cache: Path | None = None) -> dict:
+    return {"warehouse": WarehouseResource(path=str(db)),
+            "artifacts": ArtifactStoreResource(cache_dir=str(cache or cache_dir())),
+            "gates": QualityGatesResource()}
+
+
+def run(db: Path, selection: str | list[str] = "*", run_config: dict | None = None, cache: Path | None = None,
+        raise_on_error: bool = True):
+    if isinstance(selection, str) and "," in selection:
+        selection = selection.split(",")
+    return materialize([*ASSETS, *all_checks()], selection=selection, resources=resources(db, cache),
+                       run_config=run_config or {}, raise_on_error=raise_on_error)
+
+
+def snapshot(db: Path) -> dict[str, pl.DataFrame]:
+    wh = Warehouse(db)
+    return {t: wh.table(t) for t in TABLES}
+
+
+def assert_same(before: dict[str, pl.DataFrame], after: dict[str, pl.DataFrame]) -> None:
+    for table, frame in before.items():
+        assert after[table].equals(frame), f"table {table} changed"
