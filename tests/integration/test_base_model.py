@@ -1,0 +1,69 @@
+"""The GGUF -> safetensors conversion of the embedded model, for real."""
+
+import json
+
+import pytest
+import torch
+
+from sinternal_assets.models.convert import ModelError, convert_gguf, load_gguf, resolve_folder
+from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
+from sinternal_assets.storage.warehouse import Warehouse
+from tests.integration.helpers import run
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def gguf(shared_cache):
+    art = ArtifactStore(shared_cache).fetch(load_pins()["smollm2"])
+    path = art.glob("*.gguf")[0]
+    return path, art.files[str(path.relative_to(art.root))]
+
+
+@pytest.fixture(scope="module")
+def converted(gguf, tmp_path_factory):
+    path, digest = gguf
+    return convert_gguf(path, digest, tmp_path_factory.mktemp("models"), "smollm2")
+
+
+def test_conversion_is_exact_and_reloads(gguf, converted):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    assert converted.converted and converted.architecture == "LlamaForCausalLM"
+    assert 134_000_000 < converted.n_parameters < 135_000_000
+    assert converted.has_chat_template and converted.dtype == "float32"
+    assert json.loads((converted.path / "config.json").read_text()).get("quantization_config") is None
+    tokenizer, reference = load_gguf(gguf[0])
+    reloaded = AutoModelForCausalLM.from_pretrained(converted.path, dtype=torch.float32)
+    tok2 = AutoTokenizer.from_pretrained(converted.path)
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    ids2 = tok2.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    assert torch.equal(ids["input_ids"], ids2["input_ids"])
+    with torch.no_grad():
+        assert torch.equal(reference(**ids).logits, reloaded(**ids).logits)  # bit-identical weights
+        out = reloaded.generate(**ids, max_new_tokens=12, do_sample=False)
+    assert "Paris" in tok2.decode(out[0][ids["input_ids"].shape[1]:])
+
+
+def test_conversion_is_cached_by_hash(gguf, converted):
+    again = convert_gguf(gguf[0], gguf[1], converted.path.parent, "smollm2")
+    assert not again.converted and again.path == converted.path and again.content_hash == converted.content_hash
+
+
+def test_local_folder_and_bad_references(converted, tmp_path):
+    info = resolve_folder(str(converted.path))
+    assert info.n_parameters == converted.n_parameters and len(info.content_hash) == 64
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="no config.json"):
+        resolve_folder(str(tmp_path / "empty"))
+    with pytest.raises(ModelError, match="neither an existing folder"):
+        resolve_folder("not a model")
+
+
+def test_base_model_asset_records_the_model(tmp_db, converted):
+    result = run(tmp_db, selection="base_model", run_config={"ops": {"base_model": {"config": {"model": str(converted.path)}}}})
+    assert result.success
+    row = Warehouse(tmp_db).table("models").row(0, named=True)
+    assert row["model_key"] == "base" and row["path"] == str(converted.path)
+    assert row["n_parameters"] == converted.n_parameters
