@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import polars as pl
 
+from sinternal_assets.prompts.hashing_sql import sha256_prefix, unit_interval
 from sinternal_assets.prompts.normalize import group_key_expr, norm_key_expr
 
 INPUT_COLUMNS = ("text", "label", "category", "source_category", "source_record", "source", "licence")
@@ -26,19 +26,11 @@ class PoolStats:
         return dict(self.__dict__)
 
 
-def _sha16(values: pl.Series) -> pl.Series:
-    return values.map_elements(lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()[:16], return_dtype=pl.String)
-
-
 def split_of(group_keys: pl.Series, eval_fraction: float, seed: int) -> pl.Series:
-    """'eval' or 'train' per group key: a stable hash (not Python's or polars' hash, which may change)."""
-    prefix = f"{seed}:".encode()
-
-    def bucket(key: str) -> str:
-        value = int.from_bytes(hashlib.sha256(prefix + key.encode("utf-8")).digest()[:8], "big") / 2**64
-        return "eval" if value < eval_fraction else "train"
-
-    return group_keys.map_elements(bucket, return_dtype=pl.String)
+    """'eval' or 'train' per group key, from sha256(f"{seed}:{key}") (stable across versions and machines,
+    unlike Python's or polars' own hash): eval when its first 8 bytes / 2**64 < eval_fraction."""
+    position = unit_interval(group_keys, f"{seed}:")
+    return pl.select(pl.when(position < eval_fraction).then(pl.lit("eval")).otherwise(pl.lit("train"))).to_series().rename(group_keys.name)
 
 
 def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
@@ -68,9 +60,8 @@ def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
         .sort(["_prio", "_order"])
     )
     n_raw = raw.height
-    n_exact = frame.height - frame.select(pl.col("text").n_unique()).item()
-    merged = (
-        frame.group_by("norm_key", maintain_order=True)
+    merged_plan = (
+        frame.lazy().group_by("norm_key", maintain_order=True)
         .agg(
             pl.all().first(),
             pl.len().alias("n_merged"),
@@ -81,11 +72,11 @@ def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
     )
     # A text that any source calls harmful stays harmful; its category must then be a harm category.
     harm_category = (
-        frame.filter(pl.col("label") == "harmful").group_by("norm_key", maintain_order=True)
+        frame.lazy().filter(pl.col("label") == "harmful").group_by("norm_key")
         .agg(pl.col("category").first().alias("_harm_category"))
     )
-    merged = (
-        merged.join(harm_category, on="norm_key", how="left")
+    merged_plan = (
+        merged_plan.join(harm_category, on="norm_key", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("_any_harmful")).then(pl.lit("harmful")).otherwise(pl.col("label")).alias("label"),
             pl.when(pl.col("_any_harmful")).then(pl.col("_harm_category")).otherwise(pl.col("category")).alias("category"),
@@ -93,12 +84,15 @@ def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
         .with_columns(group_key_expr().alias("group_key"))
         .with_columns(pl.when(pl.col("group_key") == "").then(pl.col("norm_key")).otherwise(pl.col("group_key")).alias("group_key"))
     )
+    # Independent plans run in parallel.
+    merged, unique_texts = pl.collect_all([merged_plan, frame.lazy().select(pl.col("text").n_unique())])
+    n_exact = frame.height - unique_texts.item()
+    merged = merged.with_columns(sha256_prefix(merged["text"], 16).alias("prompt_id"))
     groups = merged.select("group_key").unique()
     groups = groups.with_columns(split_of(groups["group_key"], eval_fraction, seed).alias("split"))
     pool = (
         merged.join(groups, on="group_key", how="left")
         .with_columns(
-            _sha16(merged["text"]).alias("prompt_id"),
             pl.col("text").str.len_chars().cast(pl.Int32).alias("n_chars"),
             pl.col("n_merged").cast(pl.Int32),
         )

@@ -120,11 +120,78 @@ def _records(spec: UserPromptFile, path: Path, data: bytes) -> tuple[list[tuple[
 
 
 def read_user_file(spec: UserPromptFile, spec_category_ids: list[str]) -> tuple[pl.DataFrame, str]:
-    """Validated rows (text, label, category, source_category, source_record, source, licence) and the file's sha256."""
+    """Validated rows (text, label, category, source_category, source_record, source, licence) and the file's sha256.
+
+    A vectorised polars pass reads and validates well-formed files; if it meets anything it cannot
+    accept, the record-by-record pass runs instead and reports every problem with its line.
+    """
     path = Path(spec.path)
     if not path.is_file():
         raise UserInputError(path, ["file not found"])
     data = path.read_bytes()
+    digest = sha256_bytes(data)
+    frame = _read_vectorised(spec, path, data, spec_category_ids)
+    if frame is None:
+        frame = _read_record_by_record(spec, path, data, spec_category_ids)
+    return frame.with_columns(pl.lit(spec.source_name).alias("source"), pl.lit(spec.licence).alias("licence")), digest
+
+
+def _read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame | None:
+    """The fast path: None when the file needs the precise record-by-record pass (malformed, or any bad row)."""
+    fmt = spec.file_format
+    try:
+        _decode_utf8(path, data) if fmt != "parquet" else None
+        if fmt == "jsonl":
+            frame = pl.read_ndjson(io.BytesIO(data))
+            where = pl.format("line {}", pl.int_range(1, pl.len() + 1))
+            if data.count(b"\n") + (not data.endswith(b"\n")) != frame.height:
+                return None  # blank lines: line numbers would not match record positions
+        elif fmt == "csv":
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+            if b'"' in data:
+                return None  # quoted fields may span lines: let the csv module number them
+            where = pl.format("line {}", pl.int_range(2, pl.len() + 2))
+        elif fmt == "parquet":
+            frame = pl.read_parquet(io.BytesIO(data))
+            where = pl.format("record {}", pl.int_range(0, pl.len()))
+        else:
+            return None
+    except (UserInputError, pl.exceptions.PolarsError, ValueError, OSError):
+        return None
+    if frame.is_empty():
+        return None
+    columns = {spec.text_column: "text"}
+    if spec.label_column:
+        columns[spec.label_column] = "label"
+    if spec.category_column:
+        columns[spec.category_column] = "category"
+    if any(c not in frame.columns for c in columns) or frame.schema[spec.text_column] != pl.String:
+        return None
+    known = set(spec_category_ids) - {BENIGN}
+    frame = frame.select(
+        pl.col(spec.text_column).alias("text"),
+        (pl.col(spec.label_column).cast(pl.String) if spec.label_column else pl.lit(spec.label)).str.strip_chars().str.to_lowercase().alias("label"),
+        (pl.col(spec.category_column).cast(pl.String) if spec.category_column else pl.lit(spec.category or "")).str.strip_chars().alias("source_category"),
+        where.alias("where"),
+    ).with_columns(pl.col("source_category").replace(spec.category_map).alias("category"))
+    ok = (
+        pl.col("text").is_not_null()
+        & (pl.col("text").str.strip_chars().str.len_chars() > 0)
+        & (pl.col("text").str.len_chars() <= spec.max_chars)
+        & pl.col("label").is_in(LABELS)
+        & ((pl.col("label") == "benign") | pl.col("category").is_in(list(known)))
+    )
+    if not frame.select(ok.all()).item():
+        return None
+    return frame.select(
+        "text", "label",
+        pl.when(pl.col("label") == "benign").then(pl.lit(BENIGN)).otherwise(pl.col("category")).alias("category"),
+        pl.col("source_category").fill_null(""),
+        pl.concat_str(pl.lit(f"{path.name}:"), pl.col("where")).alias("source_record"),
+    )
+
+
+def _read_record_by_record(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame:
     known = set(spec_category_ids)
     records, problems = _records(spec, path, data)
     rows: list[dict[str, str]] = []
@@ -159,5 +226,4 @@ def read_user_file(spec: UserPromptFile, spec_category_ids: list[str]) -> tuple[
         raise UserInputError(path, problems)
     if not rows:
         raise UserInputError(path, ["no prompts in file"])
-    frame = pl.DataFrame(rows).with_columns(pl.lit(spec.source_name).alias("source"), pl.lit(spec.licence).alias("licence"))
-    return frame, sha256_bytes(data)
+    return pl.DataFrame(rows, schema={c: pl.String for c in ("text", "label", "category", "source_category", "source_record")})

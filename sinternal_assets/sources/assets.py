@@ -1,7 +1,6 @@
 """Dagster assets of the `sources` group: the safety spec and the pinned prompt sources."""
 
 
-import json
 import os
 import time
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from sinternal_assets.prompts.ingest import read_builtin, read_user_files, regis
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES
 from sinternal_assets.prompts.user_files import UserPromptFile
 from sinternal_assets.reporting import markdown_table
-from sinternal_assets.sources.spec import load_spec
+from sinternal_assets.sources.spec import load_spec, spec_tables
 from sinternal_assets.storage.warehouse import Warehouse
 
 
@@ -28,18 +27,13 @@ class SafetySpecConfig(Config):
 @asset(group_name="sources", compute_kind="yaml", description="The versioned safety specification, stored with its content hash.")
 def safety_spec(context: AssetExecutionContext, config: SafetySpecConfig, warehouse: WarehouseResource) -> MaterializeResult:
     spec = load_spec(config.path or os.environ.get("SINTERNAL_SPEC_PATH") or None)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    spec_row = pl.DataFrame([{"spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version,
-                              "source_path": spec.path, "body_json": json.dumps(spec.body, sort_keys=True),
-                              "rendered_text": spec.render(), "created_at": now}])
-    categories = pl.DataFrame([{"spec_hash": spec.spec_hash, "category_id": c["id"], "name": c["name"],
-                                "definition": c["definition"].strip()} for c in spec.categories])
+    tables = spec_tables(spec, datetime.now(timezone.utc).replace(tzinfo=None))
     wh = warehouse.get()
     current = wh.query("current_spec")
     unchanged = not current.is_empty() and current["spec_hash"][0] == spec.spec_hash
     if not unchanged:  # re-materializing the current spec changes nothing; switching specs makes it current
-        wh.write(upsert={"safety_spec": (spec_row, ["spec_hash"]),
-                         "spec_categories": (categories, ["spec_hash", "category_id"])})
+        wh.write(upsert={"safety_spec": (tables["safety_spec"], ["spec_hash"]),
+                         "spec_categories": (tables["spec_categories"], ["spec_hash", "category_id"])})
     context.log.info(f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with "
                      f"{len(spec.categories)} categories{' (unchanged)' if unchanged else ''}")
     return MaterializeResult(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 
 from sinternal_assets.hashing import sha256_text, stable_json
@@ -88,3 +91,16 @@ def load_spec(path: Path | str | None = None) -> SafetySpec:
     body["version"] = str(body["version"])
     return SafetySpec(name=str(body["name"]), version=body["version"], path=str(path.resolve()), body=body,
                       spec_hash=sha256_text(stable_json(body)))
+
+
+def spec_tables(spec: SafetySpec, created_at: datetime) -> dict[str, pl.DataFrame]:
+    """The rows of the `safety_spec` and `spec_categories` tables for one spec."""
+    return {
+        "safety_spec": pl.DataFrame([{
+            "spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version, "source_path": spec.path,
+            "body_json": json.dumps(spec.body, sort_keys=True), "rendered_text": spec.render(),
+            "created_at": created_at}]),
+        "spec_categories": pl.DataFrame([{
+            "spec_hash": spec.spec_hash, "category_id": c["id"], "name": c["name"],
+            "definition": c["definition"].strip()} for c in spec.categories]),
+    }

@@ -8,8 +8,10 @@ CREATE TABLE IF NOT EXISTS attack_families (
     description    VARCHAR NOT NULL
 );
 
+-- Replaced whole on every materialization; no PRIMARY KEY for the same reason as prompt_pool.
+-- Uniqueness is enforced by the blocking checks (GX unique + check_attacked_prompts_integrity).
 CREATE TABLE IF NOT EXISTS attacked_prompts (
-    attack_id      VARCHAR PRIMARY KEY,  -- hash of (prompt_id, family, template_id, variant)
+    attack_id      VARCHAR NOT NULL,  -- hash of (prompt_id, family, template_id, variant)
     prompt_id      VARCHAR NOT NULL,
     family         VARCHAR NOT NULL,
     family_role    VARCHAR NOT NULL,     -- train | heldout (the plain `none` family is train-side)

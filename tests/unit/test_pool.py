@@ -80,3 +80,15 @@ def test_empty_texts_are_dropped_and_bad_arguments_rejected():
         build_pool(raw([{"text": "x", "label": "harmful", "source": "a"}]), eval_fraction=1.5)
     with pytest.raises(ValueError, match="lacks columns"):
         build_pool(pl.DataFrame({"text": ["x"]}))
+
+
+def test_sql_hashes_match_hashlib():
+    import hashlib
+
+    from sinternal_assets.prompts.hashing_sql import sha256_prefix, unit_interval
+
+    values = ["", "abc", "naïve café ✓", "a'b\"c", "x" * 10_000]
+    series = pl.Series("v", values)
+    assert sha256_prefix(series, 16).to_list() == [hashlib.sha256(v.encode()).hexdigest()[:16] for v in values]
+    expected = [int.from_bytes(hashlib.sha256(f"7:{v}".encode()).digest()[:8], "big") / 2**64 for v in values]
+    assert unit_interval(series, "7:").to_list() == pytest.approx(expected, rel=1e-15)

@@ -92,3 +92,22 @@ def test_unknown_category_and_label(tmp_path, spec):
 def test_missing_file_and_unsupported_format(tmp_path, spec):
     expect_error(tmp_path / "nope.jsonl", spec, "file not found")
     expect_error(write(tmp_path / "p.txt", "hello"), spec, "unsupported format")
+
+
+def test_vectorised_and_record_by_record_paths_agree(tmp_path, spec):
+    from sinternal_assets.prompts.user_files import _read_record_by_record, _read_vectorised
+
+    rows = [{"text": f"Prompt {i} about {'locks' if i % 2 else 'cakes'}", "label": " Harmful " if i % 2 else "benign",
+             "category": "crime" if i % 2 else "food"} for i in range(50)]
+    files = [write(tmp_path / "a.jsonl", jsonl(rows)),
+             write(tmp_path / "a.csv", "text,label,category\n" + "".join(f"{r['text']},{r['label']},{r['category']}\n" for r in rows))]
+    pl.DataFrame(rows).write_parquet(tmp_path / "a.parquet")
+    files.append(tmp_path / "a.parquet")
+    for path in files:
+        cfg = UserPromptFile(path=str(path), category_map={"crime": "fraud_crime"})
+        fast = _read_vectorised(cfg, path, path.read_bytes(), spec.category_ids)
+        slow = _read_record_by_record(cfg, path, path.read_bytes(), spec.category_ids)
+        assert fast is not None, path
+        assert fast.equals(slow), path
+    bad = write(tmp_path / "bad.jsonl", jsonl(rows + [{"text": "x", "label": "harmful", "category": "nope"}]))
+    assert _read_vectorised(UserPromptFile(path=str(bad)), bad, bad.read_bytes(), spec.category_ids) is None
