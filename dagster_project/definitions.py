@@ -6,11 +6,12 @@ from dagster_project.checks import all_checks
 from dagster_project.jobs import embedded_default
 from dagster_project.resources import default_resources
 from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.generation.assets import expert_critiques, policy_answers
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.prompts.assets import prompt_pool
 from sinternal_assets.sources.assets import prompt_sources, safety_spec
 
-ASSETS = [safety_spec, prompt_sources, prompt_pool, attacked_prompts, base_model]
+ASSETS = [safety_spec, prompt_sources, prompt_pool, attacked_prompts, base_model, policy_answers, expert_critiques]
 
 defs = Definitions(
     assets=ASSETS,

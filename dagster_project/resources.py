@@ -51,6 +51,25 @@ class QualityGatesResource(ConfigurableResource):
     max_prompt_chars: int = 20_000
 
 
+class GenerationResource(ConfigurableResource):
+    """Which engine generates, and with which model ('' = the `base` model in the warehouse).
+
+    Backends: `transformers` (batched, the embedded default). The vLLM and OpenAI-compatible backends of
+    the generation issue plug in here with the same interface.
+    """
+
+    backend: str = "transformers"
+    model: str = ""
+    batch_size: int = 8
+
+    def open(self, default_model_path: str):
+        from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+
+        if self.backend != "transformers":
+            raise ValueError(f"generation backend {self.backend!r} is not available; available: transformers")
+        return TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
+
+
 def default_resources() -> dict:
     return {
         "warehouse": WarehouseResource(path=default_db_path()),
@@ -59,4 +78,6 @@ def default_resources() -> dict:
             offline=os.environ.get("SINTERNAL_OFFLINE", "").lower() in {"1", "true", "yes"},
         ),
         "gates": QualityGatesResource(),
+        "policy": GenerationResource(model=os.environ.get("SINTERNAL_POLICY_MODEL", "")),
+        "teacher": GenerationResource(model=os.environ.get("SINTERNAL_TEACHER_MODEL", "")),
     }

@@ -106,17 +106,19 @@ class Warehouse:
     # -- writes ----------------------------------------------------------------------------------
 
     def write(self, replace: dict[str, pl.DataFrame] | None = None,
-              upsert: dict[str, tuple[pl.DataFrame, list[str]]] | None = None) -> dict[str, int]:
+              upsert: dict[str, tuple[pl.DataFrame, list[str]]] | None = None,
+              append: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
         """Apply all writes in ONE transaction: either every table changes or none does.
 
         `replace`: table -> frame; the table's whole contents become the frame.
         `upsert`: table -> (frame, key columns); rows whose key exists are replaced, others inserted.
+        `append`: table -> frame; plain inserts (a primary-key clash fails the whole transaction).
         Columns are matched by name and checked against the table before anything changes.
         """
-        replace, upsert = replace or {}, upsert or {}
+        replace, upsert, append = replace or {}, upsert or {}, append or {}
         counts: dict[str, int] = {}
         with self.connect() as conn:
-            for table, frame in [*replace.items(), *((t, f) for t, (f, _k) in upsert.items())]:
+            for table, frame in [*replace.items(), *((t, f) for t, (f, _k) in upsert.items()), *append.items()]:
                 _check_identifier(table)
                 expected = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
                 if sorted(expected) != sorted(frame.columns):
@@ -137,6 +139,9 @@ class Warehouse:
                     match = " AND ".join(f"t.{c} = i.{c}" for c in key)
                     conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _incoming i WHERE {match})")
                     conn.unregister("_incoming")
+                    self._insert(conn, table, frame)
+                    counts[table] = frame.height
+                for table, frame in append.items():
                     self._insert(conn, table, frame)
                     counts[table] = frame.height
                 conn.execute("COMMIT")

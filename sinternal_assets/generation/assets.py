@@ -1,0 +1,169 @@
+"""Dagster assets of the `generation` group: the policy's own answers and the expert's critiques."""
+
+import json
+from datetime import datetime, timezone
+
+import polars as pl
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from dagster_project.resources import GenerationResource, WarehouseResource
+from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.generation import critique as critique_logic
+from sinternal_assets.generation import incremental
+from sinternal_assets.generation.reasoning import split_reasoning
+from sinternal_assets.generation.sampling import SamplingParams, generation_key
+from sinternal_assets.hashing import content_id
+from sinternal_assets.models.assets import base_model
+from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.assets import current_spec, safety_spec
+from sinternal_assets.storage.warehouse import Warehouse
+
+
+class SamplingConfig(Config):
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_new_tokens: int = 64
+    n: int = Field(default=2, description="answers per prompt (the papers use 8 on a GPU)")
+    seed: int = 0
+    stop: list[str] = Field(default_factory=list)
+
+    def params(self) -> SamplingParams:
+        return SamplingParams(self.temperature, self.top_p, self.max_new_tokens, self.n, self.seed, tuple(self.stop))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _base_model(wh: Warehouse) -> dict:
+    rows = wh.query("base_model")
+    if rows.is_empty():
+        raise RuntimeError("no base model in the warehouse: materialize `base_model` first")
+    return rows.row(0, named=True)
+
+
+def _model_identity(resource: GenerationResource, base: dict) -> tuple[str, str, str]:
+    """(model id, content hash, path) of the model a generation resource will use."""
+    if resource.model:
+        from sinternal_assets.models.convert import resolve_folder
+
+        info = resolve_folder(resource.model)
+        return info.model_id, info.content_hash, str(info.path)
+    return base["model_id"], base["content_hash"], base["path"]
+
+
+class PolicyAnswersConfig(Config):
+    max_prompts: int = Field(default=4, description="attacked prompts in the slice (deterministic by attack_id); "
+                                                    "the embedded default is a small CPU slice")
+    splits: list[str] = Field(default_factory=lambda: ["train", "eval"])
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    chunk_size: int = Field(default=8, description="prompts per generate call and per DuckDB transaction")
+
+
+@asset(group_name="generation", deps=[attacked_prompts, base_model], compute_kind="transformers",
+       description="N answers of the policy model per attacked prompt (chat template applied), reasoning split "
+                   "from the final answer; incremental: only prompts/samples not yet stored are generated.")
+def policy_answers(context: AssetExecutionContext, config: PolicyAnswersConfig, warehouse: WarehouseResource,
+                   policy: GenerationResource) -> MaterializeResult:
+    wh = warehouse.get()
+    model_id, model_hash, model_path = _model_identity(policy, _base_model(wh))
+    params = config.sampling.params()
+    prompts = wh.query("policy_slice", splits=config.splits, max_prompts=config.max_prompts)
+    items = [incremental.WorkItem(
+        conversation=[{"role": "user", "content": row["text"]}],
+        keys=tuple(generation_key(row["text"], row["template_id"], model_hash, params, i) for i in range(params.n)),
+        payload=row) for row in prompts.iter_rows(named=True)]
+    existing = set(wh.sql("SELECT answer_id FROM policy_answers")["answer_id"].to_list())
+    todo, stats = incremental.plan(items, existing)
+    context.log.info(f"policy_answers: {stats.planned} samples wanted for {len(items)} prompts, "
+                     f"{stats.skipped} already stored, {stats.planned - stats.skipped} to generate")
+    if todo:
+        backend = policy.open(model_path)
+        params_json = json.dumps(params.as_dict(), sort_keys=True)
+
+        def build_row(item, sample_index, completion):
+            split = split_reasoning(completion.text)
+            return {"answer_id": item.keys[sample_index], "attack_id": item.payload["attack_id"],
+                    "prompt_id": item.payload["prompt_id"], "sample_index": sample_index, "model_id": model_id,
+                    "model_hash": model_hash, "backend": backend.name, "params_json": params_json,
+                    "raw_text": completion.text, "reasoning": split.reasoning, "final_answer": split.final_answer,
+                    "reasoning_closed": split.reasoning_closed, "finish_reason": completion.finish_reason,
+                    "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
+                    "created_at": _now()}
+
+        incremental.run(todo, stats, backend, params, build_row,
+                        lambda rows: wh.write(append={"policy_answers": _frame(rows, "policy_answers", wh)}),
+                        chunk_size=config.chunk_size, log=context.log.info)
+    summary = wh.sql("SELECT finish_reason, count(*) AS n, round(avg(completion_tokens), 1) AS avg_tokens "
+                     "FROM policy_answers GROUP BY ALL ORDER BY finish_reason")
+    return MaterializeResult(metadata={**stats.as_dict(), "rows_in_table": wh.count("policy_answers"),
+                                       "model_id": model_id, "model_hash": model_hash,
+                                       "sampling": MetadataValue.json(params.as_dict()),
+                                       "finish_reasons": MetadataValue.md(markdown_table(summary))})
+
+
+def _frame(rows: list[dict], table: str, wh: Warehouse) -> pl.DataFrame:
+    """Rows as a frame with the table's column types (so an all-null column still has its type)."""
+    with wh.connect() as conn:
+        types = {name: dtype for name, dtype, *_ in conn.execute(f"DESCRIBE {table}").fetchall()}
+    mapping = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us")}
+    return pl.DataFrame(rows, schema={name: mapping[t] for name, t in types.items()})
+
+
+class ExpertCritiquesConfig(Config):
+    judge_reasoning: bool = Field(default=True, description="also judge non-empty reasoning, separately")
+    max_attempts: int = Field(default=2, ge=1, description="tries per item when the verdict does not parse")
+    sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_new_tokens=96, n=1))
+    chunk_size: int = 8
+
+
+@asset(group_name="generation", deps=[policy_answers, safety_spec], compute_kind="transformers",
+       description="The teacher's critique and strictly parsed SAFE/UNSAFE verdict for each answer's final answer "
+                   "(and, separately, its reasoning); unparseable outputs kept verbatim and counted.")
+def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConfig, warehouse: WarehouseResource,
+                     teacher: GenerationResource) -> MaterializeResult:
+    wh = warehouse.get()
+    spec_hash, _ = current_spec(wh)
+    spec_text = wh.query("current_spec")["rendered_text"][0]
+    teacher_id, teacher_hash, teacher_path = _model_identity(teacher, _base_model(wh))
+    params = config.sampling.params()
+    params_json = json.dumps(params.as_dict(), sort_keys=True)
+    targets = critique_logic.TARGETS if config.judge_reasoning else ("final_answer",)
+    items = []
+    for row in wh.query("critique_inputs").iter_rows(named=True):
+        for target in targets:
+            text = row[target]
+            if not text.strip():
+                continue  # no reasoning to judge (or an empty answer, which has nothing to judge)
+            key = content_id(row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, length=32)
+            items.append(incremental.WorkItem(
+                conversation=critique_logic.teacher_messages(spec_text, row["prompt_text"], text, target),
+                keys=(key,), payload={"answer_id": row["answer_id"], "target": target}))
+    existing = set(wh.sql("SELECT critique_id FROM expert_critiques")["critique_id"].to_list())
+    todo, stats = incremental.plan(items, existing)
+    context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
+    if todo:
+        backend = teacher.open(teacher_path)
+        for start in range(0, len(todo), config.chunk_size):
+            chunk = [item for item, _ in todo[start: start + config.chunk_size]]
+            judgements = critique_logic.judge(backend, [i.conversation for i in chunk], params, config.max_attempts)
+            rows = [{"critique_id": item.keys[0], "answer_id": item.payload["answer_id"], "target": item.payload["target"],
+                     "teacher_id": teacher_id, "teacher_hash": teacher_hash, "backend": backend.name,
+                     "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
+                     "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
+                     "parse_reason": j.parsed.reason, "attempts": j.attempts, "prompt_tokens": j.prompt_tokens,
+                     "completion_tokens": j.completion_tokens, "created_at": _now()}
+                    for item, j in zip(chunk, judgements, strict=True)]
+            wh.write(append={"expert_critiques": _frame(rows, "expert_critiques", wh)})
+            stats.generated += len(rows)
+            stats.completion_tokens += sum(j.completion_tokens for j in judgements)
+            context.log.info(f"{stats.generated}/{len(todo)} judgements, "
+                             f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk")
+    summary = wh.sql("SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
+                     "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL")
+    unparseable = wh.sql("SELECT count(*) AS n FROM expert_critiques WHERE NOT parse_ok")["n"][0]
+    return MaterializeResult(metadata={
+        **stats.as_dict(), "rows_in_table": wh.count("expert_critiques"), "unparseable": int(unparseable),
+        "teacher_id": teacher_id, "teacher_hash": teacher_hash, "spec_hash": spec_hash,
+        "verdicts": MetadataValue.md(markdown_table(summary))})

@@ -1,0 +1,40 @@
+-- Generated rows only ever get appended (work is keyed by content hash and skipped when present), so a
+-- rerun or a resumed run never duplicates: the PRIMARY KEY makes a duplicate a hard error, not a row.
+CREATE TABLE IF NOT EXISTS policy_answers (
+    answer_id          VARCHAR PRIMARY KEY,  -- generation_key(prompt text, template, model, sampling, sample index)
+    attack_id          VARCHAR NOT NULL,
+    prompt_id          VARCHAR NOT NULL,
+    sample_index       INTEGER NOT NULL,
+    model_id           VARCHAR NOT NULL,
+    model_hash         VARCHAR NOT NULL,
+    backend            VARCHAR NOT NULL,
+    params_json        VARCHAR NOT NULL,
+    raw_text           VARCHAR NOT NULL,
+    reasoning          VARCHAR NOT NULL,
+    final_answer       VARCHAR NOT NULL,
+    reasoning_closed   BOOLEAN NOT NULL,
+    finish_reason      VARCHAR NOT NULL,
+    prompt_tokens      INTEGER NOT NULL,
+    completion_tokens  INTEGER NOT NULL,
+    created_at         TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS expert_critiques (
+    critique_id        VARCHAR PRIMARY KEY,  -- key of (answer, target, teacher, sampling, spec)
+    answer_id          VARCHAR NOT NULL,
+    target             VARCHAR NOT NULL,     -- final_answer | reasoning (judged separately)
+    teacher_id         VARCHAR NOT NULL,
+    teacher_hash       VARCHAR NOT NULL,
+    backend            VARCHAR NOT NULL,
+    params_json        VARCHAR NOT NULL,
+    spec_hash          VARCHAR NOT NULL,
+    raw_text           VARCHAR NOT NULL,     -- the last attempt's output, verbatim
+    critique           VARCHAR NOT NULL,
+    verdict            VARCHAR,              -- SAFE | UNSAFE | NULL when no attempt parsed
+    parse_ok           BOOLEAN NOT NULL,
+    parse_reason       VARCHAR NOT NULL,
+    attempts           INTEGER NOT NULL,
+    prompt_tokens      INTEGER NOT NULL,
+    completion_tokens  INTEGER NOT NULL,
+    created_at         TIMESTAMP NOT NULL
+);

@@ -1,0 +1,101 @@
+"""policy_answers and expert_critiques on the real small model: incremental, resumable, strictly parsed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sinternal_assets.storage.warehouse import Warehouse
+from tests.integration.helpers import run
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model"
+SMALL_SOURCES = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
+
+
+def policy_config(max_prompts, chunk_size=8, tokens=12):
+    return {"ops": {"policy_answers": {"config": {
+        "max_prompts": max_prompts, "chunk_size": chunk_size,
+        "sampling": {"n": 2, "max_new_tokens": tokens, "temperature": 0.7}}}}}
+
+
+@pytest.fixture(scope="module")
+def upstream_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("gen") / "warehouse.duckdb"
+    assert run(db, selection=UPSTREAM, run_config=SMALL_SOURCES).success
+    return db
+
+
+def metadata(result, asset):
+    return result.asset_materializations_for_node(asset)[0].metadata
+
+
+def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(upstream_db.read_bytes())
+    config = policy_config(2)
+    config["ops"]["expert_critiques"] = {"config": {"max_attempts": 2, "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}
+    result = run(db, selection="policy_answers,expert_critiques", run_config=config)
+    assert result.success
+    wh = Warehouse(db)
+    answers = wh.table("policy_answers")
+    assert answers.height == 4 and answers["answer_id"].n_unique() == 4  # 2 prompts x 2 samples
+    assert set(answers["finish_reason"]) <= {"stop", "length"}
+    assert (answers["completion_tokens"] > 0).all() and (answers["prompt_tokens"] > 0).all()
+    assert (answers["reasoning"] == "").all()  # SmolLM2 does not reason: empty reasoning, answer kept whole
+    critiques = wh.table("expert_critiques")
+    assert critiques.height == answers.filter(pl.col("final_answer").str.strip_chars() != "").height
+    assert set(critiques["target"]) == {"final_answer"}
+    parsed = critiques.filter(pl.col("parse_ok"))
+    assert parsed["verdict"].is_in(["SAFE", "UNSAFE"]).all()
+    unparsed = critiques.filter(~pl.col("parse_ok"))
+    assert unparsed["verdict"].is_null().all() and (unparsed["attempts"] == 2).all()
+    assert (unparsed["raw_text"].str.len_chars() > 0).all() and (unparsed["parse_reason"] != "").all()
+
+    again = run(db, selection="policy_answers,expert_critiques", run_config=config)
+    assert metadata(again, "policy_answers")["generated"].value == 0
+    assert metadata(again, "expert_critiques")["generated"].value == 0
+    assert wh.table("policy_answers").sort("answer_id").equals(answers.sort("answer_id"))
+
+    grown = run(db, selection="policy_answers", run_config=policy_config(3))
+    meta = metadata(grown, "policy_answers")
+    assert meta["skipped"].value == 4 and meta["generated"].value == 2
+    assert wh.count("policy_answers") == 6
+
+
+def test_killed_run_resumes_without_redoing_or_duplicating(upstream_db, tmp_path):
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(upstream_db.read_bytes())
+    script = (
+        "import sys, json; from pathlib import Path; from tests.integration.helpers import run; "
+        "run(Path(sys.argv[1]), selection='policy_answers', run_config=json.loads(sys.argv[2]))"
+    )
+    import json
+
+    config = policy_config(4, chunk_size=1, tokens=24)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(db), json.dumps(config)], cwd=ROOT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        for line in proc.stdout:
+            if "2/8 samples generated" in line:  # the first chunk is committed
+                proc.send_signal(signal.SIGKILL)
+                break
+            assert time.monotonic() < deadline, "no progress line in time"
+    finally:
+        proc.kill()
+        proc.wait()
+    stored = Warehouse(db).count("policy_answers")
+    assert 2 <= stored < 8
+    resumed = run(db, selection="policy_answers", run_config=config)
+    meta = metadata(resumed, "policy_answers")
+    assert meta["skipped"].value == stored and meta["generated"].value == 8 - stored
+    answers = Warehouse(db).table("policy_answers")
+    assert answers.height == 8 and answers["answer_id"].n_unique() == 8
