@@ -114,6 +114,7 @@ def _frame(rows: list[dict], table: str, wh: Warehouse) -> pl.DataFrame:
 class ExpertCritiquesConfig(Config):
     judge_reasoning: bool = Field(default=True, description="also judge non-empty reasoning, separately")
     max_attempts: int = Field(default=2, ge=1, description="tries per item when the verdict does not parse")
+    few_shot: bool = Field(default=True, description="show the teacher one worked example of the format")
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_new_tokens=96, n=1))
     chunk_size: int = 8
 
@@ -136,9 +137,10 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
             text = row[target]
             if not text.strip():
                 continue  # no reasoning to judge (or an empty answer, which has nothing to judge)
-            key = content_id(row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, length=32)
+            key = content_id(row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, config.few_shot,
+                             length=32)
             items.append(incremental.WorkItem(
-                conversation=critique_logic.teacher_messages(spec_text, row["prompt_text"], text, target),
+                conversation=critique_logic.teacher_messages(spec_text, row["prompt_text"], text, target, config.few_shot),
                 keys=(key,), payload={"answer_id": row["answer_id"], "target": target}))
     existing = set(wh.sql("SELECT critique_id FROM expert_critiques")["critique_id"].to_list())
     todo, stats = incremental.plan(items, existing)

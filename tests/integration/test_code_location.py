@@ -13,7 +13,7 @@ import pytest
 from dagster_project.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUPS = {"sources", "prompts", "attacks", "models"}
+GROUPS = {"sources", "prompts", "attacks", "models", "generation"}
 
 
 def test_definitions_load_with_groups_checks_and_job():
@@ -60,7 +60,8 @@ def test_webserver_serves_every_asset_group(tmp_path):
         assert data is not None, "webserver did not answer GraphQL in time"
         assert {node["groupName"] for node in data} == GROUPS
         names = {node["assetKey"]["path"][-1] for node in data}
-        assert {"safety_spec", "prompt_sources", "prompt_pool", "attacked_prompts", "base_model"} <= names
+        assert {"safety_spec", "prompt_sources", "prompt_pool", "attacked_prompts", "base_model",
+                "policy_answers", "expert_critiques"} <= names
     finally:
         proc.terminate()
         try:

@@ -67,3 +67,15 @@ def test_generation_key_is_stable_and_sensitive():
     assert key != generation_key("prompt", "none", "m1", SamplingParams(temperature=0.8, max_new_tokens=64), 0)
     with pytest.raises(ValueError):
         SamplingParams(top_p=0)
+
+
+def test_teacher_messages_carry_spec_example_and_target():
+    from sinternal_assets.generation.critique import EXAMPLE, teacher_messages
+
+    messages = teacher_messages("SPEC TEXT", "the prompt", "the answer", "reasoning")
+    assert messages[0] == {"role": "system", "content": "SPEC TEXT"}
+    assert messages[1:3] == EXAMPLE and parse_verdict(EXAMPLE[1]["content"]).verdict == "SAFE"
+    assert "the prompt" in messages[-1]["content"] and "reasoning" in messages[-1]["content"]
+    assert len(teacher_messages("S", "p", "a", "final_answer", few_shot=False)) == 2
+    with pytest.raises(ValueError):
+        teacher_messages("S", "p", "a", "critique")
