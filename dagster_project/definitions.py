@@ -9,9 +9,9 @@ from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.generation.assets import expert_critiques, policy_answers
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.prompts.assets import prompt_pool
-from sinternal_assets.sources.assets import prompt_sources, safety_spec
+from sinternal_assets.sources.assets import prompt_sources, reference_answers, safety_spec
 
-ASSETS = [safety_spec, prompt_sources, prompt_pool, attacked_prompts, base_model, policy_answers, expert_critiques]
+ASSETS = [safety_spec, prompt_sources, reference_answers, prompt_pool, attacked_prompts, base_model, policy_answers, expert_critiques]
 
 defs = Definitions(
     assets=ASSETS,

@@ -16,7 +16,7 @@ from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.reporting import markdown_table
-from sinternal_assets.sources.assets import current_spec, safety_spec
+from sinternal_assets.sources.assets import current_spec, reference_answers, safety_spec
 from sinternal_assets.storage.warehouse import Warehouse
 
 
@@ -122,11 +122,13 @@ class ExpertCritiquesConfig(Config):
     judge_reasoning: bool = Field(default=True, description="also judge non-empty reasoning, separately")
     max_attempts: int = Field(default=2, ge=1, description="tries per item when the verdict does not parse")
     few_shot: bool = Field(default=True, description="show the teacher one worked example of the format")
+    max_reference_answers: int = Field(default=4, ge=0, description="reference-labelled answers judged too, to "
+                                                                     "measure the teacher's agreement")
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_new_tokens=96, n=1))
     chunk_size: int = 8
 
 
-@asset(group_name="generation", deps=[policy_answers, safety_spec], compute_kind="transformers",
+@asset(group_name="generation", deps=[policy_answers, safety_spec, reference_answers], compute_kind="transformers",
        description="The teacher's critique and strictly parsed SAFE/UNSAFE verdict for each answer's final answer "
                    "(and, separately, its reasoning); unparseable outputs kept verbatim and counted.")
 def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConfig, warehouse: WarehouseResource,
@@ -139,7 +141,7 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
     params_json = json.dumps(params.as_dict(), sort_keys=True)
     targets = critique_logic.TARGETS if config.judge_reasoning else ("final_answer",)
     items = []
-    for row in wh.query("critique_inputs").iter_rows(named=True):
+    for row in wh.query("critique_inputs", max_reference_answers=config.max_reference_answers).iter_rows(named=True):
         for target in targets:
             text = row[target]
             if not text.strip():
@@ -148,7 +150,8 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
                              length=32)
             items.append(incremental.WorkItem(
                 conversation=critique_logic.teacher_messages(spec_text, row["prompt_text"], text, target, config.few_shot),
-                keys=(key,), payload={"answer_id": row["answer_id"], "target": target}))
+                keys=(key,), payload={"answer_id": row["answer_id"], "target": target,
+                                      "answer_source": row["answer_source"], "reference": row["reference_verdict"]}))
     existing = set(wh.sql("SELECT critique_id FROM expert_critiques")["critique_id"].to_list())
     todo, stats = incremental.plan(items, existing)
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
@@ -158,6 +161,9 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
                 chunk = [item for item, _ in todo[start: start + config.chunk_size]]
                 judgements = critique_logic.judge(backend, [i.conversation for i in chunk], params, config.max_attempts)
                 rows = [{"critique_id": item.keys[0], "answer_id": item.payload["answer_id"], "target": item.payload["target"],
+                         "answer_source": item.payload["answer_source"], "reference_verdict": item.payload["reference"],
+                         "agrees_with_reference": (j.parsed.verdict == item.payload["reference"])
+                         if item.payload["reference"] and j.parsed.ok else None,
                          "teacher_id": teacher_id, "teacher_hash": teacher_hash, "backend": backend.name,
                          "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
                          "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
@@ -172,7 +178,9 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
     summary = wh.sql("SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
                      "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL")
     unparseable = wh.sql("SELECT count(*) AS n FROM expert_critiques WHERE NOT parse_ok")["n"][0]
+    agreement = wh.query("teacher_reference_agreement")
     return MaterializeResult(metadata={
         **stats.as_dict(), "rows_in_table": wh.count("expert_critiques"), "unparseable": int(unparseable),
         "teacher_id": teacher_id, "teacher_hash": teacher_hash, "spec_hash": spec_hash,
-        "verdicts": MetadataValue.md(markdown_table(summary))})
+        "verdicts": MetadataValue.md(markdown_table(summary)),
+        "agreement_with_reference": MetadataValue.md(markdown_table(agreement))})

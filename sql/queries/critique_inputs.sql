@@ -1,5 +1,11 @@
--- Every stored answer with the prompt the policy saw.
-SELECT a.answer_id, a.reasoning, a.final_answer, p.text AS prompt_text
+-- Every stored policy answer with the prompt the policy saw, plus a slice of reference answers.
+SELECT a.answer_id, 'policy' AS answer_source, a.reasoning, a.final_answer, p.text AS prompt_text,
+       NULL::VARCHAR AS reference_verdict
 FROM policy_answers a
 JOIN attacked_prompts p USING (attack_id)
-ORDER BY a.answer_id;
+UNION ALL
+(SELECT answer_id, 'reference', '', final_answer, prompt_text, reference_verdict
+ FROM reference_answers
+ ORDER BY answer_id
+ LIMIT $max_reference_answers)
+ORDER BY answer_source, answer_id;

@@ -19,9 +19,24 @@ CREATE TABLE IF NOT EXISTS policy_answers (
     created_at         TIMESTAMP NOT NULL
 );
 
+-- Answers with a known reference verdict (matched safe / unsafe answer pairs), judged by the teacher
+-- alongside the policy's answers so that its agreement with the reference can be measured.
+CREATE TABLE IF NOT EXISTS reference_answers (
+    answer_id          VARCHAR PRIMARY KEY,  -- content hash of (prompt, answer)
+    prompt_text        VARCHAR NOT NULL,
+    final_answer       VARCHAR NOT NULL,
+    reference_verdict  VARCHAR NOT NULL,     -- SAFE | UNSAFE
+    source             VARCHAR NOT NULL,
+    source_record      VARCHAR NOT NULL,
+    licence            VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS expert_critiques (
     critique_id        VARCHAR PRIMARY KEY,  -- key of (answer, target, teacher, sampling, spec)
     answer_id          VARCHAR NOT NULL,
+    answer_source      VARCHAR NOT NULL,     -- policy | reference
+    reference_verdict  VARCHAR,              -- the reference label, for reference answers
+    agrees_with_reference BOOLEAN,           -- NULL when there is no reference or the verdict did not parse
     target             VARCHAR NOT NULL,     -- final_answer | reasoning (judged separately)
     teacher_id         VARCHAR NOT NULL,
     teacher_hash       VARCHAR NOT NULL,

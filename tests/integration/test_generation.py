@@ -15,7 +15,7 @@ from tests.integration.helpers import run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model"
+UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers"
 SMALL_SOURCES = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
 
 
@@ -40,7 +40,8 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
     db = tmp_path / "w.duckdb"
     db.write_bytes(upstream_db.read_bytes())
     config = policy_config(2)
-    config["ops"]["expert_critiques"] = {"config": {"max_attempts": 2, "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}
+    config["ops"]["expert_critiques"] = {"config": {"max_attempts": 2, "max_reference_answers": 2,
+                                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}
     result = run(db, selection="policy_answers,expert_critiques", run_config=config)
     assert result.success
     wh = Warehouse(db)
@@ -49,7 +50,14 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
     assert set(answers["finish_reason"]) <= {"stop", "length"}
     assert (answers["completion_tokens"] > 0).all() and (answers["prompt_tokens"] > 0).all()
     assert (answers["reasoning"] == "").all()  # SmolLM2 does not reason: empty reasoning, answer kept whole
-    critiques = wh.table("expert_critiques")
+    all_critiques = wh.table("expert_critiques")
+    reference = all_critiques.filter(pl.col("answer_source") == "reference")
+    assert reference.height == 2 and reference["reference_verdict"].is_in(["SAFE", "UNSAFE"]).all()
+    for row in reference.iter_rows(named=True):  # agreement is stored exactly when the verdict parsed
+        expected = (row["verdict"] == row["reference_verdict"]) if row["parse_ok"] else None
+        assert row["agrees_with_reference"] == expected
+    critiques = all_critiques.filter(pl.col("answer_source") == "policy")
+    assert critiques["reference_verdict"].is_null().all() and critiques["agrees_with_reference"].is_null().all()
     assert critiques.height == answers.filter(pl.col("final_answer").str.strip_chars() != "").height
     assert set(critiques["target"]) == {"final_answer"}
     parsed = critiques.filter(pl.col("parse_ok"))

@@ -62,6 +62,7 @@ def test_locked_file_is_a_clear_error(tmp_db):
         assert time.perf_counter() - started < 10  # no silent retry loop
     finally:
         holder.kill()
+        holder.wait()  # the lock is released only once the process is gone
     assert Warehouse(tmp_db).count("spec_categories") == 1  # data intact after the lock is gone
 
 
