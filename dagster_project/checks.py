@@ -33,6 +33,8 @@ GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
     "prompt_sources": ("source_prompts", lambda v, g: suites.source_prompts_suite(v["categories"], g.max_prompt_chars)),
     "prompt_pool": ("prompt_pool", lambda v, g: suites.prompt_pool_suite(v["categories"], g.max_prompt_chars, g.min_pool_rows)),
     "attacked_prompts": ("attacked_prompts", lambda v, g: suites.attacked_prompts_suite(v["families"], v["categories"])),
+    "policy_answers": ("policy_answers", lambda v, g: suites.policy_answers_suite()),
+    "expert_critiques": ("expert_critiques", lambda v, g: suites.expert_critiques_suite()),
 }
 
 
@@ -85,6 +87,8 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("attacked_prompts", "check_attacked_prompts_slots_filled", None),
     ("attacked_prompts", "check_attacked_prompts_heldout_not_in_train", None),
     ("attacked_prompts", "check_attacked_prompts_integrity", None),
+    ("policy_answers", "check_policy_answers_integrity", None),
+    ("expert_critiques", "check_expert_critiques_integrity", None),
 ]
 
 

@@ -44,3 +44,24 @@ def attacked_prompts_suite(families: list[str], categories: list[str]) -> list[E
         Expectation("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": SPLITS}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
     ]
+
+
+def policy_answers_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "answer_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "finish_reason", "value_set": ["stop", "length", "content_filter"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "completion_tokens", "min_value": 0}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "prompt_tokens", "min_value": 1}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "sample_index", "min_value": 0}),
+    ]
+
+
+def expert_critiques_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "critique_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}),  # nulls allowed
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "target", "value_set": ["final_answer", "reasoning"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "answer_source", "value_set": ["policy", "reference"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "attempts", "min_value": 1}),
+    ]

@@ -44,6 +44,9 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
                                                     "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}
     result = run(db, selection="policy_answers,expert_critiques", run_config=config)
     assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert {e.asset_key.to_user_string() for e in checks} == {"policy_answers", "expert_critiques"}
+    assert len(checks) >= 13 and all(e.passed for e in checks)
     wh = Warehouse(db)
     answers = wh.table("policy_answers")
     assert answers.height == 4 and answers["answer_id"].n_unique() == 4  # 2 prompts x 2 samples
