@@ -27,6 +27,12 @@ def summary(path: Path) -> str:
     if not model.is_empty():
         lines.append(f"  base model       {model['model_id'][0]} ({model['architecture'][0]}, "
                      f"{model['n_parameters'][0] / 1e6:.1f}M params) at {model['path'][0]}")
+    answers = wh.sql("SELECT count(*) AS n, count(DISTINCT attack_id) AS p FROM policy_answers")
+    lines.append(f"  policy_answers   {answers['n'][0]:>6} answers to {answers['p'][0]} attacked prompts")
+    verdicts = wh.sql("SELECT answer_source, coalesce(verdict, 'unparseable') AS v, count(*) AS n FROM expert_critiques "
+                      "GROUP BY ALL ORDER BY ALL")
+    for source, verdict, n in verdicts.iter_rows():
+        lines.append(f"  expert_critiques {n:>6} {source} answers judged {verdict}")
     return "\n".join(lines)
 
 
