@@ -140,7 +140,8 @@ def _read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_categor
     """The fast path: None when the file needs the precise record-by-record pass (malformed, or any bad row)."""
     fmt = spec.file_format
     try:
-        _decode_utf8(path, data) if fmt != "parquet" else None
+        if fmt != "parquet":
+            _decode_utf8(path, data)  # strict UTF-8 check; raises UserInputError
         if fmt == "jsonl":
             frame = pl.read_ndjson(io.BytesIO(data))
             where = pl.format("line {}", pl.int_range(1, pl.len() + 1))

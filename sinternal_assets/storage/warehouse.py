@@ -82,12 +82,12 @@ class Warehouse:
     # -- reads -----------------------------------------------------------------------------------
 
     def query(self, name: str, **params: Any) -> pl.DataFrame:
-        with self.connect() as conn:
-            return self._run(conn, load_query(name), params)
+        """Run the named query `sql/queries/<name>.sql`."""
+        return self.sql(load_query(name), **params)
 
     def sql(self, text: str, **params: Any) -> pl.DataFrame:
         with self.connect() as conn:
-            return self._run(conn, text, params)
+            return conn.execute(text, params or None).pl()
 
     def table(self, table: str) -> pl.DataFrame:
         _check_identifier(table)
@@ -98,10 +98,6 @@ class Warehouse:
         _check_identifier(table)
         with self.connect() as conn:
             return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    @staticmethod
-    def _run(conn: duckdb.DuckDBPyConnection, text: str, params: dict[str, Any]) -> pl.DataFrame:
-        return conn.execute(text, params or None).pl()
 
     # -- writes ----------------------------------------------------------------------------------
 
