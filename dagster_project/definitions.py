@@ -5,18 +5,22 @@ from dagster import Definitions, in_process_executor
 from dagster_project.checks import all_checks
 from dagster_project.jobs import embedded_default
 from dagster_project.resources import default_resources
+from dagster_project.sensors import annotation_sensor
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.generation.assets import expert_critiques, policy_answers
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.prompts.assets import prompt_pool
+from sinternal_assets.review.assets import critique_review, human_reviews, reviewed_critiques
 from sinternal_assets.sources.assets import prompt_sources, reference_answers, safety_spec
 
-ASSETS = [safety_spec, prompt_sources, reference_answers, prompt_pool, attacked_prompts, base_model, policy_answers, expert_critiques]
+ASSETS = [safety_spec, prompt_sources, reference_answers, prompt_pool, attacked_prompts, base_model, policy_answers,
+          expert_critiques, critique_review, human_reviews, reviewed_critiques]
 
 defs = Definitions(
     assets=ASSETS,
     asset_checks=all_checks(),
     jobs=[embedded_default],
+    sensors=[annotation_sensor],
     resources=default_resources(),
     # One process: steps here are short and the multiprocess executor costs ~3 s per step on 2 cores.
     executor=in_process_executor,

@@ -110,6 +110,32 @@ class GenerationResource(ConfigurableResource):
             raise ValueError(f"unknown generation backend {self.backend!r}; available: transformers, vllm, openai")
 
 
+class ArgillaResource(ConfigurableResource):
+    """The Argilla that hosts human review. Empty `api_url` = ARGILLA_API_URL, else the local deployment
+    (`scripts/argilla.sh start`). The API key is never configuration: ARGILLA_API_KEY, else the local secrets
+    file."""
+
+    api_url: str = ""
+    workspace: str = "sinternal"
+    dataset_name: str = "critique_review"
+    timeout_s: int = 60
+    retries: int = 3
+
+    def endpoint(self):
+        from sinternal_assets.review.connection import resolve_endpoint
+
+        return resolve_endpoint(self.api_url)
+
+    def client(self):
+        from sinternal_assets.review.connection import connect
+
+        return connect(self.endpoint(), timeout=self.timeout_s, retries=self.retries)
+
+    def dataset(self, client):
+        """The review dataset, or None when nothing was pushed yet."""
+        return client.datasets(name=self.dataset_name, workspace=self.workspace)
+
+
 def _generation_from_env(role: str) -> GenerationResource:
     """SINTERNAL_<ROLE>_BACKEND / _MODEL / _BASE_URL / _API_KEY_ENV (the key itself stays in its own variable)."""
     def env(name: str, default: str = "") -> str:
@@ -129,4 +155,5 @@ def default_resources() -> dict:
         "gates": QualityGatesResource(),
         "policy": _generation_from_env("POLICY"),
         "teacher": _generation_from_env("TEACHER"),
+        "argilla": ArgillaResource(api_url=os.environ.get("ARGILLA_API_URL", "")),
     }

@@ -25,3 +25,24 @@ def shared_cache() -> Path:
 @pytest.fixture
 def tmp_db(tmp_path) -> Path:
     return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def argilla_service(tmp_path_factory):
+    """A real Argilla + Redis started by scripts/argilla.sh (own ports, data and credentials), stopped after."""
+    from tests.services import ArgillaService
+
+    service = ArgillaService(tmp_path_factory.mktemp("argilla"))
+    started = service.script("start")
+    assert started.returncode == 0, f"scripts/argilla.sh start failed:\n{started.stdout}\n{started.stderr}"
+    previous = {k: os.environ.get(k) for k in service.env()}
+    os.environ.update(service.env())  # the resources resolve the local key and port from these
+    try:
+        yield service
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        service.script("stop")

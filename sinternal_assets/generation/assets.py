@@ -114,7 +114,8 @@ def _frame(rows: list[dict], table: str, wh: Warehouse) -> pl.DataFrame:
     """Rows as a frame with the table's column types (so an all-null column still has its type)."""
     with wh.connect() as conn:
         types = {name: dtype for name, dtype, *_ in conn.execute(f"DESCRIBE {table}").fetchall()}
-    mapping = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us")}
+    mapping = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"),
+               "DOUBLE": pl.Float64}
     return pl.DataFrame(rows, schema={name: mapping[t] for name, t in types.items()})
 
 
@@ -168,7 +169,8 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
                          "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
                          "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
                          "parse_reason": j.parsed.reason, "attempts": j.attempts, "prompt_tokens": j.prompt_tokens,
-                         "completion_tokens": j.completion_tokens, "created_at": _now()}
+                         "completion_tokens": j.completion_tokens, "created_at": _now(),
+                         "verdict_score": j.verdict_score}
                         for item, j in zip(chunk, judgements, strict=True)]
                 wh.write(append={"expert_critiques": _frame(rows, "expert_critiques", wh)})
                 stats.generated += len(rows)

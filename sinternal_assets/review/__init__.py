@@ -1,0 +1,1 @@
+"""Human review of the teacher's critiques in Argilla: routing, the dataset, pushing, importing responses."""

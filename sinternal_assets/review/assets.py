@@ -1,0 +1,79 @@
+"""Dagster assets of the `annotation` and `curation` groups: push critiques to Argilla for human review,
+the human reviews the annotation sensor imports, and critiques with human verdicts folded in."""
+
+from typing import Optional
+
+import polars as pl
+from dagster import (AssetExecutionContext, AssetSpec, Backoff, Config, MaterializeResult, MetadataValue,
+                     RetryPolicy, asset)
+from pydantic import Field
+
+from dagster_project.resources import ArgillaResource, WarehouseResource
+from sinternal_assets.generation.assets import expert_critiques
+from sinternal_assets.reporting import markdown_table
+from sinternal_assets.review.dataset import review_content
+from sinternal_assets.review.push import ensure_dataset, push_records
+from sinternal_assets.review.routing import RoutingPolicy, route
+from sinternal_assets.review.summary import review_metadata
+
+
+class CritiqueReviewConfig(Config):
+    audit_rate: float = Field(default=0.1, ge=0.0, le=1.0,
+                              description="share of the remaining critiques drawn at random for audit")
+    low_confidence_below: float = Field(default=0.75, ge=0.0, le=1.0,
+                                        description="teacher verdict probability under which a critique is routed")
+    seed: int = Field(default=0, description="seed of the audit draw (the draw is stable per critique)")
+    max_records: Optional[int] = Field(default=None, description="cap on records routed (highest priority first)")
+    min_submitted: int = Field(default=1, ge=1, description="annotators per record before it counts as completed "
+                                                            "(set 2+ to measure inter-annotator kappa)")
+    batch_size: int = Field(default=500, ge=1, le=500, description="records per bulk upsert")
+
+
+# Argilla being down is usually transient (a restart, a deploy): retry before failing the run.
+ARGILLA_RETRY = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL)
+
+
+@asset(group_name="annotation", deps=[expert_critiques], compute_kind="argilla", retry_policy=ARGILLA_RETRY,
+       description="Routes critiques to human review (disagreements with reference labels, then low-confidence "
+                   "verdicts, then a random audit sample) and pushes them to the Argilla dataset `critique_review`, "
+                   "keyed by content hash; returns at once (review is asynchronous: see annotation_sensor).")
+def critique_review(context: AssetExecutionContext, config: CritiqueReviewConfig, warehouse: WarehouseResource,
+                    argilla: ArgillaResource) -> MaterializeResult:
+    wh = warehouse.get()
+    policy = RoutingPolicy(audit_rate=config.audit_rate, low_confidence_below=config.low_confidence_below,
+                           seed=config.seed, max_records=config.max_records)
+    routed = route(wh.query("review_candidates"), policy)
+    contents = [review_content(row) for row in routed.iter_rows(named=True)]
+    client = argilla.client()
+    dataset, created = ensure_dataset(client, argilla.dataset_name, argilla.workspace, config.min_submitted)
+    stats = push_records(dataset, contents, wh, batch_size=config.batch_size, log=context.log.info)
+    url = f"{argilla.endpoint().url}/dataset/{dataset.id}/annotation-mode"
+    by_route = pl.DataFrame({"route": list(stats.by_route), "records": list(stats.by_route.values())})
+    return MaterializeResult(metadata={
+        "argilla_dataset": MetadataValue.url(url), "dataset_id": stats.dataset_id,
+        "created_dataset": created, "routed": stats.candidates, "pushed": stats.pushed,
+        "unchanged_skipped": stats.unchanged, "records_per_second": round(stats.records_per_second, 1),
+        "by_route": MetadataValue.md(markdown_table(by_route)),
+        "teacher_scores_known": int(routed["verdict_score"].is_not_null().sum()) if routed.height else 0,
+    })
+
+
+human_reviews = AssetSpec(
+    "human_reviews", group_name="annotation", deps=[critique_review],
+    description="Annotators' responses in Argilla, imported into DuckDB's `human_reviews` by annotation_sensor "
+                "(exactly once per response version); materialized by the sensor, not by a run.",
+    metadata={"table": "human_reviews"},
+)
+
+
+@asset(group_name="curation", deps=[expert_critiques, human_reviews], compute_kind="duckdb",
+       description="The teacher's critiques with human verdicts folded in: a human majority verdict overrides the "
+                   "teacher's, a corrected critique replaces the teacher's; ties are left undecided.")
+def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    wh = warehouse.get()
+    frame = wh.query("reviewed_critiques")
+    wh.write(replace={"reviewed_critiques": frame})
+    counts = frame.group_by("verdict_source").len().sort("verdict_source")
+    context.log.info(f"reviewed_critiques: {frame.height} critiques, by verdict source {counts.rows()}")
+    return MaterializeResult(metadata={"rows": frame.height, "by_verdict_source": MetadataValue.md(markdown_table(counts)),
+                                       **review_metadata(wh)})

@@ -1,0 +1,237 @@
+"""Human review against the real Argilla server (started by scripts/argilla.sh) and the real small model:
+push, annotate through the SDK as annotators, sensor import, idempotency, overrides, Argilla down."""
+
+import json
+
+import polars as pl
+import pytest
+from argilla._models._record._response import UserResponseModel
+from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
+
+from dagster_project.resources import ArgillaResource, WarehouseResource
+from dagster_project.sensors import annotation_sensor
+from sinternal_assets.review.connection import ArgillaUnavailable
+from sinternal_assets.storage.warehouse import Warehouse
+from tests.integration.helpers import run
+from tests.services import free_port
+
+pytestmark = pytest.mark.integration
+UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers"
+GENERATION = {"ops": {
+    "prompt_sources": {"config": {"max_per_source": 20}},
+    "policy_answers": {"config": {"max_prompts": 3, "sampling": {"n": 2, "max_new_tokens": 16}}},
+    "expert_critiques": {"config": {"max_attempts": 1, "max_reference_answers": 4,
+                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}}}
+
+
+@pytest.fixture(scope="module")
+def critiqued_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
+    assert run(db, selection=f"{UPSTREAM},policy_answers,expert_critiques", run_config=GENERATION).success
+    return db
+
+
+def fresh_db(critiqued_db, tmp_path):
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(critiqued_db.read_bytes())
+    return db
+
+
+def review_config(**config):
+    return {"ops": {"critique_review": {"config": {"audit_rate": 1.0, **config}}}}
+
+
+def argilla(service, name):
+    return ArgillaResource(api_url=service.url, dataset_name=name)
+
+
+def evaluate_sensor(resource, db, cursor=None, instance=None):
+    context = build_sensor_context(cursor=cursor, instance=instance,
+                                   resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})
+    return annotation_sensor(context), context
+
+
+def respond(client, dataset, record_id, verdict, critique=None, status="submitted", tags=()):
+    """Submit (or change) a response the way the UI does, as the client's user (an annotator)."""
+    server_id = {r.id: r._server_id for r in dataset.records}[record_id]
+    values = {"verdict": {"value": verdict}}
+    if critique is not None:
+        values["corrected_critique"] = {"value": critique}
+    if tags:
+        values["issues"] = {"value": list(tags)}
+    me = client.me.id
+    record = client.api.http_client.get(f"/api/v1/records/{server_id}", params={"include": ["responses"]})
+    record.raise_for_status()
+    mine = [r for r in record.json().get("responses") or [] if r["user_id"] == str(me)]
+    if mine:  # the UI updates an existing response in place
+        client.api.http_client.put(f"/api/v1/responses/{mine[0]['id']}",
+                                   json={"values": values, "status": status}).raise_for_status()
+    else:
+        client.api.records.create_record_response(server_id, UserResponseModel(values=values, status=status, user_id=me))
+
+
+def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
+    from dagster_project.definitions import ASSETS  # noqa: F401  (code location loads with the review assets)
+    import argilla as rg
+
+    db = fresh_db(critiqued_db, tmp_path)
+    resource = argilla(argilla_service, "review_loop")
+    resources = {"argilla": resource}
+    result = run(db, selection="critique_review", run_config=review_config(), extra_resources=resources)
+    assert result.success
+    wh = Warehouse(db)
+    critiques = wh.table("expert_critiques")
+    meta = result.asset_materializations_for_node("critique_review")[0].metadata
+    assert meta["pushed"].value == critiques.height == meta["routed"].value  # audit_rate 1.0: everything
+    owner = argilla_service.client()
+    dataset = owner.datasets(name="review_loop", workspace="sinternal")
+    records = list(dataset.records(with_suggestions=True))
+    assert sorted(r.id for r in records) == sorted(critiques["critique_id"])
+    by_id = {r.id: r for r in records}
+    for row in critiques.iter_rows(named=True):
+        record = by_id[row["critique_id"]]
+        assert record.fields["prompt"] and record.fields["final_answer"]
+        assert record.metadata["route"] in {"disagreement", "low_confidence", "audit"}
+        if row["parse_ok"]:
+            assert record.suggestions["verdict"].value == row["verdict"].lower()
+            assert record.suggestions["verdict"].agent == row["teacher_id"]
+        else:
+            assert record.metadata["route"] == "low_confidence" and record.metadata["teacher_verdict"] == "unparsed"
+    # Priority order: disagreements, then low confidence, then audit.
+    queue = sorted(records, key=lambda r: r.metadata["queue_position"])
+    priorities = [r.metadata["priority"] for r in queue]
+    assert priorities == sorted(priorities)
+
+    # Pushing again sends nothing and duplicates nothing.
+    again = run(db, selection="critique_review", run_config=review_config(), extra_resources=resources)
+    meta = again.asset_materializations_for_node("critique_review")[0].metadata
+    assert meta["pushed"].value == 0 and meta["unchanged_skipped"].value == critiques.height
+    assert len(list(dataset.records)) == critiques.height
+
+    # Nothing submitted yet: the sensor skips.
+    first, _ = evaluate_sensor(resource, db)
+    assert isinstance(first, SensorResult) and not first.run_requests
+
+    # Two annotators; they overlap on two records and disagree on one of them.
+    annotator = argilla_service.client("ANNOTATOR")
+    second_user = rg.User(username="annotator2", password="annotator2-pass", role="annotator", client=owner).create()
+    owner.workspaces("sinternal").add_user(second_user)
+    # The SDK's user model hides API keys; the server's user resource (owner only) carries it.
+    second_key = owner.api.http_client.get(f"/api/v1/users/{second_user.id}").json()["api_key"]
+    annotator2 = rg.Argilla(api_url=argilla_service.url, api_key=second_key)
+    parsed = critiques.filter(pl.col("parse_ok")).sort("critique_id")
+    target = parsed.row(0, named=True)
+    flipped = "safe" if target["verdict"] == "UNSAFE" else "unsafe"
+    other = critiques.filter(pl.col("critique_id") != target["critique_id"]).sort("critique_id").row(0, named=True)
+    respond(annotator, dataset, target["critique_id"], flipped, critique="The teacher missed the spec rule.",
+            tags=["wrong_verdict"])
+    respond(annotator2, dataset, target["critique_id"], flipped)
+    respond(annotator, dataset, other["critique_id"], "safe")
+    respond(annotator2, dataset, other["critique_id"], "unsafe")
+
+    result, context = evaluate_sensor(resource, db, cursor=first.cursor)
+    assert [r.asset_selection[0].to_user_string() for r in result.run_requests] == ["reviewed_critiques"]
+    event = result.asset_events[0]
+    assert event.asset_key.to_user_string() == "human_reviews"
+    assert event.metadata["new_response_versions"].value == 4 and event.metadata["annotators"].value == 2
+    assert "cohen_kappa_by_pair" in event.metadata
+    reviews = wh.table("human_reviews")
+    assert reviews.height == 4 and reviews["review_id"].n_unique() == 4
+    mine = reviews.filter((pl.col("record_id") == target["critique_id"]) & (pl.col("annotator") == "annotator"))
+    assert mine["verdict"].to_list() == [flipped.upper()]
+    assert mine["corrected_critique"].to_list() == ["The teacher missed the spec rule."]
+    assert json.loads(mine["issue_tags"][0]) == ["wrong_verdict"]
+
+    # Twice: nothing new, nothing doubled.
+    twice, _ = evaluate_sensor(resource, db, cursor=result.cursor)
+    assert not twice.run_requests and wh.count("human_reviews") == 4
+    # A crash after the import and before the cursor was saved: the old cursor is presented again. Nothing is
+    # imported twice, and the curation run is requested again with the same run key (Dagster dedups it).
+    replay, _ = evaluate_sensor(resource, db, cursor=first.cursor)
+    assert wh.count("human_reviews") == 4
+    assert [r.run_key for r in replay.run_requests] == [r.run_key for r in result.run_requests]
+
+    # Human verdicts override the teacher's downstream; a tie is left undecided, not guessed.
+    assert run(db, selection="reviewed_critiques").success
+    reviewed = {r["critique_id"]: r for r in wh.table("reviewed_critiques").iter_rows(named=True)}
+    assert reviewed[target["critique_id"]]["final_verdict"] == flipped.upper()
+    assert reviewed[target["critique_id"]]["verdict_source"] == "human"
+    assert reviewed[target["critique_id"]]["critique"] == "The teacher missed the spec rule."
+    assert reviewed[other["critique_id"]]["verdict_source"] == "human_tie"
+    assert reviewed[other["critique_id"]]["final_verdict"] is None
+    untouched = [r for k, r in reviewed.items() if k not in (target["critique_id"], other["critique_id"])]
+    assert all(r["verdict_source"] in ("teacher", "none") for r in untouched)
+
+    # An annotator changes their mind: a new version is imported and the latest one counts.
+    respond(annotator2, dataset, other["critique_id"], "safe")
+    later, _ = evaluate_sensor(resource, db, cursor=result.cursor)
+    assert later.asset_events[0].metadata["new_response_versions"].value == 1
+    assert run(db, selection="reviewed_critiques").success
+    row = wh.sql("SELECT * FROM reviewed_critiques WHERE critique_id = $c", c=other["critique_id"]).row(0, named=True)
+    assert row["final_verdict"] == "SAFE" and row["n_annotators"] == 2
+
+
+def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, argilla_service):
+    db = fresh_db(critiqued_db, tmp_path)
+    wh = Warehouse(db)
+    dead = ArgillaResource(api_url=f"http://127.0.0.1:{free_port()}", dataset_name="review_down")
+    before = {t: wh.table(t) for t in ("expert_critiques", "review_pushes", "human_reviews")}
+    result = run(db, selection="critique_review", run_config=review_config(), extra_resources={"argilla": dead},
+                 raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 2  # the asset's retry policy ran before giving up
+    error, messages = failures[0].event_specific_data.error, []
+    while error is not None:  # "Exceeded max_retries" wraps the asset's own error
+        messages.append(error.message)
+        error = error.cause
+    message = "\n".join(messages)
+    assert dead.api_url in message and "not reachable" in message and "scripts/argilla.sh start" in message
+    assert all(wh.table(t).equals(frame) for t, frame in before.items())
+    with pytest.raises(ArgillaUnavailable, match="not reachable"):
+        evaluate_sensor(dead, db)
+    assert wh.count("human_reviews") == 0
+
+    # A wrong key is its own clear error, and the key never appears in it.
+    import os
+    os.environ["ARGILLA_API_KEY"] = "wrong-key-123456"
+    try:
+        with pytest.raises(ArgillaUnavailable, match="refused the API key from ARGILLA_API_KEY") as error:
+            argilla(argilla_service, "review_down").client()
+        assert "wrong-key-123456" not in str(error.value)
+    finally:
+        del os.environ["ARGILLA_API_KEY"]
+
+    # Argilla is back: the same asset succeeds and pushes everything once.
+    ok = run(db, selection="critique_review", run_config=review_config(),
+             extra_resources={"argilla": argilla(argilla_service, "review_down")})
+    assert ok.success and wh.count("review_pushes") == wh.count("expert_critiques")
+
+
+def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):
+    """The sensor's human_reviews materialization makes reviewed_critiques stale in Dagster's asset graph."""
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.loader import LoadingContextForTest
+
+    from dagster_project.definitions import defs
+
+    def status(instance, graph, key):  # what the Dagster UI shows (a fresh resolver: it caches)
+        return CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance)).get_status(key)
+
+    db = fresh_db(critiqued_db, tmp_path)
+    instance = DagsterInstance.ephemeral()
+    resource = argilla(argilla_service, "review_stale")
+    assert run(db, selection="critique_review,reviewed_critiques", run_config=review_config(max_records=2),
+               extra_resources={"argilla": resource}, instance=instance).success
+    graph = defs.resolve_asset_graph()
+    key = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "reviewed_critiques")
+    assert status(instance, graph, key) != StaleStatus.STALE
+    owner = argilla_service.client()
+    dataset = owner.datasets(name="review_stale", workspace="sinternal")
+    record_id = next(iter(dataset.records)).id
+    respond(argilla_service.client("ANNOTATOR"), dataset, record_id, "unsafe")
+    result, _ = evaluate_sensor(resource, db, instance=instance)
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    assert status(instance, graph, key) == StaleStatus.STALE
