@@ -46,3 +46,22 @@ def argilla_service(tmp_path_factory):
             else:
                 os.environ[key] = value
         service.script("stop")
+
+
+REVIEW_UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers"
+REVIEW_GENERATION = {"ops": {
+    "prompt_sources": {"config": {"max_per_source": 20}},
+    "policy_answers": {"config": {"max_prompts": 3, "sampling": {"n": 2, "max_new_tokens": 16}}},
+    "expert_critiques": {"config": {"max_attempts": 1, "max_reference_answers": 4,
+                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}}}
+
+
+@pytest.fixture(scope="session")
+def critiqued_db(tmp_path_factory):
+    """A small warehouse with real answers and real teacher critiques (the small model on CPU); copy it."""
+    from tests.integration.helpers import run
+
+    db = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
+    assert run(db, selection=f"{REVIEW_UPSTREAM},policy_answers,expert_critiques",
+               run_config=REVIEW_GENERATION).success
+    return db

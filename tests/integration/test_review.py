@@ -16,19 +16,6 @@ from tests.integration.helpers import run
 from tests.services import free_port
 
 pytestmark = pytest.mark.integration
-UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers"
-GENERATION = {"ops": {
-    "prompt_sources": {"config": {"max_per_source": 20}},
-    "policy_answers": {"config": {"max_prompts": 3, "sampling": {"n": 2, "max_new_tokens": 16}}},
-    "expert_critiques": {"config": {"max_attempts": 1, "max_reference_answers": 4,
-                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}}}
-
-
-@pytest.fixture(scope="module")
-def critiqued_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
-    assert run(db, selection=f"{UPSTREAM},policy_answers,expert_critiques", run_config=GENERATION).success
-    return db
 
 
 def fresh_db(critiqued_db, tmp_path):
