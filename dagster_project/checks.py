@@ -35,6 +35,7 @@ GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
     "attacked_prompts": ("attacked_prompts", lambda v, g: suites.attacked_prompts_suite(v["families"], v["categories"])),
     "policy_answers": ("policy_answers", lambda v, g: suites.policy_answers_suite()),
     "expert_critiques": ("expert_critiques", lambda v, g: suites.expert_critiques_suite()),
+    "reviewed_critiques": ("reviewed_critiques", lambda v, g: suites.reviewed_critiques_suite()),
 }
 
 
@@ -89,6 +90,7 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("attacked_prompts", "check_attacked_prompts_integrity", None),
     ("policy_answers", "check_policy_answers_integrity", None),
     ("expert_critiques", "check_expert_critiques_integrity", None),
+    ("reviewed_critiques", "check_reviewed_critiques_integrity", None),
 ]
 
 

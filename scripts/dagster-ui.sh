@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Dagster UI on workspace.yaml, bound to 127.0.0.1 (PORT=3000 by default). Stops on Ctrl-C / SIGTERM.
+# The Dagster UI and its daemon (schedules, sensors such as annotation_sensor) on workspace.yaml, bound to
+# 127.0.0.1 (PORT=3000 by default). Stops on Ctrl-C / SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-exec .venv/bin/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"
+exec .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"

@@ -33,6 +33,14 @@ def summary(path: Path) -> str:
                       "GROUP BY ALL ORDER BY ALL")
     for source, verdict, n in verdicts.iter_rows():
         lines.append(f"  expert_critiques {n:>6} {source} answers judged {verdict}")
+    pushes = wh.sql("SELECT route, count(*) AS n FROM review_pushes GROUP BY route ORDER BY min(priority)")
+    for route, n in pushes.iter_rows():
+        lines.append(f"  critique_review  {n:>6} pushed to Argilla for review ({route})")
+    reviews = wh.sql("SELECT count(*) AS n, count(DISTINCT annotator) AS a FROM human_reviews")
+    lines.append(f"  human_reviews    {reviews['n'][0]:>6} responses imported from {reviews['a'][0]} annotators")
+    curated = wh.sql("SELECT verdict_source, count(*) AS n FROM reviewed_critiques GROUP BY ALL ORDER BY ALL")
+    for source, n in curated.iter_rows():
+        lines.append(f"  reviewed_critiques {n:>4} verdicts from {source}")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from sinternal_assets.generation.backends.base import Completion, GenerationBackend, Messages
 from sinternal_assets.generation.sampling import SamplingParams
-from sinternal_assets.generation.verdict import ParsedVerdict, parse_verdict
+from sinternal_assets.generation.verdict import ParsedVerdict, parse_verdict, verdict_prefix
 
 TARGETS = ("final_answer", "reasoning")
 RETRY_TEMPERATURE = 0.7
@@ -80,5 +80,24 @@ def judge(backend: GenerationBackend, conversations: Sequence[Messages], params:
             if not parsed[index].ok:
                 still.append(index)
         pending = still
-    return [Judgement(parsed[i], last[i].text, attempts[i], last[i].prompt_tokens, tokens[i])
-            for i in range(len(conversations))]
+    judgements = [Judgement(parsed[i], last[i].text, attempts[i], last[i].prompt_tokens, tokens[i])
+                  for i in range(len(conversations))]
+    return score_verdicts(backend, conversations, judgements)
+
+
+def score_verdicts(backend: GenerationBackend, conversations: Sequence[Messages],
+                   judgements: list[Judgement]) -> list[Judgement]:
+    """Attach the teacher's probability of the verdict it gave (its own output up to `VERDICT:` forced, then
+    SAFE vs UNSAFE compared), for backends that can score continuations; others leave it unknown (None)."""
+    scorer = getattr(backend, "choice_probabilities", None)
+    if scorer is None:
+        return judgements
+    wanted = [(i, verdict_prefix(j.raw_text)) for i, j in enumerate(judgements) if j.parsed.ok]
+    wanted = [(i, p) for i, p in wanted if p is not None]
+    if not wanted:
+        return judgements
+    probabilities = scorer([(conversations[i], p.prefix, p.choices) for i, p in wanted])
+    scored = list(judgements)
+    for (i, prefix), probs in zip(wanted, probabilities, strict=True):
+        scored[i] = replace(scored[i], verdict_score=round(float(probs[prefix.chosen]), 6))
+    return scored

@@ -71,3 +71,32 @@ def parse_verdict(output: str) -> ParsedVerdict:
         return ParsedVerdict(None, final, "verdict is not the last line")
     critique = "\n".join(all_lines[:index]).strip()
     return ParsedVerdict(match.group(1).upper(), critique, "")
+
+
+_VERDICT_SPAN = re.compile(r"(verdict[ \t]*:[ \t]*[*_`]*[ \t]*)(safe|unsafe)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class VerdictPrefix:
+    """The teacher's own output up to its verdict word, and the two words it could have written there (in
+    the teacher's casing), for scoring the verdict by the probability the teacher gives each."""
+
+    prefix: str
+    choices: tuple[str, str]  # (safe word, unsafe word)
+    chosen: int  # index into choices of what the teacher wrote
+
+
+def verdict_prefix(output: str) -> VerdictPrefix | None:
+    """Where the last verdict word sits in a parsed output; None when there is none to score."""
+    matches = list(_VERDICT_SPAN.finditer(output))
+    if not matches:
+        return None
+    match = matches[-1]
+    word = match.group(2)
+    if word.isupper():
+        choices = ("SAFE", "UNSAFE")
+    elif word[0].isupper():
+        choices = ("Safe", "Unsafe")
+    else:
+        choices = ("safe", "unsafe")
+    return VerdictPrefix(prefix=output[: match.end(1)], choices=choices, chosen=int(word.lower() == "unsafe"))

@@ -16,8 +16,10 @@ ISSUE_TAGS = {
     "truncated_answer": "Answer truncated",
     "ambiguous_prompt": "Prompt ambiguous",
 }
-METADATA_TERMS = ("source", "attack_family", "category", "split", "label", "target", "route",
-                  "teacher_verdict", "reference_verdict")
+# What annotators filter and sort on. Reference labels and the prompt's harmful/benign label are left out on
+# purpose: review is blind to them (they would anchor the verdict), and each metadata key costs Argilla a
+# policy check per record on every page an annotator loads.
+METADATA_TERMS = ("source", "attack_family", "category", "split", "target", "route", "teacher_verdict")
 NO_REASONING = "(the model gave no separate reasoning)"
 
 GUIDELINES = """\
@@ -88,9 +90,7 @@ def review_content(row: dict) -> dict[str, Any]:
                       "agent": row["teacher_id"]}
     metadata = {
         "source": row["source"], "attack_family": row["attack_family"], "category": row["category"],
-        "split": row["split"], "label": row["label"], "target": target, "route": row["route"],
-        "teacher_verdict": _teacher_verdict(row),
-        "reference_verdict": (row["reference_verdict"] or "none").lower(),
+        "split": row["split"], "target": target, "route": row["route"], "teacher_verdict": _teacher_verdict(row),
         "priority": int(row["priority"]), "queue_position": int(row["queue_position"]),
     }
     if score is not None:

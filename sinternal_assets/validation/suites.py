@@ -65,3 +65,22 @@ def expert_critiques_suite() -> list[Expectation]:
         Expectation("ExpectColumnValuesToBeInSet", {"column": "answer_source", "value_set": ["policy", "reference"]}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "attempts", "min_value": 1}),
     ]
+
+
+def reviewed_critiques_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "critique_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "final_verdict", "value_set": ["SAFE", "UNSAFE"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict_source",
+                                                    "value_set": ["human", "human_tie", "teacher", "none"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "human_agreement", "min_value": 0.5, "max_value": 1.0}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "n_annotators", "min_value": 0}),
+    ]
+
+
+def human_reviews_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "review_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["submitted", "discarded"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}),
+    ]

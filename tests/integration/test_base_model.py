@@ -67,3 +67,29 @@ def test_base_model_asset_records_the_model(tmp_db, converted):
     row = Warehouse(tmp_db).table("models").row(0, named=True)
     assert row["model_key"] == "base" and row["path"] == str(converted.path)
     assert row["n_parameters"] == converted.n_parameters
+
+
+def test_choice_probabilities_score_continuations(converted):
+    """Teacher-forced scoring (used for the teacher's verdict confidence): a distribution over the choices that
+    follows the model's knowledge, and equals the probability computed by hand from the logits."""
+    import torch
+
+    from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(converted.path, batch_size=3)
+    conversation = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    (paris, berlin), (yes, no) = backend.choice_probabilities([
+        (conversation, "The capital of France is", (" Paris", " Berlin")),
+        (conversation, "Answer:", (" yes", " no"))])
+    assert paris + berlin == pytest.approx(1.0) and yes + no == pytest.approx(1.0)
+    assert paris > 0.9
+    chat = backend.encode(conversation)
+    prefix = backend.tokenizer("The capital of France is", add_special_tokens=False)["input_ids"]
+    logprobs = []
+    for word in (" Paris", " Berlin"):
+        ids = chat + backend.tokenizer("The capital of France is" + word, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = backend.model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
+        start = len(chat) + len(prefix)
+        logprobs.append(sum(float(logits[t - 1, ids[t]]) for t in range(start, len(ids))))
+    assert paris == pytest.approx(float(torch.softmax(torch.tensor(logprobs), 0)[0]), abs=1e-4)

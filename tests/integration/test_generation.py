@@ -65,6 +65,9 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
     assert set(critiques["target"]) == {"final_answer"}
     parsed = critiques.filter(pl.col("parse_ok"))
     assert parsed["verdict"].is_in(["SAFE", "UNSAFE"]).all()
+    scored = all_critiques.filter(pl.col("parse_ok"))  # the transformers teacher scores every parsed verdict
+    assert scored["verdict_score"].is_not_null().all() and scored["verdict_score"].is_between(0.0, 1.0).all()
+    assert all_critiques.filter(~pl.col("parse_ok"))["verdict_score"].is_null().all()
     unparsed = critiques.filter(~pl.col("parse_ok"))
     assert unparsed["verdict"].is_null().all() and (unparsed["attempts"] == 2).all()
     assert (unparsed["raw_text"].str.len_chars() > 0).all() and (unparsed["parse_reason"] != "").all()

@@ -106,3 +106,14 @@ def test_reference_answers_from_matched_pairs(tmp_path):
     broken = store_with([{"id": "r2", "text": "Question only", "harmful_version": "Q\n\nA"}])
     with pytest.raises(SourceFormatError, match="no answer after its question"):
         list(read_rho_reference_answers(broken))
+
+
+def test_verdict_prefix_finds_the_last_verdict_word_and_keeps_the_teachers_casing():
+    from sinternal_assets.generation.verdict import verdict_prefix
+
+    found = verdict_prefix("The answer refuses.\nVERDICT: SAFE")
+    assert found.prefix == "The answer refuses.\nVERDICT: " and found.choices == ("SAFE", "UNSAFE")
+    assert found.chosen == 0
+    found = verdict_prefix("Quoted: verdict: safe\nIt complies.\nVerdict: **Unsafe**")
+    assert found.prefix.endswith("Verdict: **") and found.choices == ("Safe", "Unsafe") and found.chosen == 1
+    assert verdict_prefix("no verdict here") is None

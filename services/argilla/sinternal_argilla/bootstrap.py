@@ -73,10 +73,29 @@ async def _sync_users(users: list[dict]) -> list[str]:
     return done
 
 
+# Indexes our SQL search backend relies on, added to Argilla's own schema (additive; Alembic ignores them).
+# (dataset_id, inserted_at, id) serves the default order (push order) and covers the annotator's pending
+# queue (NOT EXISTS a response by the user): at 50,000 records the queue's count went from 84 ms to 20 ms
+# and its first page from 79 ms to 0.2 ms (BENCHMARKS.md).
+SEARCH_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS sinternal_records_queue ON records (dataset_id, inserted_at, id)",
+)
+
+
+def create_search_indexes() -> None:
+    from argilla_server.database import sync_engine
+    from sqlalchemy import text
+
+    with sync_engine.begin() as connection:
+        for statement in SEARCH_INDEXES:
+            connection.execute(text(statement))
+
+
 def main() -> int:
     from argilla_server.cli.database.migrate import migrate_db
 
     migrate_db(revision="head")
+    create_search_indexes()
     for line in asyncio.run(_sync_users(_users_from_environment())):
         print(f"user ready: {line}")
     return 0

@@ -21,7 +21,7 @@ Only SQLite is supported (the local deployment); whoever runs Argilla on Postgre
 from typing import Iterable, List, Optional, Union
 
 import numpy as np
-from sqlalchemy import Text, and_, cast, exists, false, func, not_, or_, select, true
+from sqlalchemy import Text, and_, cast, exists, false, func, literal_column, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from argilla_server.database import AsyncSessionLocal
@@ -210,8 +210,9 @@ class Compiler:
         for order in sort or []:
             expression = self._sort_expression(order.scope)
             clauses.append(expression.desc() if order.order == SortOrder.desc else expression.asc())
-        # A stable tail: insertion order (the push order, which our pusher makes the priority order).
-        clauses.extend([Record.inserted_at.asc(), Record.id.asc()])
+        # A stable tail: insertion order (the push order, which our pusher makes the priority order). Records
+        # of one bulk request can share a timestamp: SQLite's rowid keeps their order within the request.
+        clauses.extend([Record.inserted_at.asc(), literal_column("records.rowid").asc()])
         return clauses
 
     def _sort_expression(self, scope):

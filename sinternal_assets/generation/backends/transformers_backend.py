@@ -69,6 +69,46 @@ class TransformersBackend:
                 progress(min(start + self.batch_size, len(order)), len(order), done_tokens)
         return [r for r in results if r is not None]
 
+    def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
+        """For each (conversation, assistant prefix, choices): the model's probability of each choice as the
+        continuation of its own prefix (teacher forcing: the summed log-probability of the choice's tokens),
+        renormalised over the choices. One forward pass per choice, batched, right-padded."""
+        import torch
+
+        sequences, spans = [], []
+        for conversation, prefix, choices in items:
+            chat = self.encode(conversation)
+            prefix_ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+            for choice in choices:
+                full = self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"]
+                common = 0  # the choice may merge with the prefix's last token: score from the divergence
+                while common < min(len(prefix_ids), len(full)) and prefix_ids[common] == full[common]:
+                    common += 1
+                common = min(common, len(full) - 1)
+                sequences.append(chat + full)
+                spans.append((len(chat) + common, len(chat) + len(full)))
+        scores: list[float] = []
+        for start in range(0, len(sequences), self.batch_size):
+            chunk = sequences[start: start + self.batch_size]
+            width = max(len(s) for s in chunk)
+            ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, seq in enumerate(chunk):
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            with torch.no_grad():
+                logprobs = torch.log_softmax(self.model(input_ids=ids.to(self.device),
+                                                        attention_mask=mask.to(self.device)).logits.float(), dim=-1)
+            for row, (begin, end) in enumerate(spans[start: start + len(chunk)]):
+                targets = ids[row, begin:end].to(logprobs.device)
+                scores.append(float(logprobs[row, begin - 1: end - 1].gather(-1, targets[:, None]).sum()))
+        out, position = [], 0
+        for _conversation, _prefix, choices in items:
+            values = torch.tensor(scores[position: position + len(choices)])
+            out.append(torch.softmax(values, dim=0).tolist())
+            position += len(choices)
+        return out
+
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
         cut, finish = len(tokens), "length"
         for position, token in enumerate(tokens):
