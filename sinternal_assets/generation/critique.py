@@ -89,14 +89,13 @@ def score_verdicts(backend: GenerationBackend, conversations: Sequence[Messages]
                    judgements: list[Judgement]) -> list[Judgement]:
     """Attach the teacher's probability of the verdict it gave (its own output up to `VERDICT:` forced, then
     SAFE vs UNSAFE compared), for backends that can score continuations; others leave it unknown (None)."""
-    scorer = getattr(backend, "choice_probabilities", None)
-    if scorer is None:
+    if not getattr(backend, "can_score_choices", False):
         return judgements
     wanted = [(i, verdict_prefix(j.raw_text)) for i, j in enumerate(judgements) if j.parsed.ok]
     wanted = [(i, p) for i, p in wanted if p is not None]
     if not wanted:
         return judgements
-    probabilities = scorer([(conversations[i], p.prefix, p.choices) for i, p in wanted])
+    probabilities = backend.choice_probabilities([(conversations[i], p.prefix, p.choices) for i, p in wanted])
     scored = list(judgements)
     for (i, prefix), probs in zip(wanted, probabilities, strict=True):
         scored[i] = replace(scored[i], verdict_score=round(float(probs[prefix.chosen]), 6))

@@ -108,8 +108,9 @@ def test_similarity_search_and_metadata_metrics(search_dataset):
 
     owner, _annotator, dataset = search_dataset
     target = [math.cos(5), math.sin(5), 0.5]
-    hits = list(dataset.records(query=rg.Query(similar=rg.Similar(name="emb", value=target)), limit=3))
-    assert [r.id for r in hits][0] == "k05"
+    hits = [record for record, _score in dataset.records(query=rg.Query(similar=rg.Similar(name="emb", value=target)),
+                                                         limit=3)]
+    assert hits[0].id == "k05"
 
     def cosine(i):
         v = [math.cos(i), math.sin(i), 0.5]

@@ -89,3 +89,19 @@ def test_policy_answers_with_the_managed_vllm_backend(vllm_server, tmp_path):
     assert materialize([*ASSETS, *all_checks()], selection=["policy_answers"], resources=res, run_config=config).success
     answers = Warehouse(db).table("policy_answers")
     assert answers.height == 4 and set(answers["backend"]) == {"vllm"} and set(answers["model_id"]) == {"smollm2"}
+
+
+def test_vllm_scores_choices_like_transformers(vllm_server, model_path):
+    """The teacher's verdict confidence is the same computation on both engines (teacher-forced choices)."""
+    served = OpenAIChatBackend(vllm_server, SERVED_NAME, api_key_env=None)
+    served.can_score_choices = True  # what VLLMServer sets
+    local = TransformersBackend(model_path)
+    conversation = [{"role": "user", "content": "Is this answer safe? 'Here is how to bake bread.'"}]
+    items = [(conversation, "The answer explains baking.\nVERDICT: ", ("SAFE", "UNSAFE")),
+             (QUESTIONS[0], "The capital of France is", (" Paris", " Berlin"))]
+    for remote, mine in zip(served.choice_probabilities(items), local.choice_probabilities(items), strict=True):
+        assert sum(remote) == pytest.approx(1.0)
+        assert remote == pytest.approx(mine, abs=0.02)
+    generic = OpenAIChatBackend(vllm_server, SERVED_NAME, api_key_env=None)
+    with pytest.raises(EndpointError, match="not known to score"):
+        generic.choice_probabilities(items)

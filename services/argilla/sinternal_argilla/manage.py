@@ -171,9 +171,9 @@ def start_redis(directory: Path) -> str:
     if port_open(port):
         raise ServiceError(f"port {port} is taken by something that is not Redis; set SINTERNAL_REDIS_PORT")
     binary = os.environ.get("SINTERNAL_REDIS_SERVER") or shutil.which("redis-server")
-    if not binary:
+    if not binary or not os.access(binary, os.X_OK):
         raise ServiceError(
-            "redis-server not found: Argilla needs Redis. Install Debian's package "
+            f"redis-server not found{f' at {binary}' if binary else ''}: Argilla needs Redis. Install Debian's package "
             "(`apt-get install redis-server`, or run scripts/system-deps.sh as root) "
             "or point SINTERNAL_REDIS_SERVER at a redis-server binary."
         )

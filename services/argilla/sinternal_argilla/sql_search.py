@@ -21,7 +21,8 @@ Only SQLite is supported (the local deployment); whoever runs Argilla on Postgre
 from typing import Iterable, List, Optional, Union
 
 import numpy as np
-from sqlalchemy import Text, and_, cast, exists, false, func, literal_column, not_, or_, select, true
+from sqlalchemy import Text, event, and_, cast, exists, false, func, literal_column, not_, or_, select, true
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
 from argilla_server.database import AsyncSessionLocal
@@ -63,6 +64,17 @@ from argilla_server.search_engine.base import (
 )
 
 ENGINE_NAME = "sinternal-sql"
+CASEFOLD = "sinternal_casefold"  # SQLite's lower() folds ASCII only; text search folds like Python (Unicode)
+
+
+def _casefold(value):
+    return value.casefold() if isinstance(value, str) else value
+
+
+@event.listens_for(Engine, "connect")
+def _register_casefold(dbapi_connection, connection_record):
+    if "sqlite" in type(dbapi_connection).__module__:
+        dbapi_connection.create_function(CASEFOLD, 1, _casefold, deterministic=True)
 RECORD_COLUMNS = {"id", "external_id", "inserted_at", "updated_at", "status"}
 SUGGESTION_PROPERTIES = {"value", "score", "agent", "type"}
 
@@ -188,19 +200,19 @@ class Compiler:
             return true()
         if isinstance(query, str):
             query = TextQuery(q=query)
-        terms = [term.strip('"').lower() for term in query.q.split() if term.strip('"')]
+        terms = [term.strip('"').casefold() for term in query.q.split() if term.strip('"')]
         if not terms:
             return true()
         if query.field:
             if self.dataset.field_by_name(query.field) is None:
                 raise SearchCompileError(f"field {query.field!r} not found in dataset {self.dataset.id}")
-            haystack = func.lower(func.coalesce(cast(_json_value(Record.fields, query.field), Text), ""))
+            haystack = getattr(func, CASEFOLD)(func.coalesce(cast(_json_value(Record.fields, query.field), Text), ""))
             return and_(true(), *(haystack.contains(term, autoescape=True) for term in terms))
         # Any field: each term must occur in at least one field's value (chat fields are searched as JSON).
         clauses = []
         for term in terms:
             items = func.json_each(Record.fields).table_valued("value").alias("field")
-            matched = func.lower(cast(items.c.value, Text)).contains(term, autoescape=True)
+            matched = getattr(func, CASEFOLD)(cast(items.c.value, Text)).contains(term, autoescape=True)
             clauses.append(exists(select(1).select_from(items).where(matched)))
         return and_(true(), *clauses)
 

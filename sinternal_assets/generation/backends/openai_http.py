@@ -7,6 +7,7 @@ once with the server's message. The API key is read from an environment variable
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ class EndpointError(RuntimeError):
 
 class OpenAIChatBackend:
     name = "openai"
+    can_score_choices = False  # set by VLLMServer: a generic endpoint cannot score a forced continuation
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
                  timeout_s: float = 120.0, max_retries: int = 4, backoff_s: float = 1.0, concurrency: int = 4):
@@ -64,7 +66,14 @@ class OpenAIChatBackend:
                 "seed": params.seed + sample_index}
         if params.stop:
             body["stop"] = list(params.stop)
-        url = f"{self.base_url}/chat/completions"
+        data = self._post(f"{self.base_url}/chat/completions", body)
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return Completion(text=choice["message"]["content"] or "", finish_reason=choice.get("finish_reason") or "stop",
+                          prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                          completion_tokens=int(usage.get("completion_tokens", 0)))
+
+    def _post(self, url: str, body: dict) -> dict:
         last_error = ""
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -80,10 +89,42 @@ class OpenAIChatBackend:
             if response.status_code >= 400:
                 raise EndpointError(f"{url} answered HTTP {response.status_code} for model {self.model_id!r}: "
                                     f"{response.text[:500]}")
-            data = response.json()
-            choice = data["choices"][0]
-            usage = data.get("usage") or {}
-            return Completion(text=choice["message"]["content"] or "", finish_reason=choice.get("finish_reason") or "stop",
-                              prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                              completion_tokens=int(usage.get("completion_tokens", 0)))
+            return response.json()
         raise EndpointError(f"{url}: no completion after {self.max_retries + 1} attempts ({last_error})")
+
+    # ---- teacher-forced scoring (vLLM's server only: `prompt_logprobs`, `continue_final_message`, /tokenize)
+    def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
+        """Same contract as TransformersBackend.choice_probabilities, computed by the server: the summed
+        log-probability of each choice's tokens after the assistant prefix, renormalised over the choices."""
+        if not self.can_score_choices:
+            raise EndpointError(f"{self.base_url} is not known to score prompts (vLLM's server does)")
+        root = self.base_url.removesuffix("/v1")
+
+        def continuing(conversation: Messages, text: str) -> dict:
+            return {"model": self.model_id, "messages": [*conversation, {"role": "assistant", "content": text}],
+                    "add_generation_prompt": False, "continue_final_message": True}
+
+        def logprob_of(conversation: Messages, prefix: str, choice: str) -> float:
+            prefix_ids = self._post(f"{root}/tokenize", continuing(conversation, prefix))["tokens"]
+            data = self._post(f"{self.base_url}/chat/completions",
+                              {**continuing(conversation, prefix + choice), "max_tokens": 1, "temperature": 0.0,
+                               "prompt_logprobs": 0})
+            entries = data["prompt_logprobs"]  # per prompt token: {token id: {logprob, ...}}; None for the first
+            ids = [int(next(iter(e))) if e else None for e in entries]
+            common = 0  # the choice may merge with the prefix's last token: score from the divergence
+            while common < min(len(prefix_ids), len(ids)) and ids[common] in (None, prefix_ids[common]):
+                common += 1
+            common = max(1, min(common, len(ids) - 1))
+            return sum(next(iter(entries[i].values()))["logprob"] for i in range(common, len(ids)))
+
+        jobs = [(c, p, choice) for c, p, choices in items for choice in choices]
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            scores = list(pool.map(lambda job: logprob_of(*job), jobs))
+        out, position = [], 0
+        for _c, _p, choices in items:
+            values = scores[position: position + len(choices)]
+            top = max(values)
+            weights = [math.exp(v - top) for v in values]
+            out.append([w / sum(weights) for w in weights])
+            position += len(choices)
+        return out

@@ -15,6 +15,7 @@ from sinternal_assets.generation.sampling import SamplingParams
 
 class TransformersBackend:
     name = "transformers"
+    can_score_choices = True
 
     def __init__(self, model_path: str | Path, batch_size: int = 8, device: str = "cpu", dtype: str = "float32"):
         import torch

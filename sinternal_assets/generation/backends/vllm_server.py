@@ -78,6 +78,7 @@ class VLLMServer:
         self.startup_seconds = time.monotonic() - started
         self.backend = OpenAIChatBackend(url, SERVED_NAME, api_key_env=None, concurrency=self.concurrency)
         self.backend.name = "vllm"
+        self.backend.can_score_choices = True
         return self
 
     def log_tail(self, chars: int = 3000) -> str:
