@@ -73,41 +73,35 @@ class TransformersBackend:
     def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
         """For each (conversation, assistant prefix, choices): the model's probability of each choice as the
         continuation of its own prefix (teacher forcing: the summed log-probability of the choice's tokens),
-        renormalised over the choices. One forward pass per choice, batched, right-padded."""
+        renormalised over the choices. The shared part (chat + prefix) runs once per item; each choice then
+        runs only its own few tokens on a copy of that KV cache."""
+        import copy
+
         import torch
 
-        sequences, spans = [], []
+        out = []
         for conversation, prefix, choices in items:
             chat = self.encode(conversation)
             prefix_ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
-            for choice in choices:
-                full = self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"]
-                common = 0  # the choice may merge with the prefix's last token: score from the divergence
-                while common < min(len(prefix_ids), len(full)) and prefix_ids[common] == full[common]:
-                    common += 1
-                common = min(common, len(full) - 1)
-                sequences.append(chat + full)
-                spans.append((len(chat) + common, len(chat) + len(full)))
-        scores: list[float] = []
-        for start in range(0, len(sequences), self.batch_size):
-            chunk = sequences[start: start + self.batch_size]
-            width = max(len(s) for s in chunk)
-            ids = torch.full((len(chunk), width), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, seq in enumerate(chunk):
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
+            fulls = [self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
+            common = 0  # a choice may merge with the prefix's last token: score every choice from the divergence
+            while all(common < min(len(prefix_ids), len(f) - 1) and f[common] == prefix_ids[common] for f in fulls):
+                common += 1
+            shared = torch.tensor([chat + prefix_ids[:common]], device=self.device)
             with torch.no_grad():
-                logprobs = torch.log_softmax(self.model(input_ids=ids.to(self.device),
-                                                        attention_mask=mask.to(self.device)).logits.float(), dim=-1)
-            for row, (begin, end) in enumerate(spans[start: start + len(chunk)]):
-                targets = ids[row, begin:end].to(logprobs.device)
-                scores.append(float(logprobs[row, begin - 1: end - 1].gather(-1, targets[:, None]).sum()))
-        out, position = [], 0
-        for _conversation, _prefix, choices in items:
-            values = torch.tensor(scores[position: position + len(choices)])
-            out.append(torch.softmax(values, dim=0).tolist())
-            position += len(choices)
+                base = self.model(input_ids=shared, use_cache=True, logits_to_keep=1)
+                first = torch.log_softmax(base.logits[0, -1].float(), dim=-1)
+                scores = []
+                for full in fulls:
+                    rest = full[common:]
+                    total = float(first[rest[0]])
+                    if len(rest) > 1:
+                        step = self.model(input_ids=torch.tensor([rest[:-1]], device=self.device),
+                                          past_key_values=copy.deepcopy(base.past_key_values), use_cache=True)
+                        logprobs = torch.log_softmax(step.logits[0].float(), dim=-1)
+                        total += float(logprobs.gather(-1, torch.tensor(rest[1:], device=self.device)[:, None]).sum())
+                    scores.append(total)
+            out.append(torch.softmax(torch.tensor(scores), dim=0).tolist())
         return out
 
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
