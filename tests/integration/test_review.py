@@ -6,7 +6,7 @@ import json
 import polars as pl
 import pytest
 from argilla._models._record._response import UserResponseModel
-from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
+from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from dagster_project.resources import ArgillaResource, WarehouseResource
 from dagster_project.sensors import annotation_sensor

@@ -51,7 +51,6 @@ from argilla_server.search_engine.base import (
     MetadataFilterScope,
     MetadataMetrics,
     Order,
-    RangeFilter,
     RecordFilterScope,
     ResponseFilterScope,
     SearchEngine,
