@@ -17,4 +17,4 @@ command -v apt-get >/dev/null 2>&1 || { echo "error: no apt-get to install ${mis
 echo "[system-deps] installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
