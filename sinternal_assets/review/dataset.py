@@ -75,7 +75,8 @@ def review_content(row: dict) -> dict[str, Any]:
     if row.get("benign_rule") and row["category"] != "benign":
         spec += f"\n\n{row['benign_rule']}"
     critique = row["critique"].strip() or f"_(no critique parsed; raw teacher output)_\n\n{row['raw_text']}"
-    verdict_line = {"safe": "SAFE", "unsafe": "UNSAFE"}.get(_teacher_verdict(row), "not parsed")
+    teacher = _teacher_verdict(row)
+    verdict_line = {"safe": "SAFE", "unsafe": "UNSAFE"}.get(teacher, "not parsed")
     fields = {
         "spec_excerpt": spec,
         "prompt": row["prompt_text"],
@@ -85,12 +86,12 @@ def review_content(row: dict) -> dict[str, Any]:
     }
     score = row.get("verdict_score")
     suggestion = None
-    if _teacher_verdict(row) != "unparsed":
-        suggestion = {"value": _teacher_verdict(row), "score": None if score is None else round(float(score), 4),
+    if teacher != "unparsed":
+        suggestion = {"value": teacher, "score": None if score is None else round(float(score), 4),
                       "agent": row["teacher_id"]}
     metadata = {
         "source": row["source"], "attack_family": row["attack_family"], "category": row["category"],
-        "split": row["split"], "target": target, "route": row["route"], "teacher_verdict": _teacher_verdict(row),
+        "split": row["split"], "target": target, "route": row["route"], "teacher_verdict": teacher,
         "priority": int(row["priority"]), "queue_position": int(row["queue_position"]),
     }
     if score is not None:

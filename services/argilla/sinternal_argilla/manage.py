@@ -211,7 +211,8 @@ def start_argilla(directory: Path, env: dict) -> str:
             start_new_session=True,
         )  # fmt: skip
     (directory / "server.pid").write_text(str(process.pid))
-    if not _wait(lambda: argilla_alive(port) or process.poll() is not None, 120, 0.5) or process.poll() is not None:
+    _wait(lambda: argilla_alive(port) or process.poll() is not None, 120, 0.5)
+    if process.poll() is not None or not argilla_alive(port):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         raise ServiceError(f"argilla did not come up on 127.0.0.1:{port}:\n{_tail(log)}")

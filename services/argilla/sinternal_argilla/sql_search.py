@@ -328,20 +328,15 @@ class SQLSearchEngine(SearchEngine):
         in_dataset = Record.dataset_id == metadata_property.dataset_id
         async with self._session_factory() as db:
             if metadata_property.type == MetadataPropertyType.terms:
-                rows = (
-                    await db.execute(
-                        select(Record.metadata_).where(in_dataset, value.is_not(None))
-                    )
-                ).scalars()
-                counts: dict = {}
-                total = 0
-                for metadata in rows:
-                    item = (metadata or {}).get(metadata_property.name)
-                    for term in item if isinstance(item, list) else [item]:
-                        counts[str(term)] = counts.get(str(term), 0) + 1
-                        total += 1
-                values = [TermsMetrics.TermCount(term=t, count=c) for t, c in sorted(counts.items(), key=lambda x: -x[1])]
-                return TermsMetrics(total=total, values=values)
+                # Counted in SQL: json_each yields a scalar value as one row and an array as one row per item.
+                items = func.json_each(Record.metadata_, _json_path(metadata_property.name)).table_valued("value")
+                term = cast(items.c.value, Text)
+                rows = (await db.execute(
+                    select(term, func.count()).select_from(Record).join(items, true())
+                    .where(in_dataset).group_by(term).order_by(func.count().desc(), term)
+                )).all()
+                values = [TermsMetrics.TermCount(term=t, count=int(c)) for t, c in rows]
+                return TermsMetrics(total=sum(v.count for v in values), values=values)
             low, high = (await db.execute(select(func.min(value), func.max(value)).where(in_dataset))).one()
         if metadata_property.type == MetadataPropertyType.integer:
             return IntegerMetadataMetrics(min=low, max=high)
