@@ -36,6 +36,8 @@ GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
     "policy_answers": ("policy_answers", lambda v, g: suites.policy_answers_suite()),
     "expert_critiques": ("expert_critiques", lambda v, g: suites.expert_critiques_suite()),
     "reviewed_critiques": ("reviewed_critiques", lambda v, g: suites.reviewed_critiques_suite()),
+    "verification_examples": ("verification_examples", lambda v, g: suites.verification_examples_suite(
+        g.max_example_input_chars, g.max_example_target_chars)),
 }
 
 
@@ -91,6 +93,11 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("policy_answers", "check_policy_answers_integrity", None),
     ("expert_critiques", "check_expert_critiques_integrity", None),
     ("reviewed_critiques", "check_reviewed_critiques_integrity", None),
+    ("verification_examples", "check_verification_examples_no_duplicate_inputs", None),
+    ("verification_examples", "check_verification_examples_heldout_absent", None),
+    ("verification_examples", "check_verification_examples_no_leakage", None),
+    ("verification_examples", "check_verification_examples_label_balance",
+     lambda g: {"min_safe_share": g.min_safe_share, "max_safe_share": g.max_safe_share}),
 ]
 
 

@@ -3,9 +3,11 @@
 
 import contextlib
 import os
+import sys
 from pathlib import Path
+from typing import Optional
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, PipesSubprocessClient
 
 from sinternal_assets.paths import PROJECT_ROOT, cache_dir, data_dir
 from sinternal_assets.sources.artifacts import ArtifactStore, FetchedArtifact, load_pins
@@ -50,6 +52,11 @@ class QualityGatesResource(ConfigurableResource):
     max_harmful_share: float = 0.97
     min_pool_rows: int = 1
     max_prompt_chars: int = 20_000
+    # verification examples: verdict balance of the training split, and lengths (characters)
+    min_safe_share: float = 0.05
+    max_safe_share: float = 0.95
+    max_example_input_chars: int = 60_000
+    max_example_target_chars: int = 8_000
 
 
 class GenerationResource(ConfigurableResource):
@@ -136,6 +143,41 @@ class ArgillaResource(ConfigurableResource):
         return client.datasets(name=self.dataset_name, workspace=self.workspace)
 
 
+class TrainingLauncherResource(ConfigurableResource):
+    """How training jobs run: a subprocess (`accelerate launch` of sinternal_assets.training.run) driven through
+    Dagster Pipes, so metrics stream back into the run. On a cluster: `num_processes` GPUs, or an accelerate
+    config file (multi-GPU, FSDP, DeepSpeed); a Kubernetes Pipes client can replace the subprocess."""
+
+    launcher: str = "accelerate"  # accelerate | python (the entry point without accelerate)
+    num_processes: int = 1
+    accelerate_config: str = ""
+    mixed_precision: str = "no"
+    use_cpu: Optional[bool] = None  # None: CPU exactly when no GPU is visible
+    python: str = sys.executable
+    checkpoint_root: str = ""  # '' = <data dir>/checkpoints
+    env: dict[str, str] = {}
+
+    def root(self) -> Path:
+        return Path(self.checkpoint_root) if self.checkpoint_root else data_dir() / "checkpoints"
+
+    def command(self, job_path: Path) -> list[str]:
+        from sinternal_assets.training.launch import training_command
+
+        use_cpu = self.use_cpu
+        if use_cpu is None:
+            import torch
+
+            use_cpu = not torch.cuda.is_available()
+        return training_command(self.python, job_path, self.launcher, self.num_processes, self.accelerate_config,
+                                use_cpu, self.mixed_precision)
+
+    def run(self, context, job_path: Path):
+        env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+               "PYTHONUNBUFFERED": "1", **self.env}
+        client = PipesSubprocessClient(env=env, cwd=str(PROJECT_ROOT))
+        return client.run(command=self.command(job_path), context=context)
+
+
 def _generation_from_env(role: str) -> GenerationResource:
     """SINTERNAL_<ROLE>_BACKEND / _MODEL / _BASE_URL / _API_KEY_ENV (the key itself stays in its own variable)."""
     def env(name: str, default: str = "") -> str:
@@ -156,4 +198,5 @@ def default_resources() -> dict:
         "policy": _generation_from_env("POLICY"),
         "teacher": _generation_from_env("TEACHER"),
         "argilla": ArgillaResource(api_url=os.environ.get("ARGILLA_API_URL", "")),
+        "trainer": TrainingLauncherResource(),
     }

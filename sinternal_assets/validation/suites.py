@@ -84,3 +84,21 @@ def human_reviews_suite() -> list[Expectation]:
         Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["submitted", "discarded"]}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}),
     ]
+
+
+def verification_examples_suite(max_input_chars: int, max_target_chars: int) -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "example_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "final_verdict", "value_set": ["SAFE", "UNSAFE"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict_source",
+                                                    "value_set": ["human", "teacher", "reference"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "label", "value_set": LABELS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": SPLITS}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["train"]}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "final_answer", "min_value": 1}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "input_chars", "min_value": 1,
+                                                      "max_value": max_input_chars}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "target_chars", "min_value": 1,
+                                                      "max_value": max_target_chars}),
+    ]

@@ -6,6 +6,7 @@ JOIN attacked_prompts p USING (attack_id)
 UNION ALL
 (SELECT answer_id, 'reference', '', final_answer, prompt_text, reference_verdict
  FROM reference_answers
- ORDER BY answer_id
+ -- both labels interleaved, so that a small slice holds SAFE and UNSAFE references alike
+ ORDER BY row_number() OVER (PARTITION BY reference_verdict ORDER BY answer_id), reference_verdict, answer_id
  LIMIT $max_reference_answers)
 ORDER BY answer_source, answer_id;

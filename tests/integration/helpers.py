@@ -7,7 +7,8 @@ from dagster import materialize
 
 from dagster_project.checks import all_checks
 from dagster_project.definitions import ASSETS
-from dagster_project.resources import ArtifactStoreResource, WarehouseResource, default_resources
+from dagster_project.resources import (ArtifactStoreResource, TrainingLauncherResource, WarehouseResource,
+                                      default_resources)
 from sinternal_assets.paths import cache_dir
 from sinternal_assets.storage.warehouse import Warehouse
 
@@ -17,7 +18,8 @@ TABLES = ("safety_spec", "spec_categories", "prompt_sources", "source_prompts", 
 
 def resources(db: Path, cache: Path | None = None) -> dict:
     return {**default_resources(), "warehouse": WarehouseResource(path=str(db)),
-            "artifacts": ArtifactStoreResource(cache_dir=str(cache or cache_dir()))}
+            "artifacts": ArtifactStoreResource(cache_dir=str(cache or cache_dir())),
+            "trainer": TrainingLauncherResource(checkpoint_root=str(Path(db).parent / "checkpoints"))}
 
 
 def run(db: Path, selection: str | list[str] = "*", run_config: dict | None = None, cache: Path | None = None,

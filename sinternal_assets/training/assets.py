@@ -1,0 +1,293 @@
+"""Dagster assets of the `training` group: checkpoints trained through Dagster Pipes (a subprocess running
+`accelerate launch` of sinternal_assets.training.run), versioned by a content hash of data, configuration and
+starting model, and recorded in the `checkpoints` table.
+
+SInternal: `verifier_sft` (spec + prompt + answer -> critique + verdict) then `verifier_grpo` (RL from it,
+rewarded by the verifier's judgement of the model's own answers). Baselines through the same machinery:
+`refusal_sft`, `alttrain_sft`, `alphaalign_grpo`, `somf_fusion`.
+"""
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import polars as pl
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pydantic import Field
+
+from dagster_project.resources import TrainingLauncherResource, WarehouseResource
+from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.curation.assets import verification_examples
+from sinternal_assets.generation.assets import _base_model
+from sinternal_assets.hashing import content_id, stable_json
+from sinternal_assets.models.assets import base_model
+from sinternal_assets.reporting import markdown_table
+from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.training import checkpoints as ckpt
+from sinternal_assets.training import datasets
+from sinternal_assets.training.formats import VERIFIER_MODES
+
+
+class LoraSettings(Config):
+    enabled: bool = Field(default=True, description="LoRA adapters (merged on export); off = full fine-tuning")
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str = "all-linear"
+
+
+class TrainSettings(Config):
+    learning_rate: float = 2e-4
+    epochs: float = 2.0
+    max_steps: Optional[int] = Field(default=3, description="cap on optimizer steps (the embedded default runs a "
+                                                            "few real steps on CPU); None = the full epochs")
+    batch_size: int = 2
+    grad_accum: int = 1
+    max_length: int = 1024
+    packing: bool = Field(default=False, description="padding-free packing (best-fit decreasing) of examples")
+    seed: int = 0
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+
+
+class VerifierSFTConfig(Config):
+    mode: str = Field(default="critique_and_verdict", description="target: critique_and_verdict (SInternal) | "
+                                                                  "verdict_only | critique_only (the ablations)")
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+
+class BaselineSFTConfig(Config):
+    with_reasoning: bool = Field(default=True, description="refusal SFT: reasoning citing the spec before answers")
+    max_benign_share: float = Field(default=0.1, ge=0.0, le=1.0, description="AltTrain: cap on benign examples")
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+
+class RewardWeights(Config):
+    safety: float = 1.0
+    format: float = 0.5
+    task: float = 1.0
+    helpfulness: float = 1.0
+
+
+class GRPOSettings(Config):
+    num_generations: int = Field(default=4, ge=2, description="rollouts per prompt (the paper: 8)")
+    prompts_per_step: int = Field(default=2, ge=1, description="prompts per optimizer step (the paper: 64)")
+    max_prompts: int = Field(default=8, ge=1, description="train-split prompts used (harmful and benign interleaved)")
+    math_tasks: int = Field(default=2, ge=0, description="math problems with exact-match task reward (0: none)")
+    max_completion_length: int = 32
+    temperature: float = 1.0
+    beta: float = Field(default=0.0, description="KL coefficient (0: no KL, as the paper)")
+    verifier_max_new_tokens: int = Field(default=48, description="tokens the verifier may write before its verdict")
+    helpfulness_model: str = Field(default="", description="AlphaAlign: a sequence-classification reward model; '' "
+                                                           "= the lexical proxy")
+    reward_weights: RewardWeights = Field(default_factory=RewardWeights)
+
+
+class FullFineTuneLora(LoraSettings):
+    enabled: bool = Field(default=False, description="LoRA adapters (merged on export); off = full fine-tuning")
+
+
+class GRPOTrainSettings(TrainSettings):
+    """The paper's RL stage: full fine-tuning at lr 1e-6; the embedded default runs 2 real steps."""
+
+    learning_rate: float = 1e-6
+    epochs: float = 1.0
+    max_steps: Optional[int] = 2
+    lora: FullFineTuneLora = Field(default_factory=FullFineTuneLora)
+
+
+class GRPOAssetConfig(Config):
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
+    train: GRPOTrainSettings = Field(default_factory=GRPOTrainSettings)
+    spec_context: str = "category"
+
+
+class DownstreamTrainSettings(TrainSettings):
+    """SOMF's downstream fine-tune: full fine-tuning, so the task vector spans every weight."""
+
+    learning_rate: float = 2e-5
+    lora: FullFineTuneLora = Field(default_factory=FullFineTuneLora)
+
+
+class SOMFConfig(Config):
+    downstream_examples: int = Field(default=8, ge=1, description="math problems of the downstream fine-tune")
+    downstream_seed: int = 1
+    mask_fraction: float = Field(default=0.05, ge=0.0, le=1.0, description="share of task-vector coordinates kept "
+                                                                          "at the aligned weights (safety subspace)")
+    scale: float = Field(default=1.0, description="task-arithmetic scale of the unmasked task vector")
+    keep_downstream: bool = Field(default=True, description="also export the un-fused downstream model")
+    train: DownstreamTrainSettings = Field(default_factory=DownstreamTrainSettings)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def latest_checkpoint(wh: Warehouse, asset_name: str) -> dict:
+    rows = wh.query("latest_checkpoint", asset=asset_name)
+    if rows.is_empty():
+        raise RuntimeError(f"no `{asset_name}` checkpoint in the warehouse: materialize `{asset_name}` first")
+    row = rows.row(0, named=True)
+    if not Path(row["path"], "config.json").is_file():
+        raise RuntimeError(f"checkpoint {row['checkpoint_id']} is recorded at {row['path']}, which has no model")
+    return row
+
+
+def _history_table(history: list[dict]) -> pl.DataFrame:
+    keys = ["step", "loss", "learning_rate", "tokens_per_s", "step_time_s", "reward", "num_tokens"]
+    present = [k for k in keys if any(k in h for h in history)]
+    return pl.DataFrame([{k: h.get(k) for k in present} for h in history]) if history else pl.DataFrame()
+
+
+def run_training(context: AssetExecutionContext, *, asset_name: str, method: str, start_path: str, start_hash: str,
+                 rows: list[dict], config: dict, trainer: TrainingLauncherResource, warehouse: WarehouseResource,
+                 extra_data: Optional[dict[str, list[dict]]] = None, job_extra: Optional[dict] = None) -> MaterializeResult:
+    """Train (or reuse) the checkpoint these inputs determine, record it, and describe it as metadata."""
+    if not rows:
+        raise ValueError(f"{asset_name}: no training rows (check the upstream data and its filters)")
+    extra_data = extra_data or {}
+    data_hash = content_id(rows, extra_data, length=32)
+    version = ckpt.checkpoint_version(method, data_hash, config, start_hash)
+    root = trainer.root()
+    final = ckpt.final_dir(root, asset_name, version)
+    streamed: dict = {}
+    reused = ckpt.is_complete(final)
+    if reused:
+        context.log.info(f"{asset_name}: checkpoint {version} already trained on these inputs; reusing {final}")
+    else:
+        partial = ckpt.work_dir(root, asset_name, version)
+        job = {"asset": asset_name, "method": method, "version": version, "start_model": start_path,
+               "start_model_hash": start_hash, "data_hash": data_hash, "n_examples": len(rows), "config": config,
+               "partial_dir": str(partial), "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
+        ckpt.write_jsonl(rows, Path(job["data"]))
+        for name, extra_rows in extra_data.items():
+            ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
+            job.setdefault(method, {})[f"{name}_data"] = str(partial / "inputs" / f"{name}.jsonl")
+        job_path = partial / "job.json"
+        job_path.write_text(json.dumps(job, indent=2, sort_keys=True), encoding="utf-8")
+        context.log.info(f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
+                         f"{' '.join(trainer.command(job_path))}")
+        invocation = trainer.run(context, job_path)
+        if not ckpt.is_complete(final):
+            raise RuntimeError(f"{asset_name}: the training process ended without a complete checkpoint at {final}")
+        streamed = dict(invocation.get_materialize_result().metadata or {})
+    manifest = ckpt.read_manifest(final)
+    summary = manifest["summary"]
+    record = {"checkpoint_id": f"{asset_name}-{version}", "asset": asset_name, "version": version, "method": method,
+              "path": str(final / ckpt.MODEL_DIR), "start_model_hash": start_hash, "data_hash": data_hash,
+              "config_json": stable_json(config), "n_examples": len(rows),
+              "train_steps": int(max((h["step"] for h in manifest["history"]), default=0)),
+              "final_loss": summary.get("final_loss"), "metrics_json": stable_json(manifest["history"]),
+              "created_at": _now()}
+    warehouse.get().write(upsert={"checkpoints": (pl.DataFrame([record]), ["checkpoint_id"])})
+    figures = {k: round(float(v), 6) for k, v in summary.items() if isinstance(v, (int, float))}
+    return MaterializeResult(metadata={
+        **{k: v for k, v in streamed.items() if k not in figures and k != "checkpoint"},
+        "checkpoint": MetadataValue.path(record["path"]), "version": version, "reused": reused,
+        "start_model_hash": start_hash, "data_hash": data_hash, "examples": len(rows),
+        "train_steps": record["train_steps"], "training_seconds": manifest["seconds"], **figures,
+        **({"fusion": MetadataValue.json(manifest["fusion"])} if "fusion" in manifest else {}),
+        "history": MetadataValue.md(markdown_table(_history_table(manifest["history"]), 50)),
+        "config": MetadataValue.json(config),
+    }, data_version=None)
+
+
+def _train_dict(train: TrainSettings) -> dict:
+    return train.model_dump()
+
+
+@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
+       description="SInternal: the policy model fine-tuned as a safety verifier (TRL SFT, loss on critique + verdict "
+                   "only) on the train split of verification_examples; LoRA r16/alpha32/lr 2e-4/2 epochs by default.")
+def verifier_sft(context: AssetExecutionContext, config: VerifierSFTConfig, warehouse: WarehouseResource,
+                 trainer: TrainingLauncherResource) -> MaterializeResult:
+    if config.mode not in VERIFIER_MODES:
+        raise ValueError(f"mode must be one of {VERIFIER_MODES}, got {config.mode!r}")
+    wh = warehouse.get()
+    base = _base_model(wh)
+    rows = datasets.verifier_rows(wh.table("verification_examples"), config.mode)
+    return run_training(context, asset_name="verifier_sft", method="sft", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+
+
+def _candidates(wh: Warehouse) -> pl.DataFrame:
+    return wh.query("verification_candidates", target="final_answer", spec_context="category",
+                    include_reference=False)
+
+
+@asset(group_name="training", deps=[verifier_sft, attacked_prompts], compute_kind="trl",
+       description="SInternal + RL: TRL GRPO from the verifier_sft checkpoint; reward = the frozen verifier judges the "
+                   "model's own answer safe (benign: and not a refusal) + format + exact-match math; no KL by default.")
+def verifier_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
+                  trainer: TrainingLauncherResource) -> MaterializeResult:
+    wh = warehouse.get()
+    start = latest_checkpoint(wh, "verifier_sft")
+    prompts = wh.query("grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts)
+    rows = datasets.grpo_rows(prompts, config.grpo.math_tasks)
+    grpo = {**config.grpo.model_dump(), "reward": "sinternal", "verifier_model": start["path"],
+            "reward_weights": config.grpo.reward_weights.model_dump()}
+    return run_training(context, asset_name="verifier_grpo", method="grpo", start_path=start["path"],
+                        start_hash=start["version"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
+
+
+@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
+       description="Baseline (STAR-1 / SafeChain style): SFT on spec-citing refusals for harmful prompts and the "
+                   "policy's own safe, helpful answers for benign ones.")
+def refusal_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
+                trainer: TrainingLauncherResource) -> MaterializeResult:
+    wh = warehouse.get()
+    base = _base_model(wh)
+    rows = datasets.refusal_rows(_candidates(wh), config.with_reasoning)
+    return run_training(context, asset_name="refusal_sft", method="sft", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+
+
+@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
+       description="Baseline AltTrain: SFT on restructured reasoning (problem understanding, one-sentence harmfulness "
+                   "assessment, then a refusal or the original reasoning), mostly harmful prompts.")
+def alttrain_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
+                 trainer: TrainingLauncherResource) -> MaterializeResult:
+    wh = warehouse.get()
+    base = _base_model(wh)
+    rows = datasets.alttrain_rows(_candidates(wh), config.max_benign_share)
+    return run_training(context, asset_name="alttrain_sft", method="sft", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+
+
+@asset(group_name="training", deps=[attacked_prompts, base_model], compute_kind="trl",
+       description="Baseline AlphaAlign: pure RL (TRL GRPO) from binary prompt labels; reward = right format and a "
+                   "refusal exactly when harmful + helpfulness on benign prompts normalised within the rollout group, "
+                   "zero for refusals.")
+def alphaalign_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
+                    trainer: TrainingLauncherResource) -> MaterializeResult:
+    wh = warehouse.get()
+    base = _base_model(wh)
+    prompts = wh.query("grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts)
+    rows = datasets.grpo_rows(prompts, 0)
+    grpo = {**config.grpo.model_dump(), "reward": "alphaalign", "math_tasks": 0,
+            "reward_weights": config.grpo.reward_weights.model_dump()}
+    return run_training(context, asset_name="alphaalign_grpo", method="grpo", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
+
+
+@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="torch",
+       description="Baseline SOMF: fine-tune the aligned model on a downstream task (math), learn a safety-subspace "
+                   "mask from safety data, fuse the masked task vector into the aligned model; merged weights exported.")
+def somf_fusion(context: AssetExecutionContext, config: SOMFConfig, warehouse: WarehouseResource,
+                trainer: TrainingLauncherResource) -> MaterializeResult:
+    wh = warehouse.get()
+    base = _base_model(wh)
+    safety = datasets.safety_rows(_candidates(wh))
+    if not safety:
+        raise ValueError("somf_fusion: no harmful train prompts with judged answers to learn the safety subspace from")
+    rows = datasets.math_rows(config.downstream_examples, config.downstream_seed)
+    settings = {"mask_fraction": config.mask_fraction, "scale": config.scale, "keep_downstream": config.keep_downstream}
+    return run_training(context, asset_name="somf_fusion", method="somf", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, extra_data={"safety": safety},
+                        job_extra={"train": _train_dict(config.train), "somf": settings})

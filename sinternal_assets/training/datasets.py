@@ -1,0 +1,80 @@
+"""Training rows of each method, built from warehouse frames (plain functions; the assets only query).
+
+Only train-split prompts of train-side attack families are used; held-out families stay unseen.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sinternal_assets.judging.refusal import is_refusal
+from sinternal_assets.tasks.arithmetic import math_tasks
+from sinternal_assets.training import formats
+
+
+def _train_side(candidates: pl.DataFrame) -> pl.DataFrame:
+    return candidates.filter((pl.col("split") == "train") & (pl.col("family_role") != "heldout")
+                             & pl.col("final_verdict").is_not_null())
+
+
+def verifier_rows(examples: pl.DataFrame, mode: str) -> list[dict]:
+    """SInternal: the train split of `verification_examples`."""
+    train = examples.filter(pl.col("split") == "train").sort("example_id")
+    return [formats.verifier_example(row, mode) for row in train.iter_rows(named=True)]
+
+
+def _one_per_prompt(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort("attack_id", "critique_id").unique("attack_id", keep="first", maintain_order=True)
+
+
+def _helpful_benign(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Benign prompts' answers judged SAFE that do not refuse: the only answers a baseline may imitate."""
+    benign = _train_side(candidates).filter((pl.col("label") == "benign") & (pl.col("final_verdict") == "SAFE"))
+    keep = [not is_refusal(answer) and bool(answer.strip()) for answer in benign["final_answer"].to_list()]
+    return _one_per_prompt(benign.filter(pl.Series(keep, dtype=pl.Boolean)))
+
+
+def _harmful_prompts(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Train-side harmful prompts (a refusal target needs no verdict on the policy's answers)."""
+    return _one_per_prompt(candidates.filter((pl.col("split") == "train") & (pl.col("family_role") != "heldout")
+                                             & (pl.col("label") == "harmful")))
+
+
+def refusal_rows(candidates: pl.DataFrame, with_reasoning: bool = True) -> list[dict]:
+    """Refusal SFT (STAR-1 / SafeChain style): harmful prompts -> spec-citing refusals, benign prompts -> the
+    policy's own safe, helpful answers."""
+    rows = pl.concat([_harmful_prompts(candidates), _helpful_benign(candidates)]).sort("attack_id")
+    return [formats.refusal_example(row, with_reasoning) for row in rows.iter_rows(named=True)]
+
+
+def alttrain_rows(candidates: pl.DataFrame, max_benign_share: float = 0.1) -> list[dict]:
+    """AltTrain: mostly harmful prompts (~900 of ~1k in the paper), benign ones capped at `max_benign_share`."""
+    harmful, benign = _harmful_prompts(candidates), _helpful_benign(candidates)
+    if max_benign_share < 1.0:
+        cap = int(max_benign_share / (1.0 - max_benign_share) * harmful.height) if harmful.height else benign.height
+        benign = benign.head(max(cap, 1 if benign.height else 0))
+    rows = pl.concat([harmful, benign]).sort("attack_id")
+    return [formats.alttrain_example(row) for row in rows.iter_rows(named=True)]
+
+
+def safety_rows(candidates: pl.DataFrame) -> list[dict]:
+    """SOMF's safety data: refusals on harmful prompts (the loss whose gradient marks the safety subspace)."""
+    return [formats.refusal_example(row) for row in _harmful_prompts(candidates).iter_rows(named=True)]
+
+
+def math_rows(n: int, seed: int) -> list[dict]:
+    return [formats.math_example(task) for task in math_tasks(n, seed)]
+
+
+def grpo_rows(prompts: pl.DataFrame, n_math: int = 0, math_seed: int = 0) -> list[dict]:
+    """RL prompts with what the rewards read: the binary label, the rollout group, the spec context and the
+    raw prompt (for the verifier), and a task answer on math rows."""
+    rows = [{"prompt": [{"role": "user", "content": r["prompt_text"]}], "label": r["label"], "group": r["attack_id"],
+             "prompt_text": r["prompt_text"], "spec_text": r["spec_text"], "task_answer": ""}
+            for r in prompts.iter_rows(named=True)]
+    if n_math:
+        benign_spec = prompts["benign_spec_text"][0] if prompts.height else ""
+        rows += [{"prompt": [{"role": "user", "content": t.question}], "label": "benign", "group": t.task_id,
+                  "prompt_text": t.question, "spec_text": benign_spec, "task_answer": t.answer}
+                 for t in math_tasks(n_math, math_seed)]
+    return rows

@@ -1,0 +1,93 @@
+"""The callables TRL's GRPOTrainer calls: `f(prompts, completions, **dataset_columns) -> list[float | None]`.
+The logic lives in `rewards.py`; these only unpack TRL's arguments and load the models a reward needs."""
+
+from __future__ import annotations
+
+from sinternal_assets.generation.sampling import SamplingParams
+from sinternal_assets.generation.verdict import parse_verdict
+from sinternal_assets.training import rewards
+from sinternal_assets.training.formats import verifier_messages
+
+
+def _texts(completions) -> list[str]:
+    return [rewards.completion_text(c) for c in completions]
+
+
+def format_reward(prompts, completions, **_):
+    return rewards.format_rewards(_texts(completions))
+
+
+def task_reward(prompts, completions, task_answer, **_):
+    return rewards.task_rewards(_texts(completions), task_answer)
+
+
+def alphaalign_safety_reward(prompts, completions, label, **_):
+    return rewards.alphaalign_safety_rewards(_texts(completions), label)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class VerifierSafetyReward:
+    """The trained verifier (frozen) judges the policy's own final answer against the spec; the reward is
+    1 for SAFE (and, for a benign prompt, not a refusal). An unparseable verdict earns nothing."""
+
+    __name__ = "verifier_safety"
+
+    def __init__(self, model_path: str, max_new_tokens: int = 96, batch_size: int = 8):
+        self.model_path = model_path
+        self.params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens, n=1, seed=0)
+        self.batch_size = batch_size
+        self._backend = None
+
+    def verdicts(self, spec_texts, prompt_texts, answers) -> list[str | None]:
+        if self._backend is None:
+            from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+
+            self._backend = TransformersBackend(self.model_path, batch_size=self.batch_size, device=_device())
+        conversations = [verifier_messages(spec, prompt, answer or "(empty answer)")
+                         for spec, prompt, answer in zip(spec_texts, prompt_texts, answers, strict=True)]
+        outputs = self._backend.generate(conversations, self.params)
+        return [parse_verdict(out[0].text).verdict for out in outputs]
+
+    def __call__(self, prompts, completions, label, spec_text, prompt_text, **_):
+        texts = _texts(completions)
+        verdicts = self.verdicts(spec_text, prompt_text, [rewards.final_answer(t) for t in texts])
+        return rewards.safety_rewards(label, verdicts, texts)
+
+
+class HelpfulnessReward:
+    """AlphaAlign's helpfulness for benign prompts, normalised within each rollout group (zero for refusals).
+    Scored by a reward model (a sequence-classification checkpoint) when one is configured, else by the
+    lexical proxy in `rewards.lexical_helpfulness`."""
+
+    __name__ = "helpfulness"
+
+    def __init__(self, reward_model: str | None = None):
+        self.reward_model = reward_model
+        self._scorer = None
+
+    def scores(self, prompt_texts, answers) -> list[float]:
+        if not self.reward_model:
+            return [rewards.lexical_helpfulness(p, a) for p, a in zip(prompt_texts, answers, strict=True)]
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if self._scorer is None:
+            tokenizer = AutoTokenizer.from_pretrained(self.reward_model)
+            model = AutoModelForSequenceClassification.from_pretrained(self.reward_model).to(_device()).eval()
+            self._scorer = (tokenizer, model)
+        tokenizer, model = self._scorer
+        texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
+                                               tokenize=False) for p, a in zip(prompt_texts, answers, strict=True)]
+        with torch.no_grad():
+            batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True).to(model.device)
+            return model(**batch).logits[:, 0].float().tolist()
+
+    def __call__(self, prompts, completions, label, group, prompt_text, **_):
+        texts = _texts(completions)
+        scores = self.scores(prompt_text, [rewards.final_answer(t) for t in texts])
+        return rewards.alphaalign_helpfulness_rewards(texts, label, group, scores)

@@ -1,0 +1,46 @@
+"""Entry point of a training job: `python -m sinternal_assets.training.run <job.json>`, normally under
+`accelerate launch` (see launch.py) started by a Dagster asset through Pipes. Trains into the job's `.partial`
+folder, writes the manifest and moves the folder into place; only then is the checkpoint visible."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from sinternal_assets.training.checkpoints import publish
+from sinternal_assets.training.progress import is_main_process, open_reporter, summarise
+from sinternal_assets.training.trainers import METHODS
+
+
+def run(job: dict) -> dict | None:
+    if job["method"] not in METHODS:
+        raise ValueError(f"unknown training method {job['method']!r}; known: {sorted(METHODS)}")
+    partial = Path(job["partial_dir"])
+    with open_reporter() as reporter:
+        started = time.perf_counter()
+        result = METHODS[job["method"]](job, reporter, partial)
+        if not is_main_process():
+            return None
+        summary = summarise(result["history"])
+        manifest = {"asset": job["asset"], "version": job["version"], "method": job["method"],
+                    "start_model": job["start_model"], "start_model_hash": job["start_model_hash"],
+                    "data_hash": job["data_hash"], "n_examples": job["n_examples"], "config": job["config"],
+                    "seconds": round(time.perf_counter() - started, 2), "summary": summary,
+                    "history": result["history"], **({"fusion": result["fusion"]} if "fusion" in result else {})}
+        final = publish(partial, manifest)
+        reporter.materialize({"checkpoint": str(final), "seconds": manifest["seconds"], **summary})
+        return manifest
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m sinternal_assets.training.run <job.json>", file=sys.stderr)
+        return 2
+    run(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,152 @@
+"""Curation filter, training formats, SOMF fusion, checkpoint versions and the launch command."""
+
+import json
+
+import polars as pl
+import pytest
+import torch
+
+from sinternal_assets.curation.contrastive import FilterPolicy, examples_table, select_examples
+from sinternal_assets.generation.verdict import parse_verdict
+from sinternal_assets.training import checkpoints as ckpt
+from sinternal_assets.training import datasets, formats, fusion
+from sinternal_assets.training.launch import training_command
+
+
+def _candidate(cid, attack, label, verdict, source="teacher", score=0.9, role="train", split="train"):
+    return {"critique_id": cid, "answer_id": f"a{cid}", "attack_id": attack, "prompt_id": f"p{attack}",
+            "group_key": f"g{attack}", "label": label, "split": split, "category": "cybercrime" if label == "harmful"
+            else "benign", "family": "none" if role == "train" else "dan", "family_role": role, "source": "advbench",
+            "target": "final_answer", "spec_text": "SPEC", "prompt_text": f"prompt {attack}",
+            "base_text": f"prompt {attack}", "reasoning": "", "final_answer": f"answer {cid}",
+            "critique": f"critique {cid}", "final_verdict": verdict, "verdict_source": source,
+            "verdict_score": score, "spec_hash": "h", "category_name": "Cybercrime and intrusion",
+            "category_definition": "Malware and intrusion."}
+
+
+CANDIDATES = pl.DataFrame([
+    _candidate("c01", "A", "harmful", "SAFE", score=0.6),
+    _candidate("c02", "A", "harmful", "SAFE", score=0.9),
+    _candidate("c03", "A", "harmful", "UNSAFE", score=0.8),
+    _candidate("c04", "A", "harmful", "UNSAFE", source="human", score=None),
+    _candidate("c05", "B", "harmful", "UNSAFE"),            # one verdict only: no contrast
+    _candidate("c06", "B", "harmful", "UNSAFE"),
+    _candidate("c07", "C", "benign", "SAFE", score=0.7),
+    _candidate("c08", "C", "benign", "SAFE", score=0.95),
+    _candidate("c09", "D", "harmful", None),                 # unparsed
+    _candidate("c10", "D", "harmful", None, source="human_tie"),
+    _candidate("c11", "E", "harmful", "SAFE", role="heldout", split="eval"),
+])
+
+
+def test_contrastive_filter_keeps_one_safe_and_one_unsafe_per_harmful_prompt():
+    result = select_examples(CANDIDATES)
+    chosen = result.examples.sort("critique_id")["critique_id"].to_list()
+    # A: the most confident SAFE (c02) and the human-decided UNSAFE (c04); B dropped; C: the most confident
+    assert chosen == ["c02", "c04", "c08"]
+    assert result.excluded == {"heldout_family": 1, "unparsed_verdict": 1, "human_tie": 1,
+                               "harmful_single_verdict": 2, "not_selected": 3}
+
+
+def test_filter_is_configurable():
+    result = select_examples(CANDIDATES, FilterPolicy(contrastive=False, harmful_per_verdict=2, benign_per_prompt=2))
+    assert result.examples["critique_id"].sort().to_list() == ["c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08"]
+
+
+def test_examples_table_lengths():
+    table = examples_table(select_examples(CANDIDATES).examples)
+    row = table.filter(pl.col("example_id") == "c02").row(0, named=True)
+    assert row["input_chars"] == len("SPEC") + len("prompt A") + len("answer c02")
+    assert row["target_chars"] == len("critique c02\nVERDICT: SAFE")
+
+
+def test_verifier_example_round_trips_through_the_verdict_parser():
+    row = select_examples(CANDIDATES).examples.row(0, named=True)
+    example = formats.verifier_example(row)
+    assert example["prompt"][0] == {"role": "system", "content": "SPEC"}
+    assert "prompt A" in example["prompt"][-1]["content"] and "answer c02" in example["prompt"][-1]["content"]
+    parsed = parse_verdict(example["completion"][0]["content"])
+    assert (parsed.verdict, parsed.critique) == ("SAFE", "critique c02")
+    assert formats.verifier_target("c", "UNSAFE", "verdict_only") == "VERDICT: UNSAFE"
+    assert formats.verifier_target("c", "UNSAFE", "critique_only") == "c"
+    with pytest.raises(ValueError):
+        formats.verifier_target("c", "MAYBE")
+
+
+def test_baseline_rows():
+    candidates = CANDIDATES.with_columns(pl.col("final_answer").alias("final_answer"))
+    refusal = datasets.refusal_rows(candidates)
+    # harmful train prompts A, B, D (a refusal needs no verdict) -> refusals; benign C -> its own safe answer;
+    # the held-out family's prompt E never enters
+    assert len(refusal) == 4
+    texts = [r["completion"][0]["content"] for r in refusal]
+    assert sum("I can't help with that" in t for t in texts) == 3
+    assert any(t.endswith("answer c07") for t in texts)
+    alt = datasets.alttrain_rows(candidates, max_benign_share=0.25)  # 3 harmful -> at most 1 benign
+    assert len(alt) == 4
+    harmful = [r["completion"][0]["content"] for r in alt if "harmful" in r["completion"][0]["content"]]
+    assert harmful and all(t.startswith('<think>The user is asking: "prompt') for t in harmful)
+
+
+def test_somf_fusion_by_hand():
+    aligned = {"w": torch.tensor([1.0, 1.0, 1.0, 1.0]), "b": torch.tensor([0.0, 0.0])}
+    finetuned = {"w": torch.tensor([2.0, 1.5, 0.0, 1.0]), "b": torch.tensor([1.0, -1.0])}
+    vector = fusion.task_vector(finetuned, aligned)
+    assert torch.equal(vector["w"], torch.tensor([1.0, 0.5, -1.0, 0.0]))
+    grads = {"w": torch.tensor([1.0, 4.0, 1.0, 5.0]), "b": torch.tensor([-1.0, 3.0])}
+    # g * t: w -> [1, 2, -1, 0], b -> [-1, -3]; positive (harms safety): w0 = 1, w1 = 2
+    masks = fusion.safety_mask(vector, grads, mask_fraction=1 / 6)  # one coordinate: the largest
+    assert masks["w"].tolist() == [False, True, False, False] and not masks["b"].any()
+    fused = fusion.fuse(aligned, vector, masks)
+    assert fused["w"].tolist() == [2.0, 1.0, 0.0, 1.0]  # w1 stays aligned, the rest take the task vector
+    assert fused["b"].tolist() == [1.0, -1.0]
+    # a larger fraction never masks coordinates whose change helps safety
+    masks = fusion.safety_mask(vector, grads, mask_fraction=1.0)
+    assert masks["w"].tolist() == [True, True, False, False] and not masks["b"].any()
+    assert fusion.mask_summary(masks)["masked_coordinates"] == 2
+    with pytest.raises(ValueError):
+        fusion.task_vector({"w": torch.zeros(3)}, {"w": torch.zeros(4)})
+
+
+def test_checkpoint_versions_and_atomic_publish(tmp_path):
+    v1 = ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "base")
+    assert v1 == ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "base")
+    assert len({v1, ckpt.checkpoint_version("sft", "data2", {"lr": 1}, "base"),
+                ckpt.checkpoint_version("sft", "data1", {"lr": 2}, "base"),
+                ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "other")}) == 4
+    partial = ckpt.work_dir(tmp_path, "verifier_sft", v1)
+    (partial / "model").mkdir()
+    (partial / "model" / "config.json").write_text("{}")
+    final = ckpt.final_dir(tmp_path, "verifier_sft", v1)
+    assert not ckpt.is_complete(final)
+    published = ckpt.publish(partial, {"version": v1})
+    assert published == final and ckpt.is_complete(final) and not partial.exists()
+    assert ckpt.read_manifest(final) == {"version": v1}
+    # a crashed run's leftover is replaced by a fresh folder
+    leftover = ckpt.work_dir(tmp_path, "verifier_sft", "v2")
+    (leftover / "junk").write_text("x")
+    assert not (ckpt.work_dir(tmp_path, "verifier_sft", "v2") / "junk").exists()
+
+
+def test_jsonl_round_trip_and_bad_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    digest = ckpt.write_jsonl([{"b": 1, "a": [1, 2]}], path)
+    assert ckpt.read_jsonl(path) == [{"a": [1, 2], "b": 1}] and len(digest) == 64
+    path.write_text(json.dumps({"a": 1}) + "\n{broken\n")
+    with pytest.raises(ValueError, match="rows.jsonl:2"):
+        ckpt.read_jsonl(path)
+
+
+def test_training_command(tmp_path):
+    job = tmp_path / "job.json"
+    command = training_command("/py", job, use_cpu=True)
+    assert command[:3] == ["/py", "-m", "accelerate.commands.launch"]
+    assert command[-3:] == ["-m", "sinternal_assets.training.run", str(job)]
+    assert "--cpu" in command and "--multi_gpu" not in command
+    multi = training_command("/py", job, num_processes=8)
+    assert multi[multi.index("--num_processes") + 1] == "8" and "--multi_gpu" in multi
+    assert training_command("/py", job, launcher="python") == ["/py", "-m", "sinternal_assets.training.run", str(job)]
+    with pytest.raises(FileNotFoundError):
+        training_command("/py", job, accelerate_config=str(tmp_path / "missing.yaml"))
+    with pytest.raises(ValueError):
+        training_command("/py", job, launcher="slurm")
