@@ -74,8 +74,8 @@ def export(model, tokenizer, out: Path) -> None:
     tokenizer.save_pretrained(out / MODEL_DIR)
 
 
-def train_sft(start_model: str, rows: list[dict], train: dict, reporter: Reporter, label: str, out: Path):
-    """SFT on prompt-completion rows (loss on the completion only); returns (trained model, tokenizer, history)."""
+def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Reporter, label: str, out: Path):
+    """A TRL SFTTrainer on prompt-completion rows (loss on the completion only) and its metrics callback."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -93,8 +93,14 @@ def train_sft(start_model: str, rows: list[dict], train: dict, reporter: Reporte
     _quiet(trainer)
     reporter.log(f"{label}: {len(rows)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
                  f"LoRA {'on' if train.get('lora', {}).get('enabled') else 'off'}, packing {args.packing}")
+    return trainer, callback
+
+
+def train_sft(start_model: str, rows: list[dict], train: dict, reporter: Reporter, label: str, out: Path):
+    """SFT on prompt-completion rows; returns (trained model, tokenizer, history)."""
+    trainer, callback = sft_trainer(start_model, rows, train, reporter, label, out)
     trainer.train()
-    return trainer.accelerator.unwrap_model(trainer.model), tokenizer, callback.history
+    return trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, callback.history
 
 
 def sft(job: dict, reporter: Reporter, out: Path) -> dict:
