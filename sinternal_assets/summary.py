@@ -41,6 +41,14 @@ def summary(path: Path) -> str:
     curated = wh.sql("SELECT verdict_source, count(*) AS n FROM reviewed_critiques GROUP BY ALL ORDER BY ALL")
     for source, n in curated.iter_rows():
         lines.append(f"  reviewed_critiques {n:>4} verdicts from {source}")
+    examples = wh.sql("SELECT split, final_verdict, count(*) AS n FROM verification_examples GROUP BY ALL ORDER BY ALL")
+    for split, verdict, n in examples.iter_rows():
+        lines.append(f"  verification_examples {n:>3} {split} examples with verdict {verdict}")
+    latest = wh.sql("SELECT asset, version, train_steps, final_loss, path FROM checkpoints "
+                    "QUALIFY row_number() OVER (PARTITION BY asset ORDER BY created_at DESC) = 1 ORDER BY asset")
+    for asset, version, steps, loss, path in latest.iter_rows():
+        shown = "" if loss is None else f", final loss {loss:.3f}"
+        lines.append(f"  checkpoint       {asset} {version} ({steps} steps{shown}) at {path}")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 import torch
 
@@ -106,6 +107,64 @@ def test_lora_merge_and_export_round_trip(base_model_path, tmp_path):
     # merging adds B @ A into the weights once, in float32: logits (magnitude ~15) agree to rounding
     assert merged_gap < 1e-3 and reloaded_gap < 1e-5
     assert adapter_effect > 100 * merged_gap  # the adapter did change the model, far beyond the rounding
+
+
+def _completion_logprob(model, tokenizer, prompt: list[dict], completion: str) -> float:
+    head = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+    ids = head_ids + tokenizer(completion, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, :-1].float()
+    logprobs = torch.log_softmax(logits, dim=-1).gather(-1, torch.tensor(ids[1:])[:, None])[:, 0]
+    return float(logprobs[len(head_ids) - 1:].sum())
+
+
+def test_grpo_step_moves_probability_toward_the_rewarded_rollouts(base_model_path, tmp_path, monkeypatch):
+    """One real GRPO step (AlphaAlign's group-normalised helpfulness): the best-rewarded rollout gains
+    log-probability relative to the worst one."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from sinternal_assets.training import checkpoints as ckpt
+    from sinternal_assets.training import datasets, trainers
+
+    seen = []
+    original = trainers._reward_functions
+
+    def recording(settings):  # the real reward functions, with their inputs and outputs kept for the check
+        functions, weights = original(settings)
+
+        def keep(function):
+            def wrapped(prompts, completions, **kwargs):
+                rewards = function(prompts, completions, **kwargs)
+                seen.append((wrapped.__name__, prompts, completions, rewards))
+                return rewards
+            wrapped.__name__ = getattr(function, "__name__", "reward")
+            return wrapped
+        return [keep(f) for f in functions], weights
+
+    monkeypatch.setattr(trainers, "_reward_functions", recording)
+    prompts = pl.DataFrame([{"attack_id": "p1", "prompt_text": "Explain how photosynthesis works in green plants.",
+                             "label": "benign", "spec_text": SPEC, "benign_spec_text": SPEC}])
+    data = tmp_path / "train.jsonl"
+    ckpt.write_jsonl(datasets.grpo_rows(prompts), data)
+    job = {"asset": "grpo_check", "start_model": base_model_path, "data": str(data),
+           "train": {"learning_rate": 2e-5, "epochs": 1.0, "max_steps": 1, "seed": 0, "lora": {"enabled": False}},
+           "grpo": {"reward": "alphaalign", "num_generations": 6, "prompts_per_step": 1, "max_completion_length": 16,
+                    "temperature": 1.0, "beta": 0.0, "helpfulness_model": "",
+                    "reward_weights": {"safety": 0.0, "helpfulness": 1.0}}}
+    result = trainers.grpo(job, Reporter(False), tmp_path)
+    assert result["history"] and "reward" in result["history"][0]
+    helpfulness = [entry[1:] for entry in seen if entry[0] == "helpfulness"]
+    assert helpfulness and len(set(helpfulness[0][2])) > 1, "the rollouts all scored alike: no signal in this draw"
+    prompt_list, completions, rewards = helpfulness[0]
+    best, worst = max(range(len(rewards)), key=rewards.__getitem__), min(range(len(rewards)), key=rewards.__getitem__)
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path)
+    before = AutoModelForCausalLM.from_pretrained(base_model_path, dtype=torch.float32).eval()
+    after = AutoModelForCausalLM.from_pretrained(tmp_path / "model", dtype=torch.float32).eval()
+    text = [c[0]["content"] for c in completions]
+    gain = {i: _completion_logprob(after, tokenizer, prompt_list[i], text[i])
+            - _completion_logprob(before, tokenizer, prompt_list[i], text[i]) for i in (best, worst)}
+    assert gain[best] > gain[worst], (rewards, gain)
 
 
 TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 384}
