@@ -196,6 +196,15 @@ def _train_dict(train: TrainSettings) -> dict:
     return train.model_dump()
 
 
+def _sft_from_base(context: AssetExecutionContext, asset_name: str, rows: list[dict], config, warehouse,
+                   trainer) -> MaterializeResult:
+    """SFT from the base model (the SInternal verifier and the SFT baselines)."""
+    base = _base_model(warehouse.get())
+    return run_training(context, asset_name=asset_name, method="sft", start_path=base["path"],
+                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+
+
 @asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
        description="SInternal: the policy model fine-tuned as a safety verifier (TRL SFT, loss on critique + verdict "
                    "only) on the train split of verification_examples; LoRA r16/alpha32/lr 2e-4/2 epochs by default.")
@@ -203,12 +212,21 @@ def verifier_sft(context: AssetExecutionContext, config: VerifierSFTConfig, ware
                  trainer: TrainingLauncherResource) -> MaterializeResult:
     if config.mode not in VERIFIER_MODES:
         raise ValueError(f"mode must be one of {VERIFIER_MODES}, got {config.mode!r}")
-    wh = warehouse.get()
-    base = _base_model(wh)
-    rows = datasets.verifier_rows(wh.table("verification_examples"), config.mode)
-    return run_training(context, asset_name="verifier_sft", method="sft", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+    rows = datasets.verifier_rows(warehouse.get().table("verification_examples"), config.mode)
+    return _sft_from_base(context, "verifier_sft", rows, config, warehouse, trainer)
+
+
+def _grpo(context: AssetExecutionContext, asset_name: str, start_path: str, start_hash: str,
+          config: GRPOAssetConfig, warehouse: WarehouseResource, trainer: TrainingLauncherResource, *, reward: str,
+          math_tasks: int, **reward_settings) -> MaterializeResult:
+    """GRPO on train-split prompts (plus `math_tasks` math problems) with the named reward."""
+    prompts = warehouse.get().query("grpo_prompts", spec_context=config.spec_context,
+                                    max_prompts=config.grpo.max_prompts)
+    grpo = {**config.grpo.model_dump(), "reward": reward, "math_tasks": math_tasks,
+            "reward_weights": config.grpo.reward_weights.model_dump(), **reward_settings}
+    return run_training(context, asset_name=asset_name, method="grpo", start_path=start_path, start_hash=start_hash,
+                        rows=datasets.grpo_rows(prompts, math_tasks), config=config.model_dump(), trainer=trainer,
+                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
 
 
 def _candidates(wh: Warehouse) -> pl.DataFrame:
@@ -221,15 +239,9 @@ def _candidates(wh: Warehouse) -> pl.DataFrame:
                    "model's own answer safe (benign: and not a refusal) + format + exact-match math; no KL by default.")
 def verifier_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
                   trainer: TrainingLauncherResource) -> MaterializeResult:
-    wh = warehouse.get()
-    start = latest_checkpoint(wh, "verifier_sft")
-    prompts = wh.query("grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts)
-    rows = datasets.grpo_rows(prompts, config.grpo.math_tasks)
-    grpo = {**config.grpo.model_dump(), "reward": "sinternal", "verifier_model": start["path"],
-            "reward_weights": config.grpo.reward_weights.model_dump()}
-    return run_training(context, asset_name="verifier_grpo", method="grpo", start_path=start["path"],
-                        start_hash=start["version"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
+    start = latest_checkpoint(warehouse.get(), "verifier_sft")
+    return _grpo(context, "verifier_grpo", start["path"], start["version"], config, warehouse, trainer,
+                 reward="sinternal", math_tasks=config.grpo.math_tasks, verifier_model=start["path"])
 
 
 @asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
@@ -237,12 +249,8 @@ def verifier_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, wareh
                    "policy's own safe, helpful answers for benign ones.")
 def refusal_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
                 trainer: TrainingLauncherResource) -> MaterializeResult:
-    wh = warehouse.get()
-    base = _base_model(wh)
-    rows = datasets.refusal_rows(_candidates(wh), config.with_reasoning)
-    return run_training(context, asset_name="refusal_sft", method="sft", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+    rows = datasets.refusal_rows(_candidates(warehouse.get()), config.with_reasoning)
+    return _sft_from_base(context, "refusal_sft", rows, config, warehouse, trainer)
 
 
 @asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
@@ -250,12 +258,8 @@ def refusal_sft(context: AssetExecutionContext, config: BaselineSFTConfig, wareh
                    "assessment, then a refusal or the original reasoning), mostly harmful prompts.")
 def alttrain_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
                  trainer: TrainingLauncherResource) -> MaterializeResult:
-    wh = warehouse.get()
-    base = _base_model(wh)
-    rows = datasets.alttrain_rows(_candidates(wh), config.max_benign_share)
-    return run_training(context, asset_name="alttrain_sft", method="sft", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+    rows = datasets.alttrain_rows(_candidates(warehouse.get()), config.max_benign_share)
+    return _sft_from_base(context, "alttrain_sft", rows, config, warehouse, trainer)
 
 
 @asset(group_name="training", deps=[attacked_prompts, base_model], compute_kind="trl",
@@ -264,15 +268,9 @@ def alttrain_sft(context: AssetExecutionContext, config: BaselineSFTConfig, ware
                    "zero for refusals.")
 def alphaalign_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
                     trainer: TrainingLauncherResource) -> MaterializeResult:
-    wh = warehouse.get()
-    base = _base_model(wh)
-    prompts = wh.query("grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts)
-    rows = datasets.grpo_rows(prompts, 0)
-    grpo = {**config.grpo.model_dump(), "reward": "alphaalign", "math_tasks": 0,
-            "reward_weights": config.grpo.reward_weights.model_dump()}
-    return run_training(context, asset_name="alphaalign_grpo", method="grpo", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
+    base = _base_model(warehouse.get())
+    return _grpo(context, "alphaalign_grpo", base["path"], base["content_hash"], config, warehouse, trainer,
+                 reward="alphaalign", math_tasks=0)
 
 
 @asset(group_name="training", deps=[verification_examples, base_model], compute_kind="torch",
