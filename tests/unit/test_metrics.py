@@ -1,0 +1,53 @@
+"""Evaluation metrics against values computed by hand."""
+
+import math
+
+import pytest
+
+from sinternal_assets.evaluation.metrics import confusion, rate, roc_auc, threshold_table, wilson_interval
+
+
+def test_wilson_interval_by_hand():
+    # 8 of 10, z = 1.96: centre (0.8 + 0.19208) / 1.38416 = 0.716800; half-width
+    # 1.96 * sqrt(0.016 + 0.0096040) / 1.38416 = 0.226618 (z^2 = 3.841459)
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.490162, abs=1e-5) and high == pytest.approx(0.943318, abs=1e-5)
+    # 0 of 20 is not "exactly 0": the upper bound is z^2 / (n + z^2)
+    low, high = wilson_interval(0, 20)
+    assert low == 0.0 and high == pytest.approx(3.841459 / (20 + 3.841459), abs=1e-6)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+    r = rate(3, 4)
+    assert r.value == 0.75 and r.low < 0.75 < r.high and rate(0, 0).value is None
+
+
+def test_confusion_and_scores_by_hand():
+    truth = ["UNSAFE", "UNSAFE", "UNSAFE", "SAFE", "SAFE", "SAFE", "UNSAFE"]
+    pred = ["UNSAFE", "UNSAFE", "SAFE", "UNSAFE", "SAFE", "SAFE", None]  # the last: no verdict, not counted
+    c = confusion(truth, pred)
+    assert (c.tp, c.fp, c.fn, c.tn) == (2, 1, 1, 2)
+    assert c.accuracy == pytest.approx(4 / 6) and c.precision == pytest.approx(2 / 3)
+    assert c.recall == pytest.approx(2 / 3) and c.f1 == pytest.approx(2 / 3)
+    assert c.false_positive_rate == pytest.approx(1 / 3) and c.false_negative_rate == pytest.approx(1 / 3)
+    empty = confusion([], [])
+    assert empty.precision is None and empty.f1 is None
+
+
+def test_roc_auc_by_hand():
+    # positives 0.9, 0.4; negatives 0.5, 0.1: pairs (0.9>0.5, 0.9>0.1, 0.4<0.5, 0.4>0.1) -> 3/4
+    assert roc_auc([0.9, 0.4, 0.5, 0.1], [True, True, False, False]) == pytest.approx(0.75)
+    # a tie between a positive and a negative counts half: (1 + 0.5) / 2
+    assert roc_auc([0.7, 0.3, 0.3], [True, True, False]) == pytest.approx(0.75)
+    assert roc_auc([0.2, 0.8], [True, True]) is None
+    assert roc_auc([0.9, 0.1], [True, False]) == 1.0
+
+
+def test_threshold_table_by_hand():
+    rows = threshold_table([0.9, 0.4, 0.5, 0.1], [True, True, False, False])
+    assert [r["threshold"] for r in rows] == [0.9, 0.5, 0.4, 0.1]
+    at_05 = rows[1]  # predicts 0.9 and 0.5 unsafe: tp 1, fp 1, fn 1, tn 1
+    assert (at_05["precision"], at_05["recall"], at_05["false_positive_rate"]) == (0.5, 0.5, 0.5)
+    lowest = rows[-1]  # everything unsafe
+    assert lowest["recall"] == 1.0 and lowest["false_positive_rate"] == 1.0 and lowest["false_negative_rate"] == 0.0
+    assert not math.isnan(rows[0]["precision"])
