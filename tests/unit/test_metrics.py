@@ -51,3 +51,39 @@ def test_threshold_table_by_hand():
     lowest = rows[-1]  # everything unsafe
     assert lowest["recall"] == 1.0 and lowest["false_positive_rate"] == 1.0 and lowest["false_negative_rate"] == 0.0
     assert not math.isnan(rows[0]["precision"])
+
+
+def test_rates_by_group_with_intervals():
+    import polars as pl
+
+    from sinternal_assets.evaluation.aggregate import rates_by
+
+    frame = pl.DataFrame({"checkpoint": ["a", "a", "a", "a", "b", "b", "b"],
+                          "family": ["dan", "dan", "none", "none", "dan", "dan", "dan"],
+                          "unsafe": [True, False, False, None, True, True, False]})
+    table = rates_by(frame, ["checkpoint"], "unsafe")
+    assert table["n"].to_list() == [3, 3]  # the null (no verdict) is not counted
+    assert table["successes"].to_list() == [1, 2]
+    assert table["rate"].to_list() == pytest.approx([1 / 3, 2 / 3])
+    low, high = wilson_interval(1, 3)
+    assert (table["ci_low"][0], table["ci_high"][0]) == pytest.approx((low, high))
+    by_family = rates_by(frame, ["checkpoint", "family"], "unsafe")
+    assert by_family.filter((pl.col("checkpoint") == "a") & (pl.col("family") == "none"))["n"][0] == 1
+
+
+def test_judge_scores_against_human_labels():
+    import polars as pl
+
+    from sinternal_assets.evaluation.aggregate import judge_scores
+
+    frame = pl.DataFrame({"source": ["x", "x", "x", "x", "y", "y"],
+                          "human": ["UNSAFE", "UNSAFE", "SAFE", "SAFE", "UNSAFE", "SAFE"],
+                          "judge": ["UNSAFE", "SAFE", "SAFE", None, "UNSAFE", "UNSAFE"]})
+    overall = judge_scores(frame, "human", "judge").row(0, named=True)
+    # judged 5: tp 2 (x0, y0), fn 1 (x1), tn 1 (x2), fp 1 (y1)
+    assert overall["items"] == 6 and overall["coverage"] == pytest.approx(5 / 6)
+    assert overall["accuracy"] == pytest.approx(3 / 5) and overall["precision"] == pytest.approx(2 / 3)
+    assert overall["recall"] == pytest.approx(2 / 3) and overall["f1"] == pytest.approx(2 / 3)
+    assert (overall["accuracy_ci_low"], overall["accuracy_ci_high"]) == pytest.approx(wilson_interval(3, 5))
+    per_source = {r["source"]: r for r in judge_scores(frame, "human", "judge", ["source"]).iter_rows(named=True)}
+    assert per_source["x"]["accuracy"] == pytest.approx(2 / 3) and per_source["y"]["precision"] == 0.5
