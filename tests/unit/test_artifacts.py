@@ -70,3 +70,17 @@ def test_pins_are_complete():
     for pin in pins.values():
         assert len(pin.sha256) == 64 and pin.licence and pin.upstream and pin.members
     assert any("pliny" in e for e in pins["pyrit"].exclude)  # unknown-licence folders are never extracted
+
+
+def test_changed_member_patterns_extract_again(store_and_pin):
+    """A cache extracted for other `members` would silently lack the new files: it is extracted again."""
+    from dataclasses import replace
+
+    store, pin = store_and_pin
+    assert sorted(store.fetch(pin).files) == ["demo/data/a.csv"]
+    wider = replace(pin, members=(*pin.members, "demo/*.py"))
+    assert sorted(store.fetch(wider).files) == ["demo/code.py", "demo/data/a.csv"]
+    assert sorted(store.fetch(pin).files) == ["demo/data/a.csv"]  # and back
+    store.wheel_path(pin).unlink()
+    with pytest.raises(ArtifactError, match="SINTERNAL_OFFLINE is set"):  # re-extracting needs the wheel
+        store.fetch(wider)
