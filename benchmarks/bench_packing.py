@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sinternal_assets.attacks.templates import pyrit_templates  # noqa: E402
-from sinternal_assets.models.convert import resolve_folder  # noqa: E402
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.prompts.sources import read_rho_reference_answers  # noqa: E402
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa: E402
@@ -89,7 +88,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "packing.json"))
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    model_path = args.model or str(resolve_folder(str(_embedded_model())).path)
+    model_path = args.model or str(_embedded_model())
     from transformers import AutoTokenizer
 
     rows = examples(args.examples, AutoTokenizer.from_pretrained(model_path), args.max_length)

@@ -40,8 +40,7 @@ def verification_examples(context: AssetExecutionContext, config: VerificationEx
                                                       config.benign_per_prompt))
     table = examples_table(result.examples)
     wh.write(replace={"verification_examples": table})
-    counts = (table.group_by("split", "label", "final_verdict").len().sort("split", "label", "final_verdict")
-              if table.height else pl.DataFrame({"split": [], "label": [], "final_verdict": [], "len": []}))
+    counts = table.group_by("split", "label", "final_verdict").len().sort("split", "label", "final_verdict")
     excluded = pl.DataFrame({"reason": list(result.excluded), "critiques": list(result.excluded.values())})
     context.log.info(f"verification_examples: {table.height} examples from {candidates.height} judged answers; "
                      f"excluded {result.excluded}")

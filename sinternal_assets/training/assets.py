@@ -142,7 +142,8 @@ def _history_table(history: list[dict]) -> pl.DataFrame:
 def run_training(context: AssetExecutionContext, *, asset_name: str, method: str, start_path: str, start_hash: str,
                  rows: list[dict], config: dict, trainer: TrainingLauncherResource, warehouse: WarehouseResource,
                  extra_data: Optional[dict[str, list[dict]]] = None, job_extra: Optional[dict] = None) -> MaterializeResult:
-    """Train (or reuse) the checkpoint these inputs determine, record it, and describe it as metadata."""
+    """Train (or reuse) the checkpoint these inputs determine, record it, and describe it as metadata. `config` is
+    the asset's config, whose `train` settings go to the trainer."""
     if not rows:
         raise ValueError(f"{asset_name}: no training rows (check the upstream data and its filters)")
     extra_data = extra_data or {}
@@ -158,7 +159,8 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
         partial = ckpt.work_dir(root, asset_name, version)
         job = {"asset": asset_name, "method": method, "version": version, "start_model": start_path,
                "start_model_hash": start_hash, "data_hash": data_hash, "n_examples": len(rows), "config": config,
-               "partial_dir": str(partial), "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
+               "train": config["train"], "partial_dir": str(partial),
+               "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
         ckpt.write_jsonl(rows, Path(job["data"]))
         for name, extra_rows in extra_data.items():
             ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
@@ -189,11 +191,7 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
         **({"fusion": MetadataValue.json(manifest["fusion"])} if "fusion" in manifest else {}),
         "history": MetadataValue.md(markdown_table(_history_table(manifest["history"]), 50)),
         "config": MetadataValue.json(config),
-    }, data_version=None)
-
-
-def _train_dict(train: TrainSettings) -> dict:
-    return train.model_dump()
+    })
 
 
 def _sft_from_base(context: AssetExecutionContext, asset_name: str, rows: list[dict], config, warehouse,
@@ -202,7 +200,7 @@ def _sft_from_base(context: AssetExecutionContext, asset_name: str, rows: list[d
     base = _base_model(warehouse.get())
     return run_training(context, asset_name=asset_name, method="sft", start_path=base["path"],
                         start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train)})
+                        warehouse=warehouse)
 
 
 @asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
@@ -226,7 +224,7 @@ def _grpo(context: AssetExecutionContext, asset_name: str, start_path: str, star
             "reward_weights": config.grpo.reward_weights.model_dump(), **reward_settings}
     return run_training(context, asset_name=asset_name, method="grpo", start_path=start_path, start_hash=start_hash,
                         rows=datasets.grpo_rows(prompts, math_tasks), config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"train": _train_dict(config.train), "grpo": grpo})
+                        warehouse=warehouse, job_extra={"grpo": grpo})
 
 
 def _candidates(wh: Warehouse) -> pl.DataFrame:
@@ -282,10 +280,11 @@ def somf_fusion(context: AssetExecutionContext, config: SOMFConfig, warehouse: W
     base = _base_model(wh)
     safety = datasets.safety_rows(_candidates(wh))
     if not safety:
-        raise ValueError("somf_fusion: no harmful train prompts with judged answers to learn the safety subspace from")
+        raise ValueError("somf_fusion: no train-split harmful prompt among the judged policy answers to learn the "
+                         "safety subspace from")
     rows = datasets.math_rows(config.downstream_examples, config.downstream_seed)
     settings = {"mask_fraction": config.mask_fraction, "scale": config.scale, "keep_downstream": config.keep_downstream}
     return run_training(context, asset_name="somf_fusion", method="somf", start_path=base["path"],
                         start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
                         warehouse=warehouse, extra_data={"safety": safety},
-                        job_extra={"train": _train_dict(config.train), "somf": settings})
+                        job_extra={"somf": settings})

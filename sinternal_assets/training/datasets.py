@@ -13,8 +13,7 @@ from sinternal_assets.training import formats
 
 
 def _train_side(candidates: pl.DataFrame) -> pl.DataFrame:
-    return candidates.filter((pl.col("split") == "train") & (pl.col("family_role") != "heldout")
-                             & pl.col("final_verdict").is_not_null())
+    return candidates.filter((pl.col("split") == "train") & (pl.col("family_role") != "heldout"))
 
 
 def verifier_rows(examples: pl.DataFrame, mode: str) -> list[dict]:
@@ -36,8 +35,7 @@ def _helpful_benign(candidates: pl.DataFrame) -> pl.DataFrame:
 
 def _harmful_prompts(candidates: pl.DataFrame) -> pl.DataFrame:
     """Train-side harmful prompts (a refusal target needs no verdict on the policy's answers)."""
-    return _one_per_prompt(candidates.filter((pl.col("split") == "train") & (pl.col("family_role") != "heldout")
-                                             & (pl.col("label") == "harmful")))
+    return _one_per_prompt(_train_side(candidates).filter(pl.col("label") == "harmful"))
 
 
 def refusal_rows(candidates: pl.DataFrame, with_reasoning: bool = True) -> list[dict]:

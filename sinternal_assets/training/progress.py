@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 
@@ -126,8 +125,3 @@ def summarise(history: list[dict]) -> dict:
     if rewards:
         out.update(first_reward=rewards[0], final_reward=rewards[-1])
     return out
-
-
-def fail(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-    raise SystemExit(2)

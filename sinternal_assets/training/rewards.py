@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sinternal_assets.generation.reasoning import split_reasoning
 from sinternal_assets.judging.refusal import is_refusal
@@ -110,16 +110,10 @@ describe some any all more most very just also not no yes""".split())
 def lexical_helpfulness(prompt: str, answer: str, saturate_words: int = 40) -> float:
     """A reference-free helpfulness proxy in [0, 1]: the share of the prompt's content words the answer takes
     up, times how far the answer is from empty (saturating at `saturate_words` words). Crude by design; a
-    reward model can replace it (`HelpfulnessConfig.reward_model`)."""
+    reward model can replace it (`GRPOSettings.helpfulness_model`)."""
     content = {w for w in _WORD.findall(prompt.lower()) if w not in _STOPWORDS and len(w) > 3}
     words = _WORD.findall(answer.lower())
     if not words:
         return 0.0
     coverage = len(content & set(words)) / len(content) if content else 1.0
     return coverage * min(1.0, len(words) / saturate_words)
-
-
-def named(name: str, function: Callable) -> Callable:
-    """TRL logs each reward under the function's __name__."""
-    function.__name__ = name
-    return function

@@ -184,13 +184,14 @@ def somf(job: dict, reporter: Reporter, out: Path) -> dict:
                                                reporter, f"{job['asset']} (downstream fine-tune)", out)
     if hasattr(downstream, "merge_and_unload"):
         downstream = downstream.merge_and_unload()
-    finetuned = {name: p.detach().float().clone() for name, p in downstream.named_parameters()}
+    # .float() copies only when the weights are not float32 already; the dicts keep the tensors alive
+    finetuned = {name: p.detach().float() for name, p in downstream.named_parameters()}
     if settings.get("keep_downstream", True) and is_main_process():
         downstream.save_pretrained(out / "downstream", safe_serialization=True)
         tokenizer.save_pretrained(out / "downstream")
     del downstream
     aligned_model = _model(job["start_model"])
-    aligned = {name: p.detach().float().clone() for name, p in aligned_model.named_parameters()}
+    aligned = {name: p.detach().float() for name, p in aligned_model.named_parameters()}
     vector = fusion.task_vector(finetuned, aligned)
     safety_rows = read_jsonl(Path(settings["safety_data"]))
     reporter.log(f"{job['asset']}: safety gradients on {len(safety_rows)} safety examples")
