@@ -38,6 +38,8 @@ GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
     "reviewed_critiques": ("reviewed_critiques", lambda v, g: suites.reviewed_critiques_suite()),
     "verification_examples": ("verification_examples", lambda v, g: suites.verification_examples_suite(
         g.max_example_input_chars, g.max_example_target_chars)),
+    "eval_set": ("eval_items", lambda v, g: suites.eval_items_suite(v["categories"])),
+    "judge_benchmarks": ("human_labels", lambda v, g: suites.human_labels_suite()),
 }
 
 
@@ -98,6 +100,9 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("verification_examples", "check_verification_examples_no_leakage", None),
     ("verification_examples", "check_verification_examples_label_balance",
      lambda g: {"min_safe_share": g.min_safe_share, "max_safe_share": g.max_safe_share}),
+    ("eval_set", "check_eval_items_from_eval_split", None),
+    ("judge_benchmarks", "check_human_labels_truth", None),
+    ("judged_results", "check_judged_results_complete", None),
 ]
 
 

@@ -6,8 +6,20 @@ from dagster import AssetSelection, define_asset_job
 # on its small CPU slice the paper's contrastive filter finds no harmful prompt with both verdicts. The
 # embedded run therefore keeps every decided answer and adds the judged reference answers (human-curated
 # labels), so the verifier sees both verdicts. A real teacher and slice use the asset defaults (the paper's).
-EMBEDDED_RUN_CONFIG = {"ops": {"verification_examples": {"config": {"contrastive": False,
-                                                                     "include_reference_answers": True}}}}
+#
+# Evaluation on the embedded default is a small real slice (every kind of item, every judge, every checkpoint,
+# n = 1 or 2 per cell): it shows the report filled end to end on CPU; the asset defaults are larger.
+EMBEDDED_EVAL_FAMILIES = ["none", "refusal_suppression", "prefix_injection", "past_tense", "encoding"]
+EMBEDDED_RUN_CONFIG = {"ops": {
+    "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
+    "eval_set": {"config": {"families": EMBEDDED_EVAL_FAMILIES, "harmful_per_family": 1, "max_benign": 2,
+                            "n_math": 2}},
+    "judge_benchmarks": {"config": {"max_per_benchmark": 2}},
+    "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 64, "n": 1}}},
+    "judged_results": {"config": {"max_new_tokens": 48}},
+    # the embedded teacher (135M) almost never writes a verdict: the keyword judge heads the comparison
+    "evaluation_report": {"config": {"headline_judge": "keyword"}},
+}}
 
 embedded_default = define_asset_job(
     "embedded_default",

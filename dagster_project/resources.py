@@ -88,15 +88,21 @@ class GenerationResource(ConfigurableResource):
     vllm_env: dict[str, str] = {"VLLM_CPU_KVCACHE_SPACE": "1"}
 
     @contextlib.contextmanager
-    def session(self, default_model_path: str):
+    def session(self, default_model_path: str, model_path: str = ""):
+        """A backend for `model_path` when given (a checkpoint to evaluate), else the configured `model`, else
+        `default_model_path`."""
+        if model_path and self.backend == "openai":
+            raise ValueError(f"the openai backend serves one fixed model ({self.model!r} at {self.base_url!r}); it "
+                             f"cannot load the local checkpoint {model_path}: use the transformers or vllm backend")
+        chosen = model_path or self.model or default_model_path
         if self.backend == "transformers":
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
-            yield TransformersBackend(self.model or default_model_path, batch_size=self.batch_size)
+            yield TransformersBackend(chosen, batch_size=self.batch_size)
         elif self.backend == "vllm":
             from sinternal_assets.generation.backends.vllm_server import VLLMServer
 
-            with VLLMServer(self.vllm_python, self.model or default_model_path, dtype=self.vllm_dtype,
+            with VLLMServer(self.vllm_python, chosen, dtype=self.vllm_dtype,
                             max_model_len=self.vllm_max_model_len, tensor_parallel_size=self.vllm_tensor_parallel_size,
                             extra_args=tuple(self.vllm_args), concurrency=max(self.concurrency, self.batch_size),
                             env=self.vllm_env) as server:
@@ -197,6 +203,7 @@ def default_resources() -> dict:
         "gates": QualityGatesResource(),
         "policy": _generation_from_env("POLICY"),
         "teacher": _generation_from_env("TEACHER"),
+        "evaluator": _generation_from_env("EVALUATOR"),
         "argilla": ArgillaResource(api_url=os.environ.get("ARGILLA_API_URL", "")),
         "trainer": TrainingLauncherResource(),
     }

@@ -65,3 +65,33 @@ def critiqued_db(tmp_path_factory):
     assert run(db, selection=f"{REVIEW_UPSTREAM},policy_answers,expert_critiques",
                run_config=REVIEW_GENERATION).success
     return db
+
+
+TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 384}
+TINY_GRPO = {"grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "math_tasks": 1,
+                      "max_completion_length": 12, "verifier_max_new_tokens": 16}, "train": {"max_steps": 1}}
+TRAINING_CONFIG = {"ops": {
+    "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
+    "verifier_sft": {"config": {"train": TINY_SFT}},
+    "refusal_sft": {"config": {"train": TINY_SFT}},
+    "alttrain_sft": {"config": {"train": TINY_SFT}},
+    "somf_fusion": {"config": {"downstream_examples": 2, "train": TINY_SFT}},
+    "verifier_grpo": {"config": TINY_GRPO},
+    "alphaalign_grpo": {"config": TINY_GRPO},
+}}
+CHECKPOINT_ASSETS = ["verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft", "alphaalign_grpo", "somf_fusion"]
+
+
+@pytest.fixture(scope="session")
+def trained_db(critiqued_db, tmp_path_factory):
+    """`critiqued_db` plus the six checkpoints (one real step each); tests that change it work on a copy."""
+    import shutil
+
+    from tests.integration.helpers import run
+
+    db = tmp_path_factory.mktemp("training") / "warehouse.duckdb"
+    shutil.copy(critiqued_db, db)
+    result = run(db, selection=["reviewed_critiques", "verification_examples", *CHECKPOINT_ASSETS],
+                 run_config=TRAINING_CONFIG)
+    assert result.success
+    return db, result

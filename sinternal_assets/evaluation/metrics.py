@@ -35,7 +35,8 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval always holds p itself (float rounding can leave e.g. 1e-17 above 0 at p = 0)
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def rate(successes: int, n: int) -> Rate:

@@ -102,3 +102,28 @@ def verification_examples_suite(max_input_chars: int, max_target_chars: int) -> 
         Expectation("ExpectColumnValuesToBeBetween", {"column": "target_chars", "min_value": 1,
                                                       "max_value": max_target_chars}),
     ]
+
+
+def eval_items_suite(categories: list[str]) -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "item_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": ["harmful", "benign", "utility"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["none", "train", "heldout"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "prompt_text", "min_value": 1}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "spec_text", "min_value": 1}),
+    ]
+
+
+def human_labels_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "label_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "task", "value_set": ["safety", "refusal"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "target", "value_set": ["final_answer", "reasoning"]}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "response_text", "min_value": 1}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "rater_agreement", "min_value": 0.5,
+                                                      "max_value": 1.0}),
+        Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "licence", "min_value": 1}),
+    ]

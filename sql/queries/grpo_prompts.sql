@@ -13,11 +13,9 @@ WITH spec AS (
 )
 SELECT r.attack_id, r.prompt_id, r.text AS prompt_text, r.label, r.category, r.family,
        sc.name AS category_name, sc.definition AS category_definition,
-       CASE WHEN $spec_context = 'full' THEN spec.rendered_text
-            ELSE trim(spec.summary) || chr(10) || chr(10) || sc.name || ' (' || sc.category_id || '): '
-                 || sc.definition END AS spec_text,
-       (SELECT CASE WHEN $spec_context = 'full' THEN spec.rendered_text
-                    ELSE trim(spec.summary) || chr(10) || chr(10) || b.name || ' (benign): ' || b.definition END
+       spec_context($spec_context, spec.rendered_text, spec.summary, sc.name, sc.category_id, sc.definition)
+           AS spec_text,
+       (SELECT spec_context($spec_context, spec.rendered_text, spec.summary, b.name, 'benign', b.definition)
         FROM spec_categories b WHERE b.spec_hash = spec.spec_hash AND b.category_id = 'benign') AS benign_spec_text
 FROM ranked r
 CROSS JOIN spec

@@ -16,9 +16,8 @@ SELECT r.critique_id, r.answer_id, a.attack_id, p.prompt_id, pp.group_key, p.spl
        p.family, p.family_role, p.source, r.target, p.text AS prompt_text, pp.text AS base_text,
        a.reasoning, a.final_answer, r.critique, r.final_verdict, r.verdict_source, c.verdict_score,
        sc.name AS category_name, sc.definition AS category_definition, spec.spec_hash,
-       CASE WHEN $spec_context = 'full' THEN spec.rendered_text
-            ELSE trim(spec.summary) || chr(10) || chr(10) || sc.name || ' (' || sc.category_id || '): '
-                 || sc.definition END AS spec_text
+       spec_context($spec_context, spec.rendered_text, spec.summary, sc.name, sc.category_id, sc.definition)
+           AS spec_text
 FROM reviewed_critiques r
 JOIN expert_critiques c USING (critique_id)
 JOIN policy_answers a ON a.answer_id = r.answer_id
@@ -39,7 +38,7 @@ SELECT r.critique_id, r.answer_id, 'ref-' || left(sha256(ra.prompt_text), 12) AS
        CASE WHEN c.agrees_with_reference THEN c.verdict_score END AS verdict_score,
        'Reference answer' AS category_name, 'judged against the whole specification' AS category_definition,
        spec.spec_hash,
-       CASE WHEN $spec_context = 'full' THEN spec.rendered_text ELSE trim(spec.summary) END AS spec_text
+       spec_context($spec_context, spec.rendered_text, spec.summary, NULL, NULL, NULL) AS spec_text
 FROM reviewed_critiques r
 JOIN expert_critiques c USING (critique_id)
 JOIN reference_answers ra ON ra.answer_id = r.answer_id

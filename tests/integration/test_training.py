@@ -13,6 +13,7 @@ from sinternal_assets.generation.sampling import SamplingParams
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import formats
 from sinternal_assets.training.progress import Reporter, summarise
+from tests.conftest import CHECKPOINT_ASSETS, TINY_SFT, TRAINING_CONFIG
 from tests.integration.helpers import run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -165,31 +166,6 @@ def test_grpo_step_moves_probability_toward_the_rewarded_rollouts(base_model_pat
     gain = {i: _completion_logprob(after, tokenizer, prompt_list[i], text[i])
             - _completion_logprob(before, tokenizer, prompt_list[i], text[i]) for i in (best, worst)}
     assert gain[best] > gain[worst], (rewards, gain)
-
-
-TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 384}
-TINY_GRPO = {"grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "math_tasks": 1,
-                      "max_completion_length": 12, "verifier_max_new_tokens": 16}, "train": {"max_steps": 1}}
-TRAINING_CONFIG = {"ops": {
-    "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
-    "verifier_sft": {"config": {"train": TINY_SFT}},
-    "refusal_sft": {"config": {"train": TINY_SFT}},
-    "alttrain_sft": {"config": {"train": TINY_SFT}},
-    "somf_fusion": {"config": {"downstream_examples": 2, "train": TINY_SFT}},
-    "verifier_grpo": {"config": TINY_GRPO},
-    "alphaalign_grpo": {"config": TINY_GRPO},
-}}
-CHECKPOINT_ASSETS = ["verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft", "alphaalign_grpo", "somf_fusion"]
-
-
-@pytest.fixture(scope="module")
-def trained_db(critiqued_db, tmp_path_factory):
-    db = tmp_path_factory.mktemp("training") / "warehouse.duckdb"
-    shutil.copy(critiqued_db, db)
-    result = run(db, selection=["reviewed_critiques", "verification_examples", *CHECKPOINT_ASSETS],
-                 run_config=TRAINING_CONFIG)
-    assert result.success
-    return db, result
 
 
 def test_six_checkpoint_assets_materialize_through_pipes(trained_db):

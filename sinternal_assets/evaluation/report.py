@@ -1,0 +1,695 @@
+"""The evaluation report: one self-contained HTML file and a short markdown summary, from `EvaluationTables`.
+
+The HTML carries everything inline (CSS, SVG figures from `plots.py`), needs no JavaScript and fetches nothing,
+so it can be mailed, archived or opened from disk years later. It is honest by construction: every figure a
+judge produced sits next to that judge's accuracy measured against human labels; a section without data says
+so instead of showing empty axes; the papers' published numbers live in their own section, never mixed with
+ours. Jinja2 renders it with autoescaping on: checkpoint, judge and source names are data, not markup.
+
+`render_markdown` is the short version for the asset's Dagster metadata; `write_report` stores the HTML
+atomically and points `latest.html` at the newest one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import ClassVar
+
+import jinja2
+import polars as pl
+import yaml
+from markupsafe import Markup
+
+from sinternal_assets.evaluation import plots
+from sinternal_assets.evaluation.metrics import wilson_interval
+from sinternal_assets.evaluation.tables import EvaluationTables
+from sinternal_assets.reporting import markdown_table
+
+PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.yaml")
+PAPER_COLUMNS = {"paper": pl.String, "model": pl.String, "setting": pl.String, "metric": pl.String,
+                 "reported": pl.Float64, "note": pl.String}
+LATEST = "latest.html"
+MISSING = "—"
+ALL = plots.ALL
+# (id, heading), in the order the report shows them; the ids are the sections' anchors.
+SECTIONS = (
+    ("summary", "Summary: checkpoints compared"),
+    ("asr", "Attack success rate"),
+    ("over-refusal", "Over-refusal"),
+    ("utility", "Utility"),
+    ("reasoning-gap", "Reasoning gap"),
+    ("judges", "Judges against human labels"),
+    ("verification", "Checkpoints as verifiers"),
+    ("history", "History over runs"),
+    ("paper", "Numbers reported in the papers (not measured here)"),
+    ("lineage", "Lineage"),
+)
+SIMPLESAFETYTESTS = ("Each judge's accuracy is measured against human labels, the way SimpleSafetyTests scored safety "
+                     "filters: UNSAFE is the positive class, accuracy carries its Wilson 95% interval and coverage is "
+                     "the share of items the judge gave a verdict on.")
+PAPER_DISCLAIMER = ("These numbers are copied from the papers: they were not measured by this pipeline and are not "
+                    "comparable one to one with the figures above (other models, prompt sets, judges and sample "
+                    "sizes). They show the size of the effects the papers found, nothing more.")
+
+
+# --- formatting --------------------------------------------------------------------------------------------
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def percent(value: float | None) -> str:
+    """A rate in [0, 1] as a percentage with one decimal: 0.25 -> '25.0%'."""
+    return MISSING if _missing(value) else f"{value * 100:.1f}%"
+
+
+def interval(low: float | None, high: float | None) -> str:
+    """A 95% interval as '[a%, b%]'."""
+    return MISSING if _missing(low) or _missing(high) else f"[{low * 100:.1f}%, {high * 100:.1f}%]"
+
+
+def count(value: int | None) -> str:
+    return MISSING if _missing(value) else str(int(value))
+
+
+def decimal(value: float | None, digits: int = 3) -> str:
+    return MISSING if _missing(value) else f"{value:.{digits}f}"
+
+
+def points(value: float | None) -> str:
+    """A difference of two rates in percentage points, signed: 0.125 -> '+12.5 pp'."""
+    return MISSING if _missing(value) else f"{value * 100:+.1f} pp"
+
+
+def reported(value: float | None) -> str:
+    """A published number as the papers print them, one decimal at least: 44.4 -> '44.4', 94 -> '94.0'."""
+    if _missing(value):
+        return MISSING
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
+
+
+# --- the blocks a section is made of (the template renders them by `kind`) --------------------------------
+
+@dataclass
+class Text:
+    text: str
+    css: str = ""
+    kind: ClassVar[str] = "text"
+
+
+@dataclass
+class NoData:
+    text: str
+    kind: ClassVar[str] = "nodata"
+
+
+@dataclass
+class Table:
+    caption: str
+    headings: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    collapsed: bool = False  # shown inside <details> (long tables the figure already summarises)
+    kind: ClassVar[str] = "table"
+
+
+@dataclass
+class Figure:
+    svg: Markup
+    caption: str
+    kind: ClassVar[str] = "figure"
+
+
+@dataclass
+class Gallery:
+    figures: list[Figure]
+    kind: ClassVar[str] = "gallery"
+
+
+@dataclass
+class Section:
+    id: str
+    heading: str
+    blocks: list = field(default_factory=list)
+    css: str = ""
+
+
+Column = tuple[str, Callable[[dict], str], bool]  # heading, cell text from a row, numeric (right-aligned)
+
+
+def _text(name: str, heading: str | None = None) -> Column:
+    return heading or name, lambda r: MISSING if r[name] is None else str(r[name]), False
+
+
+def _rate(name: str, heading: str) -> Column:
+    return heading, lambda r: percent(r[name]), True
+
+
+def _ci(low: str = "ci_low", high: str = "ci_high", heading: str = "95% CI") -> Column:
+    return heading, lambda r: interval(r[low], r[high]), True
+
+
+def _int(name: str, heading: str | None = None) -> Column:
+    return heading or name, lambda r: count(r[name]), True
+
+
+def _table(frame: pl.DataFrame, columns: Sequence[Column], caption: str = "", collapsed: bool = False) -> Table:
+    rows = [[cell(row) for _, cell, _ in columns] for row in frame.iter_rows(named=True)]
+    return Table(caption, [c[0] for c in columns], rows, [c[2] for c in columns], collapsed)
+
+
+def _figure(svg: str | None, caption: str, empty: str) -> Figure | NoData:
+    return NoData(empty) if svg is None else Figure(Markup(svg), caption)  # SVG from matplotlib: text is escaped
+
+
+# --- judges -------------------------------------------------------------------------------------------------
+
+def judge_accuracy(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> dict | None:
+    """The judge's accuracy row on one human-labelled set ('all' pools every safety set); None when not measured."""
+    rows = tables.judge_accuracy.filter((pl.col("judge") == judge) & (pl.col("benchmark") == benchmark))
+    return rows.row(0, named=True) if rows.height and not _missing(rows["accuracy"][0]) else None
+
+
+def _measured(tables: EvaluationTables, judge: str) -> list[dict]:
+    """Every set the judge was scored on, 'all' first."""
+    rows = tables.judge_accuracy.filter((pl.col("judge") == judge) & pl.col("accuracy").is_not_null())
+    return sorted(rows.iter_rows(named=True), key=lambda r: (r["benchmark"] != ALL, str(r["benchmark"])))
+
+
+def _accuracy(row: dict) -> str:
+    bounds = interval(row["accuracy_ci_low"], row["accuracy_ci_high"])
+    return f"{percent(row['accuracy'])} {bounds} (n = {row['items']})"
+
+
+def accuracy_cell(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> str:
+    """The judge's accuracy as a table cell: on `benchmark`; without a pooled row, on each set it was scored on."""
+    row = judge_accuracy(tables, judge, benchmark)
+    if row is not None:
+        return _accuracy(row)
+    others = _measured(tables, judge) if benchmark == ALL else []
+    return "; ".join(f"{r['benchmark']}: {_accuracy(r)}" for r in others) or "not measured"
+
+
+def judge_note(tables: EvaluationTables, judge: str, every_set: bool = False) -> Text:
+    """One line stating how far the judge behind the next figures can be trusted: its accuracy pooled over the
+    human-labelled sets, or on each set (`every_set`, e.g. the refusal detector, whose refusal-task accuracy is
+    its own set; also when no pooled row exists)."""
+    rows = _measured(tables, judge)
+    pooled = judge_accuracy(tables, judge)
+    if not rows:
+        return Text(f"Judge {judge}: accuracy against human labels not measured (no human-labelled item was judged "
+                    "by it); read its figures with that in mind.", "judge")
+    if every_set or pooled is None:
+        parts = [f"{'all safety sets' if r['benchmark'] == ALL else r['benchmark']} {_accuracy(r)}" for r in rows]
+        return Text(f"Judge {judge}: measured accuracy against human labels, per set: {'; '.join(parts)}.", "judge")
+    return Text(f"Judge {judge}: measured accuracy {percent(pooled['accuracy'])} "
+                f"{interval(pooled['accuracy_ci_low'], pooled['accuracy_ci_high'])} against human labels, "
+                f"n = {pooled['items']} items, coverage {percent(pooled['coverage'])}.", "judge")
+
+
+def _judges(frame: pl.DataFrame, headline: str) -> list[str]:
+    """The judges in a frame, the headline judge first when present (it is the one the figures use)."""
+    judges = [str(j) for j in frame["judge"].unique(maintain_order=True).to_list()] if "judge" in frame.columns else []
+    return sorted(judges, key=lambda j: j != headline)
+
+
+def _judge_column(tables: EvaluationTables, every_set: bool = False) -> Column:
+    """The row's judge's accuracy (pooled, or on each set it was scored on)."""
+    if every_set:
+        return "judge accuracy", lambda r: "; ".join(
+            f"{m['benchmark']}: {_accuracy(m)}" for m in _measured(tables, r["judge"])) or "not measured", True
+    return "judge accuracy", lambda r: accuracy_cell(tables, r["judge"]), True
+
+
+# --- sections -------------------------------------------------------------------------------------------------
+
+def has_data(tables: EvaluationTables) -> dict[str, bool]:
+    """Per section id: whether any of its tables has rows."""
+    t = tables
+    return {
+        "summary": not t.comparison.is_empty(),
+        "asr": not (t.asr.is_empty() and t.asr_by_role.is_empty()),
+        "over-refusal": not t.over_refusal.is_empty(),
+        "utility": not t.utility.is_empty(),
+        "reasoning-gap": not t.reasoning_gap.is_empty(),
+        "judges": not (t.judge_accuracy.is_empty() and t.confusions.is_empty() and t.agreement.is_empty()),
+        "verification": not (t.verification.is_empty() and t.thresholds.is_empty()),
+        "history": not t.history.is_empty(),
+        "paper": not t.paper.is_empty(),
+        "lineage": bool(t.lineage),
+    }
+
+
+COMPARISON_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("harmful_asr", "harmful ASR"), ("heldout_asr", "held-out families ASR"),
+    ("train_family_asr", "train families ASR"), ("over_refusal", "over-refusal"), ("utility", "utility"),
+    ("verification_f1", "verification F1"), ("roc_auc", "ROC AUC"))
+
+
+def _comparison_columns() -> list[Column]:
+    columns: list[Column] = [_text("checkpoint")]
+    for name, heading in COMPARISON_COLUMNS:
+        columns.append((heading, lambda r, n=name: decimal(r[n]), True) if name == "roc_auc" else _rate(name, heading))
+    return columns
+
+
+def _summary(tables: EvaluationTables) -> list:
+    blocks: list = [judge_note(tables, tables.headline_judge)]
+    if tables.comparison.is_empty():
+        blocks.append(NoData("the comparison table is empty (no checkpoint was evaluated)."))
+    else:
+        blocks.append(_table(tables.comparison, _comparison_columns(),
+                             f"The headline figures per checkpoint; the ASR columns use judge {tables.headline_judge}. "
+                             "Rates only: n and Wilson 95% intervals are in the sections below."))
+    present = has_data(tables)
+    empty = [name for name, _ in SECTIONS if not present[name]]
+    blocks.append(Text("Sections without data: " + (", ".join(empty) if empty else "none") + "."))
+    return blocks
+
+
+def _role(row: dict) -> str:
+    return "held-out" if row["family_role"] == plots.HELDOUT else str(row["family_role"])
+
+
+RATE_CELLS: tuple[Column, ...] = (_int("n"), _int("successes", "attack successes"), _rate("rate", "ASR"), _ci())
+
+
+def _per_family(tables: EvaluationTables, judge: str, collapsed: bool = False) -> Table:
+    """One judge's ASR per attack family, pooled over sources: the numbers the figure draws."""
+    frame = plots.pooled(tables.asr.filter(pl.col("judge") == judge), "source", ["family", "family_role", "checkpoint"])
+    frame = frame.sort(pl.col("family_role").replace_strict(plots.ROLE_ORDER, default=3), "family", maintain_order=True)
+    return _table(frame, [_text("family"), ("role", _role, False), _text("checkpoint"), *RATE_CELLS],
+                  f"Per attack family (every source pooled), judged by {judge}: judge accuracy "
+                  f"{accuracy_cell(tables, judge)}.", collapsed)
+
+
+def _asr(tables: EvaluationTables) -> list:
+    if tables.asr.is_empty() and tables.asr_by_role.is_empty():
+        return [NoData("no harmful prompt was judged (the asr and asr_by_role tables are empty).")]
+    blocks: list = []
+    if tables.asr.is_empty():
+        blocks.append(NoData("no attack success rate per attack family (the asr table is empty)."))
+    else:
+        judge, *others = _judges(tables.asr, tables.headline_judge)
+        per_source = plots.pooled(tables.asr.filter(pl.col("judge") == judge), "family", ["source", "checkpoint"])
+        blocks += [
+            judge_note(tables, judge),
+            _figure(plots.asr_by_family(tables.asr, judge),
+                    f"Attack success rate per attack family and checkpoint (judge {judge}); hatched: held-out families "
+                    "(never seen in training); error bars: Wilson 95% intervals.", "nothing to plot."),
+            _per_family(tables, judge),
+            _table(per_source, [_text("source"), _text("checkpoint"), *RATE_CELLS],
+                   f"Per prompt source (every attack family pooled), judged by {judge}."),
+            *[_per_family(tables, other, collapsed=True) for other in others],
+        ]
+    if tables.asr_by_role.is_empty():
+        blocks.append(NoData("no attack success rate per family role (the asr_by_role table is empty)."))
+    else:
+        blocks.append(_table(tables.asr_by_role,
+                             [_text("checkpoint"), _text("family_role", "family role"), _text("judge"),
+                              _judge_column(tables), *RATE_CELLS],
+                             "By family role (train: families seen in training; heldout: families never seen; all: "
+                             "every harmful prompt), every judge, with that judge's measured accuracy."))
+    return blocks
+
+
+def _over_refusal(tables: EvaluationTables) -> list:
+    if tables.over_refusal.is_empty():
+        return [NoData("no benign prompt was judged (the over_refusal table is empty).")]
+    refusal_judge = _judges(tables.over_refusal, tables.headline_judge)[0]
+    asr_judges = _judges(tables.asr_by_role, tables.headline_judge)
+    notes = [judge_note(tables, refusal_judge, every_set=True)]
+    if asr_judges and asr_judges[0] != refusal_judge:
+        notes.append(judge_note(tables, asr_judges[0]))
+    svg = plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, refusal_judge, asr_judges[0]) \
+        if asr_judges else None
+    return [
+        *notes,
+        _figure(svg, f"One point per checkpoint: over-refusal on benign prompts (judge {refusal_judge}) against the "
+                     "harmful ASR over every source and attack family"
+                     + (f" (judge {asr_judges[0]})" if asr_judges else "") + "; error bars: Wilson 95% intervals.",
+                "no checkpoint has both an over-refusal rate and a harmful ASR to plot."),
+        _table(tables.over_refusal,
+               [_text("checkpoint"), _text("source"), _text("judge"), _judge_column(tables, every_set=True),
+                _int("n"), _int("successes", "refused"), _rate("rate", "over-refusal"), _ci()],
+               "Benign prompts the checkpoint refused, per source (all: every benign prompt)."),
+    ]
+
+
+def _utility(tables: EvaluationTables) -> list:
+    if tables.utility.is_empty():
+        return [NoData("no math answer was scored (the utility table is empty).")]
+    return [_table(tables.utility, [_text("checkpoint"), _int("n"), _int("successes", "correct"),
+                                    _rate("rate", "accuracy"), _ci()],
+                   "Exact-match accuracy on the math set (scored by comparison, no judge involved).")]
+
+
+def _share_ci(rate_name: str) -> Column:
+    """The Wilson interval of a rate given with its n only (successes = rate x n, an integer count)."""
+    def cell(r: dict) -> str:
+        if _missing(r[rate_name]) or not r["n"]:
+            return MISSING
+        return interval(*wilson_interval(round(r[rate_name] * r["n"]), r["n"]))
+    return "95% CI", cell, True
+
+
+def _reasoning_gap(tables: EvaluationTables) -> list:
+    if tables.reasoning_gap.is_empty():
+        return [NoData("no answer had both its reasoning and its final answer judged (the reasoning_gap table is "
+                       "empty).")]
+    return [
+        *[judge_note(tables, j) for j in _judges(tables.reasoning_gap, tables.headline_judge)],
+        _table(tables.reasoning_gap,
+               [_text("checkpoint"), _text("judge"), _judge_column(tables), _int("n"),
+                _rate("unsafe_reasoning", "unsafe reasoning"), _share_ci("unsafe_reasoning"),
+                _rate("unsafe_final", "unsafe final answer"), _share_ci("unsafe_final"),
+                ("gap", lambda r: points(r["gap"]), True)],
+               "Answers whose reasoning and final answer were both judged, each part on its own. Gap = unsafe "
+               "reasoning - unsafe final answer: positive when the model reasons through harm it then withholds."),
+    ]
+
+
+def _judges_section(tables: EvaluationTables) -> list:
+    blocks: list = [Text(SIMPLESAFETYTESTS)]
+    if tables.judge_accuracy.is_empty():
+        blocks.append(NoData("no judge was scored against human labels (the judge_accuracy table is empty)."))
+    else:
+        blocks.append(_table(tables.judge_accuracy,
+                             [_text("judge"), _text("benchmark"), _int("items"), _rate("coverage", "coverage"),
+                              _rate("accuracy", "accuracy"), _ci("accuracy_ci_low", "accuracy_ci_high"),
+                              _rate("precision", "precision"), _rate("recall", "recall"), _rate("f1", "F1")],
+                             "Judges against human labels; benchmark 'all' pools every human-labelled set."))
+    if tables.confusions.is_empty():
+        blocks.append(NoData("no confusion matrix (the confusions table is empty)."))
+    else:
+        blocks.append(Gallery([
+            Figure(Markup(plots.confusion_matrix(r["judge"], r["benchmark"], r["tp"], r["fp"], r["fn"], r["tn"])),
+                   f"{r['judge']} on {r['benchmark']}: accuracy {accuracy_cell(tables, r['judge'], r['benchmark'])}")
+            for r in tables.confusions.iter_rows(named=True)]))
+    if tables.agreement.is_empty():
+        blocks.append(NoData("no two judges judged the same answers (the agreement table is empty)."))
+    else:
+        blocks += [
+            _figure(plots.agreement_heatmap(tables.agreement),
+                    "Share of evaluation answers on which two judges gave the same verdict (n: answers both judged). "
+                    "Agreement is not accuracy: two judges can agree and both be wrong.", "no agreement to plot."),
+            _table(tables.agreement, [_text("judge_a", "judge A"), _text("judge_b", "judge B"), _int("n"),
+                                      _rate("agreement", "agreement")], "Agreement between judges."),
+        ]
+    return blocks
+
+
+def _verification(tables: EvaluationTables) -> list:
+    if tables.verification.is_empty() and tables.thresholds.is_empty():
+        return [NoData("no checkpoint was scored as a verifier (the verification and thresholds tables are empty).")]
+    blocks: list = []
+    if tables.verification.is_empty():
+        blocks.append(NoData("no verifier scores (the verification table is empty)."))
+    else:
+        blocks.append(_table(tables.verification,
+                             [_text("checkpoint"), _text("benchmark"), _int("items"), _rate("coverage", "coverage"),
+                              _rate("accuracy", "accuracy"), _rate("precision", "precision"),
+                              _rate("recall", "recall"), _rate("f1", "F1"),
+                              _rate("false_positive_rate", "false-positive rate"),
+                              _rate("false_negative_rate", "false-negative rate"),
+                              ("ROC AUC", lambda r: decimal(r["roc_auc"]), True),
+                              _rate("score_f1", "F1 of the score at 0.5")],
+                             "Each checkpoint acting as a verifier on the human-labelled sets (UNSAFE is positive): "
+                             "coverage to false-negative rate from its strict verdicts; ROC AUC and the last column "
+                             "from its P(UNSAFE) score at the verdict position."))
+    if tables.thresholds.is_empty():
+        blocks.append(NoData("no per-threshold scores (the thresholds table is empty)."))
+    else:
+        blocks += [
+            _figure(plots.threshold_curves(tables.thresholds),
+                    "Recall against false-positive rate, one point per threshold on the verifier's UNSAFE score; "
+                    "the dashed diagonal is a verifier that guesses.", "no threshold has both rates to plot."),
+            _table(tables.thresholds,
+                   [_text("checkpoint"), ("threshold", lambda r: decimal(r["threshold"]), True),
+                    _rate("precision", "precision"), _rate("recall", "recall"),
+                    _rate("false_positive_rate", "false-positive rate"),
+                    _rate("false_negative_rate", "false-negative rate"), _rate("f1", "F1")],
+                   "Every threshold", collapsed=True),
+        ]
+    return blocks
+
+
+def _history_value(metric: str, value: float | None) -> str:
+    return decimal(value) if "auc" in metric.lower() else percent(value)
+
+
+def _history(tables: EvaluationTables) -> list:
+    history = tables.history
+    if history.is_empty():
+        return [NoData("no evaluation run is recorded yet (the history table is empty).")]
+    metrics = [str(m) for m in history["metric"].unique(maintain_order=True).to_list()]
+    wide: dict[tuple, dict[str, float | None]] = {}
+    for row in history.iter_rows(named=True):
+        wide.setdefault((row["run_id"], row["created_at"], row["checkpoint"]), {})[str(row["metric"])] = row["value"]
+    ordered = sorted(wide.items(), key=lambda item: (str(item[0][1]), str(item[0][0])))
+    rows = [[str(run), str(created), str(checkpoint), *[_history_value(m, values.get(m)) for m in metrics]]
+            for (run, created, checkpoint), values in ordered]
+    return [
+        judge_note(tables, tables.headline_judge),
+        Table(f"This run and earlier ones, oldest first; ASR metrics use judge {tables.headline_judge}.",
+              ["run", "created at", "checkpoint", *metrics], rows, [False, False, False, *[True] * len(metrics)]),
+        _figure(plots.history_lines(history), "Headline metrics over runs, one line per checkpoint.",
+                "no metric value to plot."),
+    ]
+
+
+def _paper(tables: EvaluationTables) -> list:
+    blocks: list = [Text(PAPER_DISCLAIMER, "warning")]
+    if tables.paper.is_empty():
+        blocks.append(NoData("no published numbers were loaded (the paper table is empty)."))
+    else:
+        blocks.append(_table(tables.paper, [_text("paper"), _text("model"), _text("setting"), _text("metric"),
+                                            ("reported in the paper", lambda r: reported(r["reported"]), True),
+                                            _text("note")],
+                             "As published; not measured here."))
+    return blocks
+
+
+def _lineage(tables: EvaluationTables) -> list:
+    if not tables.lineage:
+        return [NoData("no lineage was recorded.")]
+    order = ["run", *[name for name, _ in SECTIONS]]
+    names = sorted(tables.lineage, key=lambda n: (order.index(n) if n in order else len(order), n))
+    blocks: list = [Text("What every figure was computed from: data hashes, spec hash, model ids and hashes, teacher "
+                         "and judges. 'run' holds what every section shares.")]
+    for name in names:
+        entries = tables.lineage[name] or {}
+        caption = "run (shared by every section)" if name == "run" else name
+        if not entries:
+            blocks.append(NoData(f"no lineage recorded for {name}."))
+            continue
+        blocks.append(Table(caption, ["key", "value"], [[str(k), str(v)] for k, v in entries.items()],
+                            [False, False]))
+    return blocks
+
+
+BUILDERS: dict[str, Callable[[EvaluationTables], list]] = {
+    "summary": _summary, "asr": _asr, "over-refusal": _over_refusal, "utility": _utility,
+    "reasoning-gap": _reasoning_gap, "judges": _judges_section, "verification": _verification, "history": _history,
+    "paper": _paper, "lineage": _lineage,
+}
+
+
+def _in_checkpoint_order(tables: EvaluationTables) -> EvaluationTables:
+    """A copy whose frames list checkpoints in the comparison's order (base first, as the asset orders them),
+    stably: every figure then places and colours the checkpoints the same way."""
+    rank = {c: i for i, c in enumerate(tables.comparison["checkpoint"].to_list())} \
+        if "checkpoint" in tables.comparison.columns else {}
+    changes = {}
+    for item in fields(tables):
+        frame = getattr(tables, item.name)
+        if rank and isinstance(frame, pl.DataFrame) and "checkpoint" in frame.columns and frame.height > 1:
+            key = pl.col("checkpoint").replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+            changes[item.name] = frame.sort(key, maintain_order=True)
+    return replace(tables, **changes)
+
+
+def sections(tables: EvaluationTables) -> list[Section]:
+    """The report's sections, in `SECTIONS` order, each a list of blocks for the template."""
+    tables = _in_checkpoint_order(tables)
+    return [Section(sid, heading, BUILDERS[sid](tables), "paper" if sid == "paper" else "")
+            for sid, heading in SECTIONS]
+
+
+# --- HTML -----------------------------------------------------------------------------------------------------
+
+CSS = Markup("""
+:root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --line: #d8dce3; --accent: #2456a6; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--ink); background: #f6f7f9; }
+header, main { max-width: 1180px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 24px; }
+h1 { margin: 0 0 4px; font-size: 24px; }
+.meta { color: var(--muted); margin: 0 0 12px; }
+nav ul { list-style: none; padding: 0; margin: 0 0 16px; display: flex; flex-wrap: wrap; gap: 6px 16px; }
+nav a { color: var(--accent); text-decoration: none; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 20px 16px;
+          margin: 0 0 20px; }
+h2 { font-size: 19px; margin: 12px 0 10px; }
+p.judge { border-left: 4px solid var(--accent); background: #eef3fb; padding: 6px 10px; }
+p.nodata { color: #7a4b00; background: #fff6e0; border: 1px dashed #d9a441; padding: 8px 10px; }
+p.warning { font-weight: 600; }
+section.paper { background: #fbf7ee; border: 2px dashed #b08a3c; }
+section.paper table th { background: #f2e8d2; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; font-variant-numeric: tabular-nums; }
+caption { caption-side: top; text-align: left; color: var(--muted); padding: 0 0 4px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
+th { background: #f0f2f5; font-weight: 600; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td { overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; }
+figure { margin: 8px 0 16px; }
+figure svg { max-width: 100%; height: auto; }
+figure svg * { stroke-linejoin: round; stroke-linecap: butt; }
+figcaption { color: var(--muted); font-size: 13px; }
+.gallery { display: flex; flex-wrap: wrap; gap: 8px 20px; }
+.gallery figure { width: 300px; }
+details summary { cursor: pointer; color: var(--accent); }
+""")
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>{{ css }}</style>
+</head>
+<body>
+<header>
+<h1>{{ title }}</h1>
+<p class="meta">Generated {{ generated_at }} · headline judge {{ headline_judge }} ·
+rates with Wilson 95% intervals</p>
+<nav><ul>
+{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.heading }}</a></li>
+{% endfor %}</ul></nav>
+</header>
+<main>
+{% macro num(t, i) %}{% if t.numeric[i] %} class="num"{% endif %}{% endmacro %}
+{% macro table(t) -%}
+<div class="scroll"><table>
+{% if t.caption and not t.collapsed %}<caption>{{ t.caption }}</caption>{% endif %}
+<thead><tr>
+{% for h in t.headings %}<th{{ num(t, loop.index0) }}>{{ h }}</th>{% endfor %}
+</tr></thead>
+<tbody>
+{% for row in t.rows %}
+<tr>{% for cell in row %}<td{{ num(t, loop.index0) }}>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table></div>
+{%- endmacro %}
+{% macro figure(f) -%}
+<figure>{{ f.svg }}<figcaption>{{ f.caption }}</figcaption></figure>
+{%- endmacro %}
+{% for s in sections %}
+<section id="{{ s.id }}"{% if s.css %} class="{{ s.css }}"{% endif %}>
+<h2>{{ s.heading }}</h2>
+{% for b in s.blocks %}
+{% if b.kind == "text" %}<p{% if b.css %} class="{{ b.css }}"{% endif %}>{{ b.text }}</p>
+{% elif b.kind == "nodata" %}<p class="nodata">No data: {{ b.text }}</p>
+{% elif b.kind == "figure" %}{{ figure(b) }}
+{% elif b.kind == "gallery" %}<div class="gallery">{% for f in b.figures %}{{ figure(f) }}{% endfor %}</div>
+{% elif b.kind == "table" and b.collapsed %}<details><summary>{{ b.caption }} ({{ b.rows | length }} rows)</summary>
+{{ table(b) }}</details>
+{% elif b.kind == "table" %}{{ table(b) }}
+{% endif %}
+{% endfor %}
+</section>
+{% endfor %}
+</main>
+</body>
+</html>
+"""
+
+_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                  lstrip_blocks=True)
+
+
+def render_html(tables: EvaluationTables, title: str, generated_at: str) -> str:
+    """The whole report as one self-contained HTML page (sections in `SECTIONS` order, ids as given there)."""
+    return _ENVIRONMENT.from_string(TEMPLATE).render(
+        title=title, generated_at=generated_at, headline_judge=tables.headline_judge, css=CSS,
+        sections=sections(tables))
+
+
+# --- markdown -------------------------------------------------------------------------------------------------
+
+def render_markdown(tables: EvaluationTables) -> str:
+    """A short summary for the asset's metadata: the comparison table, the headline judge's measured accuracy
+    and which sections have data."""
+    judge = tables.headline_judge
+    accuracy = accuracy_cell(tables, judge)
+    lines = [f"**Headline judge `{judge}`**: "
+             + ("accuracy against human labels not measured." if accuracy == "not measured"
+                else f"measured accuracy {accuracy} against human labels.")]
+    if tables.comparison.is_empty():
+        lines.append("No checkpoint was evaluated (the comparison table is empty).")
+    else:
+        columns = _comparison_columns()
+        formatted = pl.DataFrame([[cell(r) for _, cell, _ in columns]
+                                  for r in tables.comparison.iter_rows(named=True)],
+                                 schema=[heading for heading, _, _ in columns], orient="row")
+        lines.append(markdown_table(formatted))
+    present = has_data(tables)
+    lines.append("Sections with data: " + (", ".join(n for n, _ in SECTIONS if present[n]) or "none")
+                 + "; without: " + (", ".join(n for n, _ in SECTIONS if not present[n]) or "none") + ".")
+    return "\n\n".join(lines)
+
+
+# --- files ------------------------------------------------------------------------------------------------------
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename over `path`: readers see the old file or the
+    new one, never half of one."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_report(html: str, folder: Path, name: str) -> Path:
+    """Store the report as `folder/name` and as `folder/latest.html`, each atomically; returns `folder/name`."""
+    if not name or Path(name).name != name:
+        raise ValueError(f"report name must be a plain file name, got {name!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    _write_atomic(path, html)
+    if name != LATEST:
+        _write_atomic(folder / LATEST, html)
+    return path
+
+
+# --- the papers' numbers ---------------------------------------------------------------------------------------
+
+def load_paper_numbers(path: Path = PAPER_NUMBERS) -> pl.DataFrame:
+    """The published numbers (`paper_numbers.yaml`) as the `paper` table: paper, model, setting, metric,
+    reported, note. Shown in the report's own section, never next to our measurements."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    rows = []
+    for paper in document["papers"]:
+        for metric in paper["metrics"]:
+            for setting, value in metric["reported"].items():
+                rows.append({"paper": paper["paper"], "model": metric.get("model", paper.get("model")),
+                             "setting": str(setting), "metric": metric["metric"], "reported": float(value),
+                             "note": metric.get("note", "")})
+    return pl.DataFrame(rows, schema=PAPER_COLUMNS) if rows else pl.DataFrame(schema=PAPER_COLUMNS)

@@ -1,0 +1,53 @@
+"""The evaluation's result tables: what the report shows and the asset records (polars frames, one per section).
+
+Built by `build_tables` from the judged results (eval generations x judges) and the judges' verdicts on
+human-labelled sets; rendered by `report.py`. Every rate carries its Wilson 95% interval; UNSAFE is the
+positive class of every classifier figure. Column contracts (the report and the tests rely on them):
+
+- `asr`: checkpoint, source, family, family_role, judge, n, successes, rate, ci_low, ci_high
+  (attack success = the judge found the final answer to a harmful prompt UNSAFE)
+- `asr_by_role`: checkpoint, family_role, judge, n, successes, rate, ci_low, ci_high (role: none | train | heldout)
+- `over_refusal`: checkpoint, source, judge, n, successes, rate, ci_low, ci_high (success = a benign prompt refused)
+- `utility`: checkpoint, n, successes, rate, ci_low, ci_high (exact-match accuracy on the math set)
+- `reasoning_gap`: checkpoint, judge, n, unsafe_reasoning, unsafe_final, gap (answers with both parts judged;
+  gap = unsafe_reasoning - unsafe_final, rates)
+- `judge_accuracy`: judge, benchmark, items, coverage, accuracy, accuracy_ci_low, accuracy_ci_high, precision,
+  recall, f1 (against human labels; benchmark 'all' pools every set)
+- `confusions`: judge, benchmark, tp, fp, fn, tn
+- `verification`: checkpoint, benchmark, items, coverage, accuracy, precision, recall, f1, false_positive_rate,
+  false_negative_rate, roc_auc, score_f1 (each checkpoint acting as a verifier on the human-labelled sets; the
+  rates from its strict verdicts, roc_auc and score_f1 from its P(UNSAFE) score, score_f1 at threshold 0.5)
+- `thresholds`: checkpoint, threshold, precision, recall, false_positive_rate, false_negative_rate, f1
+- `agreement`: judge_a, judge_b, n, agreement (share of eval answers both judged where their verdicts match)
+- `comparison`: checkpoint, harmful_asr, heldout_asr, train_family_asr, over_refusal, utility, verification_f1,
+  roc_auc (one row per checkpoint, the headline figures; the ASR columns use the `headline_judge`)
+- `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
+- `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass
+class EvaluationTables:
+    asr: pl.DataFrame
+    asr_by_role: pl.DataFrame
+    over_refusal: pl.DataFrame
+    utility: pl.DataFrame
+    reasoning_gap: pl.DataFrame
+    judge_accuracy: pl.DataFrame
+    confusions: pl.DataFrame
+    verification: pl.DataFrame
+    thresholds: pl.DataFrame
+    agreement: pl.DataFrame
+    comparison: pl.DataFrame
+    history: pl.DataFrame
+    paper: pl.DataFrame
+    headline_judge: str = "teacher"
+    # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
+    # hashes, teacher, judges); "run" holds what every section shares
+    lineage: dict[str, dict[str, str]] = field(default_factory=dict)

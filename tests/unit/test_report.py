@@ -1,0 +1,310 @@
+"""The evaluation report (HTML + markdown) from hand-built tables: structure, formatting, honesty, escaping,
+self-containment and atomic writing. `make_tables` is shared with tests/browser/test_report_ui.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+
+from sinternal_assets.evaluation import plots
+from sinternal_assets.evaluation.metrics import wilson_interval
+from sinternal_assets.evaluation.report import (
+    LATEST, SECTIONS, load_paper_numbers, render_html, render_markdown, write_report,
+)
+from sinternal_assets.evaluation.tables import EvaluationTables
+
+RATE = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+S, I, F = pl.String, pl.Int64, pl.Float64
+SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/tables.py
+    "asr": {"checkpoint": S, "source": S, "family": S, "family_role": S, "judge": S, **RATE},
+    "asr_by_role": {"checkpoint": S, "family_role": S, "judge": S, **RATE},
+    "over_refusal": {"checkpoint": S, "source": S, "judge": S, **RATE},
+    "utility": {"checkpoint": S, **RATE},
+    "reasoning_gap": {"checkpoint": S, "judge": S, "n": I, "unsafe_reasoning": F, "unsafe_final": F, "gap": F},
+    "judge_accuracy": {"judge": S, "benchmark": S, "items": I, "coverage": F, "accuracy": F, "accuracy_ci_low": F,
+                       "accuracy_ci_high": F, "precision": F, "recall": F, "f1": F},
+    "confusions": {"judge": S, "benchmark": S, "tp": I, "fp": I, "fn": I, "tn": I},
+    "verification": {"checkpoint": S, "benchmark": S, "items": I, "coverage": F, "accuracy": F, "precision": F,
+                     "recall": F, "f1": F, "false_positive_rate": F, "false_negative_rate": F, "roc_auc": F,
+                     "score_f1": F},
+    "thresholds": {"checkpoint": S, "threshold": F, "precision": F, "recall": F, "false_positive_rate": F,
+                   "false_negative_rate": F, "f1": F},
+    "agreement": {"judge_a": S, "judge_b": S, "n": I, "agreement": F},
+    "comparison": {"checkpoint": S, "harmful_asr": F, "heldout_asr": F, "train_family_asr": F, "over_refusal": F,
+                   "utility": F, "verification_f1": F, "roc_auc": F},
+    "history": {"run_id": S, "created_at": pl.Datetime("us", "UTC"), "checkpoint": S, "metric": S, "value": F},
+}
+PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
+
+
+def _rate(successes: int, n: int) -> dict:
+    low, high = wilson_interval(successes, n)
+    return {"n": n, "successes": successes, "rate": successes / n if n else None, "ci_low": low, "ci_high": high}
+
+
+def _frame(name: str, rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=SCHEMAS[name]) if rows else pl.DataFrame(schema=SCHEMAS[name])
+
+
+def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overrides) -> EvaluationTables:
+    """Two checkpoints, two judges (teacher, keyword), every frame filled by hand except `utility` (empty: 0 rows,
+    its columns). Shaped as `results.build_tables` shapes them: rates per family carry source 'all', rates per
+    source carry family and role 'all', `asr_by_role` and `over_refusal` have their pooled 'all' rows. Base's
+    direct-prompt ASR under the teacher is 1 of 4: 25.0% [4.6%, 69.9%]."""
+    base, trained = checkpoints
+    families = (("none", "none", "harmbench"), ("roleplay", "train", "harmbench"), ("dan", "heldout", "advbench"))
+    successes = {(base, "teacher"): (1, 2, 3), (trained, "teacher"): (0, 0, 1),
+                 (base, "keyword"): (2, 2, 3), (trained, "keyword"): (0, 1, 2)}
+    asr, asr_by_role = [], []
+    for (c, j), counts in successes.items():
+        asr += [{"checkpoint": c, "source": "all", "family": f, "family_role": role, "judge": j, **_rate(k, 4)}
+                for (f, role, _), k in zip(families, counts, strict=True)]
+        asr += [{"checkpoint": c, "source": "harmbench", "family": "all", "family_role": "all", "judge": j,
+                 **_rate(counts[0] + counts[1], 8)},
+                {"checkpoint": c, "source": "advbench", "family": "all", "family_role": "all", "judge": j,
+                 **_rate(counts[2], 4)}]
+        asr_by_role += [{"checkpoint": c, "family_role": role, "judge": j, **_rate(k, 4)}
+                        for (_, role, _), k in zip(families, counts, strict=True)]
+        asr_by_role.append({"checkpoint": c, "family_role": "all", "judge": j, **_rate(sum(counts), 12)})
+    over_refusal = [{"checkpoint": c, "source": source, "judge": "keyword", **_rate(k, n)}
+                    for c, refused in ((base, (2, 1)), (trained, (1, 0)))
+                    for source, k, n in (("xstest", refused[0], 5), ("orbench", refused[1], 5),
+                                         ("all", sum(refused), 10))]
+    reasoning_gap = [{"checkpoint": base, "judge": "teacher", "n": 4, "unsafe_reasoning": 0.5, "unsafe_final": 0.25,
+                      "gap": 0.25},
+                     {"checkpoint": trained, "judge": "teacher", "n": 4, "unsafe_reasoning": 0.25,
+                      "unsafe_final": 0.0, "gap": 0.25}]
+    teacher_low, teacher_high = wilson_interval(7, 8)
+    keyword_low, keyword_high = wilson_interval(7, 10)
+    refusal_low, refusal_high = wilson_interval(4, 5)
+    judge_accuracy = [
+        {"judge": "teacher", "benchmark": "all", "items": 8, "coverage": 1.0, "accuracy": 0.875,
+         "accuracy_ci_low": teacher_low, "accuracy_ci_high": teacher_high, "precision": 1.0, "recall": 0.75,
+         "f1": 6 / 7},
+        {"judge": "keyword", "benchmark": "all", "items": 10, "coverage": 1.0, "accuracy": 0.7,
+         "accuracy_ci_low": keyword_low, "accuracy_ci_high": keyword_high, "precision": 2 / 3, "recall": 0.5,
+         "f1": 4 / 7},
+        {"judge": "keyword", "benchmark": "pyrit_refusal", "items": 5, "coverage": 1.0, "accuracy": 0.8,
+         "accuracy_ci_low": refusal_low, "accuracy_ci_high": refusal_high, "precision": 1.0, "recall": 2 / 3,
+         "f1": 0.8},
+    ]
+    confusions = [{"judge": "teacher", "benchmark": "all", "tp": 3, "fp": 0, "fn": 1, "tn": 4},
+                  {"judge": "keyword", "benchmark": "all", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
+                  {"judge": "keyword", "benchmark": "pyrit_refusal", "tp": 2, "fp": 0, "fn": 1, "tn": 2}]
+    verification = [
+        {"checkpoint": c, "benchmark": "all", "items": 8, "coverage": 1.0, "accuracy": a, "precision": p, "recall": r,
+         "f1": f, "false_positive_rate": fpr, "false_negative_rate": 1 - r, "roc_auc": auc, "score_f1": f}
+        for c, a, p, r, f, fpr, auc in ((base, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5),
+                                        (trained, 0.75, 0.8, 0.75, 0.774, 0.2, 0.81))]
+    thresholds = [{"checkpoint": c, "threshold": t, "precision": p, "recall": r, "false_positive_rate": fpr,
+                   "false_negative_rate": 1 - r, "f1": 2 * p * r / (p + r)}
+                  for c, t, p, r, fpr in ((base, 0.9, 0.5, 0.25, 0.25), (base, 0.5, 0.5, 0.5, 0.5),
+                                          (base, 0.1, 0.5, 1.0, 1.0), (trained, 0.9, 1.0, 0.5, 0.0),
+                                          (trained, 0.5, 0.8, 0.75, 0.2), (trained, 0.1, 0.6, 1.0, 0.6))]
+    agreement = [{"judge_a": "keyword", "judge_b": "teacher", "n": 24, "agreement": 0.75}]
+    comparison = [{"checkpoint": base, "harmful_asr": 0.5, "heldout_asr": 0.75, "train_family_asr": 0.5,
+                   "over_refusal": 0.3, "utility": None, "verification_f1": 0.5, "roc_auc": 0.5},
+                  {"checkpoint": trained, "harmful_asr": 1 / 12, "heldout_asr": 0.25, "train_family_asr": 0.0,
+                   "over_refusal": 0.1, "utility": None, "verification_f1": 0.774, "roc_auc": 0.81}]
+    runs = (("run-1", datetime(2025, 1, 1, 12, tzinfo=timezone.utc)),
+            ("run-2", datetime(2025, 1, 2, 9, tzinfo=timezone.utc)))
+    history = [{"run_id": run, "created_at": at, "checkpoint": c, "metric": m, "value": v}
+               for k, (run, at) in enumerate(runs) for c in checkpoints
+               for m, v in (("harmful_asr", 0.5 - 0.1 * k if c == base else 0.2 - 0.1 * k),
+                            ("roc_auc", 0.5 if c == base else 0.7 + 0.1 * k))]
+    frames = {"asr": asr, "asr_by_role": asr_by_role, "over_refusal": over_refusal, "utility": [],
+              "reasoning_gap": reasoning_gap, "judge_accuracy": judge_accuracy, "confusions": confusions,
+              "verification": verification, "thresholds": thresholds, "agreement": agreement,
+              "comparison": comparison, "history": history}
+    values = {name: _frame(name, rows) for name, rows in frames.items()}
+    values["paper"] = load_paper_numbers()
+    values["lineage"] = {"run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
+                         "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"}}
+    values.update(overrides)
+    return EvaluationTables(headline_judge="teacher", **values)
+
+
+def _sections(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<section id="([^"]+)"[^>]*>(.*?)</section>', html, flags=re.DOTALL))
+
+
+def _visible(fragment: str) -> str:
+    """Text a reader sees, figures left out (their SVG path coordinates are digits too)."""
+    without_figures = re.sub(r"<svg.*?</svg>", " ", fragment, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", without_figures))
+
+
+@pytest.fixture(scope="module")
+def html() -> str:
+    return render_html(make_tables(), "sinternal evaluation", "2025-01-02 09:00 UTC")
+
+
+def test_sections_in_order_each_with_a_heading(html):
+    ids = re.findall(r'<section id="([^"]+)"', html)
+    assert ids == ["summary", "asr", "over-refusal", "utility", "reasoning-gap", "judges", "verification", "history",
+                   "paper", "lineage"]
+    assert ids == [sid for sid, _ in SECTIONS]
+    for sid, body in _sections(html).items():
+        assert body.lstrip().startswith("<h2>"), sid
+
+
+def _rows(fragment: str) -> list[list[str]]:
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", fragment, re.DOTALL)]
+
+
+def test_rates_are_percentages_with_their_interval_and_n(html):
+    asr = _sections(html)["asr"]
+    per_family = asr.split("<caption>")[1]  # the first table: the headline judge, per family
+    assert "Per attack family (every source pooled), judged by teacher" in per_family
+    # family, role, checkpoint | n, successes, rate, Wilson 95% CI
+    assert ["none", "none", "base", "4", "1", "25.0%", "[4.6%, 69.9%]"] in _rows(per_family)
+    assert ["dan", "held-out", "base", "4", "3", "75.0%", "[30.1%, 95.4%]"] in _rows(per_family)
+    assert "dan (held-out)" in asr  # held-out family marked in the figure too
+
+
+def test_pooled_rows_are_used_not_counted_twice(html):
+    asr = _sections(html)["asr"]
+    per_source = asr.split("<caption>")[2]
+    assert "Per prompt source (every attack family pooled), judged by teacher" in per_source
+    assert ["harmbench", "base", "8", "3", "37.5%", "[13.7%, 69.4%]"] in _rows(per_source)
+    by_role = [r for r in _rows(asr) if r[:3] == ["base", "all", "teacher"]]
+    assert by_role and by_role[0][-4:] == ["12", "6", "50.0%", "[25.4%, 74.6%]"]
+    tables = make_tables()
+    # frames with pooled 'all' rows: those rows are taken as they are (n = 4 per family, not 4 + the source rows)
+    families = plots.pooled(tables.asr.filter(pl.col("judge") == "teacher"), "source",
+                            ["family", "family_role", "checkpoint"])
+    assert set(families["n"]) == {4} and "all" not in families["family"].to_list()
+    refusals = plots.pooled(tables.over_refusal, "source", ["checkpoint"])
+    assert refusals.sort("checkpoint")["n"].to_list() == [10, 10] and refusals["successes"].sum() == 4
+    # frames without them (one row per source x family): summed, the interval recomputed
+    split = pl.DataFrame([{"checkpoint": "base", "source": s, "family": "dan", "family_role": "heldout",
+                           "judge": "teacher", **_rate(k, 4)} for s, k in (("harmbench", 1), ("advbench", 2))],
+                         schema=SCHEMAS["asr"])
+    row = plots.pooled(split, "source", ["family", "family_role", "checkpoint"]).row(0, named=True)
+    assert (row["n"], row["successes"], row["rate"]) == (8, 3, 0.375)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(3, 8))
+
+
+def test_judge_accuracy_shown_next_to_every_judged_figure(html):
+    sections = _sections(html)
+    teacher = "Judge teacher: measured accuracy 87.5% [52.9%, 97.8%] against human labels, n = 8 items"
+    for sid in ("summary", "asr", "reasoning-gap", "history"):
+        assert teacher in sections[sid], sid
+    # the refusal detector: its accuracy on every set, the refusal task included
+    assert ("Judge keyword: measured accuracy against human labels, per set: all safety sets 70.0% [39.7%, 89.2%] "
+            "(n = 10); pyrit_refusal 80.0% [37.6%, 96.4%] (n = 5).") in sections["over-refusal"]
+    assert "87.5% [52.9%, 97.8%] (n = 8)" in sections["asr"]  # the accuracy column of the per-role table
+    assert "judged by keyword: judge accuracy 70.0% [39.7%, 89.2%] (n = 10)" in sections["asr"]  # other judge
+    assert "SimpleSafetyTests" in sections["judges"] and "human labels" in sections["judges"]
+    assert sections["judges"].count("<svg") == 4  # three confusion matrices + the agreement heatmap
+    assert "keyword on pyrit_refusal: accuracy 80.0% [37.6%, 96.4%] (n = 5)" in sections["judges"]
+    unmeasured = make_tables(judge_accuracy=make_tables().judge_accuracy.filter(pl.col("judge") == "teacher"))
+    over_refusal = _sections(render_html(unmeasured, "t", "now"))["over-refusal"]
+    assert "Judge keyword: accuracy against human labels not measured" in over_refusal
+    assert "not measured" in _rows(over_refusal)[1]  # the judge accuracy column (row 0: headings)
+
+
+def test_empty_frame_says_no_data_and_draws_nothing(html):
+    utility = _sections(html)["utility"]
+    assert "No data" in utility and "<table" not in utility and "<svg" not in utility
+    for sid, body in _sections(html).items():
+        if sid != "utility":
+            assert "No data" not in body, sid
+
+
+def test_every_frame_empty_renders_no_data_everywhere():
+    empty = {name: pl.DataFrame(schema=schema) for name, schema in SCHEMAS.items()}
+    tables = EvaluationTables(**empty, paper=load_paper_numbers().clear(), lineage={})
+    html = render_html(tables, "empty", "now")
+    sections = _sections(html)
+    assert list(sections) == [sid for sid, _ in SECTIONS]
+    for sid, body in sections.items():
+        assert "No data" in body, sid
+    assert "<svg" not in html
+    markdown = render_markdown(tables)
+    assert "comparison table is empty" in markdown and "Sections with data: none" in markdown
+
+
+def test_paper_numbers_only_in_their_own_section(html):
+    sections = _sections(html)
+    paper = _visible(sections["paper"])
+    assert "reported in the paper" in paper and "not measured by this pipeline" in paper
+    assert "not comparable one to one" in paper
+    for number in PAPER_ONLY:
+        assert number in paper
+        for sid, body in sections.items():
+            if sid != "paper":
+                assert number not in _visible(body), (number, sid)
+    assert '<section id="paper" class="paper">' in html  # styled apart from our measurements
+
+
+def test_self_contained_no_script_no_remote_resource(html):
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower() and "@import" not in html
+    assert not re.search(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.IGNORECASE)
+    assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", html, flags=re.IGNORECASE)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "inline SVGs must not share ids"
+    assert len(html) < 1_000_000
+
+
+def test_autoescaping_names_are_text_not_markup():
+    html = render_html(make_tables(("base", "<b>x</b>")), "<i>title</i>", "now")
+    assert "<b>x</b>" not in html and "<i>title</i>" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in _sections(html)["summary"]
+    assert "&lt;i&gt;title&lt;/i&gt;" in html
+
+
+def test_write_report_is_atomic_and_updates_latest(tmp_path):
+    first = write_report("<html>one</html>", tmp_path / "reports", "run-1.html")
+    second = write_report("<html>two</html>", tmp_path / "reports", "run-2.html")
+    assert first == tmp_path / "reports" / "run-1.html" and second.read_text() == "<html>two</html>"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["latest.html", "run-1.html", "run-2.html"]
+    assert (tmp_path / "reports" / LATEST).read_text() == "<html>two</html>"
+    assert first.read_text() == "<html>one</html>"
+    with pytest.raises(ValueError):
+        write_report("x", tmp_path, "../escape.html")
+
+
+def test_markdown_summary_has_comparison_rows_and_judge():
+    markdown = render_markdown(make_tables())
+    assert "| checkpoint | harmful ASR |" in markdown
+    assert "| base | 50.0% | 75.0% | 50.0% | 30.0% | — | 50.0% | 0.500 |" in markdown
+    assert "| verifier_sft | 8.3% | 25.0% | 0.0% | 10.0% | — | 77.4% | 0.810 |" in markdown
+    assert "`teacher`" in markdown and "87.5% [52.9%, 97.8%] (n = 8)" in markdown
+    assert "without: utility." in markdown
+
+
+def test_paper_numbers_as_published():
+    paper = load_paper_numbers()
+    assert paper.columns == ["paper", "model", "setting", "metric", "reported", "note"]
+    wild = paper.filter(pl.col("metric") == "WildJailbreak ASR %")
+    assert dict(zip(wild["setting"], wild["reported"], strict=True)) == {
+        "base": 44.4, "refusal SFT (STAR-1)": 18.4, "SInternal SFT": 6.8, "SInternal SFT + GRPO": 0.4}
+    assert set(wild["model"]) == {"DeepSeek-R1-Distill-Qwen-14B"}
+    xstest = paper.filter(pl.col("metric") == "XSTest compliance %")
+    assert xstest["reported"].to_list() == [95.6, 94.0, 98.0, 99.2]
+    filters = paper.filter(pl.col("metric") == "filter accuracy %")
+    assert sorted(filters["reported"]) == [72.0, 89.0] and set(filters["model"]) == {"safety filters (various)"}
+
+
+def test_plots_are_inline_svg_or_none_when_empty():
+    tables = make_tables()
+    figures = [plots.asr_by_family(tables.asr, "teacher"),
+               plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, "keyword", "teacher"),
+               plots.confusion_matrix("teacher", "all", 3, 0, 1, 4), plots.agreement_heatmap(tables.agreement),
+               plots.threshold_curves(tables.thresholds), plots.history_lines(tables.history)]
+    for svg in figures:
+        assert svg.startswith("<svg ") and svg.endswith("</svg>") and 'role="img"' in svg
+        assert "<?xml" not in svg and "<style" not in svg and len(svg) < 200_000
+    assert plots.asr_by_family(tables.asr, "nobody") is None
+    assert plots.refusal_vs_asr(tables.over_refusal.clear(), tables.asr_by_role, "keyword", "teacher") is None
+    assert plots.agreement_heatmap(tables.agreement.clear()) is None
+    assert plots.threshold_curves(tables.thresholds.clear()) is None
+    assert plots.history_lines(tables.history.clear()) is None
+    # one run and string timestamps still draw (points, no lines)
+    one_run = tables.history.filter(pl.col("run_id") == "run-1").with_columns(pl.col("created_at").cast(pl.String))
+    assert plots.history_lines(one_run).startswith("<svg ")
