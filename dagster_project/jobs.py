@@ -27,3 +27,24 @@ embedded_default = define_asset_job(
     config=EMBEDDED_RUN_CONFIG,
     description="Every asset of the pipeline, end to end, on the embedded default (CPU, small model, local DuckDB).",
 )
+
+# What the weekly retraining refreshes: everything after the prompts (generation is keyed by content hash, so
+# only new prompts and samples are generated; critiques, curation, training and evaluation follow).
+RETRAINING_GROUPS = ("generation", "annotation", "curation", "training", "evaluation")
+RETRAINING_SELECTION = AssetSelection.groups(*RETRAINING_GROUPS)
+# What a prompt file dropped into the inbox refreshes: the sources and the prompts built from them.
+INGEST_SELECTION = AssetSelection.assets("prompt_sources", "prompt_pool", "attacked_prompts")
+
+
+def retraining_job(run_config: dict):
+    """The retraining job with the profile's run config (only the ops of its selection)."""
+    return define_asset_job(
+        "retraining", selection=RETRAINING_SELECTION, config=run_config,
+        description="Regenerate what is new, re-curate, retrain every checkpoint and re-evaluate (the weekly "
+                    "schedule runs it when there are new prompts or new human reviews).")
+
+
+ingest_prompts = define_asset_job(
+    "ingest_prompts", selection=INGEST_SELECTION,
+    description="Re-read the prompt sources (the built-in artifacts and every file in the inbox) and rebuild the "
+                "prompt pool and the attacked prompts.")

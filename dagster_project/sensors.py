@@ -12,6 +12,7 @@ from sinternal_assets.review.importer import import_reviews
 from sinternal_assets.review.summary import review_metadata
 
 CURATION_ASSETS = [AssetKey("reviewed_critiques")]
+INBOX_INTERVAL_S = 30
 
 
 def _cursor(raw: str | None) -> dict:
@@ -57,3 +58,29 @@ def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource
                                            tags={DATA_VERSION_TAG: f"{result.dataset_id}:{result.total}"})],
         cursor=cursor,
     )
+
+
+def make_prompt_inbox_sensor(job):
+    @sensor(name="prompt_inbox_sensor", job=job, minimum_interval_seconds=INBOX_INTERVAL_S,
+            default_status=DefaultSensorStatus.RUNNING,
+            description="Watches the prompt inbox (<data dir>/inbox, or $SINTERNAL_INBOX): when its files change "
+                        "(new, edited or removed files and mapping sidecars), runs ingest_prompts, which reads every "
+                        "inbox file as a user prompt file. A bad file fails that run with the file's name and the "
+                        "problem, and nothing is written.")
+    def prompt_inbox_sensor(context: SensorEvaluationContext):
+        from sinternal_assets.prompts.inbox import default_inbox, fingerprint, inbox_files
+
+        folder = default_inbox()
+        current, previous = fingerprint(folder), context.cursor or ""
+        if current == previous:
+            return SkipReason(f"inbox {folder} unchanged ({len(inbox_files(folder))} file(s))")
+        files = [p.name for p in inbox_files(folder)]
+        context.log.info(f"prompt_inbox_sensor: inbox {folder} changed ({len(files)} file(s)): requesting an ingest")
+        config = {"ops": {"prompt_sources": {"config": {"inbox": str(folder)}}}}
+        # emptied (current == ''): one ingest without inbox files drops their prompts from the pool
+        return SensorResult(run_requests=[RunRequest(run_key=f"inbox-{current or 'empty-' + previous}",
+                                                     run_config=config,
+                                                     tags={"sinternal/inbox_files": ",".join(files)[:200]})],
+                            cursor=current)
+
+    return prompt_inbox_sensor

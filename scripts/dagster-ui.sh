@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-exec .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"
+# A shell started in the background makes its children ignore SIGINT, and `dagster dev` maps SIGTERM onto its
+# SIGINT handling: restore both, so SIGTERM (CI, the tests, systemd) stops the UI and its daemon cleanly.
+exec env --default-signal=INT,TERM .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"

@@ -12,6 +12,7 @@ scripts/argilla.sh start
 cat <<MSG
 
 Done in $(( $(date +%s) - started )) s.
+  report:      $SINTERNAL_DATA_DIR/reports/latest.html   (evaluation: ASR per family, judges' accuracy, lineage)
   warehouse:   $SINTERNAL_DB   (open it with: .venv/bin/python -c "import duckdb; duckdb.connect('$SINTERNAL_DB', read_only=True).sql('show tables').show()")
   Argilla:     http://127.0.0.1:${SINTERNAL_ARGILLA_PORT:-6900}  (dataset critique_review; users and passwords in .secrets/argilla.env; stop: scripts/argilla.sh stop)
   Dagster UI:  scripts/dagster-ui.sh   then open http://127.0.0.1:3000 (runs, lineage, checks; its daemon runs annotation_sensor)

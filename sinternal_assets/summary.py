@@ -49,6 +49,19 @@ def summary(path: Path) -> str:
     for asset, version, steps, loss, path in latest.iter_rows():
         shown = "" if loss is None else f", final loss {loss:.3f}"
         lines.append(f"  checkpoint       {asset} {version} ({steps} steps{shown}) at {path}")
+    items = wh.sql("SELECT kind, count(*) AS n FROM eval_items GROUP BY ALL ORDER BY ALL")
+    if not items.is_empty():
+        lines.append("  eval_items       " + ", ".join(f"{n} {kind}" for kind, n in items.iter_rows()))
+        generated = wh.sql("SELECT count(*) AS n, count(DISTINCT checkpoint) AS c FROM eval_selection")
+        lines.append(f"  eval_generations {generated['n'][0]:>6} answers from {generated['c'][0]} checkpoints")
+    judges = wh.sql("SELECT r.judge, count(*) AS n, count(c.verdict) AS v FROM judged_results r "
+                    "JOIN judge_cache c USING (judgement_id) GROUP BY ALL ORDER BY ALL")
+    for judge, n, v in judges.iter_rows():
+        lines.append(f"  judged_results   {n:>6} judgements by {judge} ({v} with a verdict)")
+    report = wh.sql("SELECT report_path FROM evaluation_runs ORDER BY created_at DESC LIMIT 1")
+    if not report.is_empty():
+        lines.append(f"  evaluation report {report['report_path'][0]} (newest: {Path(report['report_path'][0]).parent}"
+                     f"/latest.html)")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,9 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests never read or write the developer's data folder (warehouse, inbox, reports, checkpoints).
+os.environ["SINTERNAL_DATA_DIR"] = tempfile.mkdtemp(prefix="sinternal-test-data-")
+os.environ["SINTERNAL_DB"] = os.path.join(os.environ["SINTERNAL_DATA_DIR"], "sinternal.duckdb")
 
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.sources.spec import load_spec  # noqa: E402

@@ -1,7 +1,7 @@
 """Dagster asset of the `curation` group: the verifier's examples (SInternal's contrastive filter)."""
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from dagster_project.resources import WarehouseResource
@@ -25,7 +25,9 @@ class VerificationExamplesConfig(Config):
                                                               "summary and the prompt's category rule: shorter)")
 
 
+# eager: a new human review (reviewed_critiques, requested by the annotation sensor) re-curates at once
 @asset(group_name="curation", deps=[reviewed_critiques, attacked_prompts], compute_kind="duckdb",
+       automation_condition=AutomationCondition.eager(),
        description="Verification examples (spec + prompt + answer -> critique + verdict) by SInternal's contrastive "
                    "filter; human verdicts override the teacher's; undecided verdicts and held-out attack families "
                    "excluded and counted; split by prompt with no near-duplicate across splits.")

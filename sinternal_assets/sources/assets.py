@@ -4,6 +4,7 @@
 import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -72,6 +73,8 @@ class PromptSourcesConfig(Config):
                                description="built-in sources to read")
     max_per_source: int | None = Field(default=None, description="cap per source (small slices for tests / demos)")
     user_files: list[UserFileConfig] = Field(default_factory=list, description="CSV / JSONL / Parquet prompt files")
+    inbox: str = Field(default="", description="folder of dropped prompt files, read as user files "
+                                               "('' = <data dir>/inbox; 'off' = none)")
 
 
 @asset(group_name="sources", deps=[safety_spec], compute_kind="duckdb",
@@ -89,7 +92,12 @@ def prompt_sources(context: AssetExecutionContext, config: PromptSourcesConfig, 
     if unknown:
         raise ValueError(f"unknown prompt source(s) {sorted(unknown)}; built-in: {[s.name for s in BUILTIN_SOURCES]}")
     # User files first: a bad file fails before any download and before anything is written.
-    user_frame, user_registry = read_user_files([f.to_spec() for f in config.user_files], category_ids)
+    from sinternal_assets.prompts.inbox import default_inbox, inbox_specs
+
+    inbox = [] if config.inbox == "off" else inbox_specs(Path(config.inbox) if config.inbox else default_inbox())
+    if inbox:
+        context.log.info(f"inbox: {len(inbox)} prompt file(s): {', '.join(Path(s.path).name for s in inbox)}")
+    user_frame, user_registry = read_user_files([f.to_spec() for f in config.user_files] + inbox, category_ids)
     needed = sorted({s.artifact for s in chosen} | {a for a, _ in TEMPLATE_FAMILIES.values()})
     fetched = artifacts.fetch(*needed)
     context.log.info(f"artifacts verified: {', '.join(needed)}")

@@ -1,0 +1,200 @@
+"""Operations: the run profiles (the `gpu` one validated without a cluster), the prompt-inbox sensor, the weekly
+retraining schedule and the declarative automation, evaluated with Dagster's test utilities, plus real runs of
+what the sensor asks for."""
+
+from pathlib import Path
+
+import pytest
+from dagster import (AssetKey, AssetMaterialization, DagsterInstance, DagsterRunStatus, RunRequest,
+                     build_schedule_context, build_sensor_context, evaluate_automation_conditions, instance_for_test,
+                     validate_run_config)
+
+from dagster_project import profiles
+from dagster_project.definitions import ASSETS, build_definitions
+from dagster_project.resources import WarehouseResource
+from dagster_project.schedules import INPUTS_TAG
+from sinternal_assets.storage.warehouse import Warehouse
+
+pytestmark = [pytest.mark.integration]
+
+GPU_ENV = {"SINTERNAL_PROFILE": "gpu", "SINTERNAL_GPUS": "8", "SINTERNAL_EXECUTOR": "k8s",
+           "SINTERNAL_K8S_IMAGE": "registry.example/sinternal:1.0", "SINTERNAL_TEACHER_BACKEND": "openai",
+           "SINTERNAL_TEACHER_BASE_URL": "https://teacher.example/v1", "SINTERNAL_TEACHER_MODEL": "big-teacher"}
+
+
+# -- profiles ----------------------------------------------------------------------------------------------------
+
+def test_local_profile_is_the_embedded_default():
+    profile = profiles.load_profile({})
+    assert profile.name == "local" and profile.executor.name == "in_process"
+    assert profile.resources["policy"].backend == "transformers"
+    defs = build_definitions(profile)
+    assert validate_run_config(defs.resolve_job_def("retraining"), {})
+
+
+def test_gpu_profile_validates_without_a_cluster():
+    profile = profiles.load_profile(GPU_ENV)
+    defs = build_definitions(profile)
+    job = defs.resolve_job_def("retraining")
+    assert job.executor_def.name == "gpu_k8s"
+    resolved = validate_run_config(job, {})  # the paper-scale run config fits every asset's config schema
+    assert resolved["ops"]["policy_answers"]["config"]["sampling"]["n"] == 8
+    executor_config = resolved["execution"]["gpu_k8s"]  # dagster-k8s validated its executor config
+    assert executor_config.get("job_image") == "registry.example/sinternal:1.0"
+    assert executor_config["step_k8s_config"]["container_config"]["resources"]["limits"] == {"nvidia.com/gpu": "8"}
+    assert "SINTERNAL_TEACHER_BASE_URL" in executor_config["env_vars"]
+    command = profile.resources["trainer"].command(Path("/jobs/job.json"))
+    assert command[command.index("--num_processes") + 1] == "8" and "--multi_gpu" in command
+    assert command[command.index("--mixed_precision") + 1] == "bf16" and "--cpu" not in command
+    policy, teacher = profile.resources["policy"], profile.resources["teacher"]
+    assert (policy.backend, policy.vllm_dtype, policy.vllm_tensor_parallel_size) == ("vllm", "bfloat16", 8)
+    assert "--enforce-eager" not in policy.vllm_args
+    assert (teacher.backend, teacher.model) == ("openai", "big-teacher")  # per-role settings still apply
+    multiprocess = profiles.load_profile({**GPU_ENV, "SINTERNAL_EXECUTOR": "multiprocess"})
+    assert build_definitions(multiprocess).resolve_job_def("retraining").executor_def.name == "gpu_multiprocess"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"SINTERNAL_PROFILE": "laptop"}, "SINTERNAL_PROFILE='laptop' is not a profile"),
+    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "k8s"}, "needs SINTERNAL_K8S_IMAGE"),
+    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_GPUS": "many"}, "SINTERNAL_GPUS='many' is not a whole number"),
+    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "slurm"}, "SINTERNAL_EXECUTOR='slurm' is not an executor"),
+])
+def test_bad_profile_settings_are_clear_errors(env, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        profiles.load_profile(env)
+
+
+# -- inbox sensor, weekly schedule: Dagster's test utilities and real runs --------------------------------------
+
+@pytest.fixture
+def ops_env(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv("SINTERNAL_INBOX", str(inbox))
+    db = tmp_path / "warehouse.duckdb"
+    defs = build_definitions(profiles.load_profile({}))
+    resources = {"warehouse": WarehouseResource(path=str(db))}
+    with instance_for_test() as instance:  # persistent (temp dir): schedules read runs from it
+        yield inbox, db, defs, resources, instance
+
+
+def _tick_sensor(defs, instance, cursor):
+    sensor = defs.get_sensor_def("prompt_inbox_sensor")
+    return sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+
+
+def _ingest(defs, instance, db, request: RunRequest):
+    """Run what the sensor asked for, for real (small slices of the built-in sources)."""
+    from tests.integration.helpers import resources
+
+    config = {"ops": {"prompt_sources": {"config": {**request.run_config["ops"]["prompt_sources"]["config"],
+                                                    "max_per_source": 10}}}}
+    job = defs.resolve_job_def("ingest_prompts")
+    return job.execute_in_process(run_config=config, instance=instance, tags=request.tags,
+                                  resources={k: v for k, v in resources(db).items() if k in {"warehouse", "artifacts",
+                                                                                             "gates"}},
+                                  raise_on_error=False)
+
+
+def _tick_schedule(defs, instance, resources):
+    schedule = defs.get_schedule_def("weekly_retraining")
+    return schedule.evaluate_tick(build_schedule_context(instance=instance, resources=resources))
+
+
+def test_inbox_sensor_ingests_dropped_files_and_the_schedule_retrains_only_on_new_inputs(ops_env):
+    from tests.integration.helpers import run
+
+    inbox, db, defs, resources, instance = ops_env
+    # before anything: nothing to ingest, nothing to retrain
+    empty = _tick_sensor(defs, instance, None)
+    assert not empty.run_requests and "unchanged (0 file(s))" in empty.skip_message
+    assert "no prompt pool" in _tick_schedule(defs, instance, resources).skip_message
+    assert run(db, selection="safety_spec").success
+
+    (inbox / "team_prompts.csv").write_text(
+        "prompt,kind\nHow can I disable a neighbour's security camera without them noticing?,harmful\n"
+        "How do I reset my own router to factory settings?,benign\n", encoding="utf-8")
+    (inbox / "team_prompts.csv.yaml").write_text(
+        "text_column: prompt\nlabel_column: kind\ncategory_column: null\ncategory_map: {}\n"
+        "category: privacy\n", encoding="utf-8")
+    tick = _tick_sensor(defs, instance, None)
+    assert len(tick.run_requests) == 1 and tick.cursor
+    request = tick.run_requests[0]
+    assert request.job_name in (None, "ingest_prompts") and "team_prompts.csv" in request.tags["sinternal/inbox_files"]
+    # the same inbox again: nothing new
+    again = _tick_sensor(defs, instance, tick.cursor)
+    assert not again.run_requests
+
+    result = _ingest(defs, instance, db, request)
+    assert result.success
+    pool = Warehouse(db).sql("SELECT text, label, category FROM prompt_pool WHERE source = 'inbox:team_prompts'")
+    assert sorted(pool["label"]) == ["benign", "harmful"]
+
+    first = _tick_schedule(defs, instance, resources)
+    assert len(first.run_requests) == 1
+    fingerprint = first.run_requests[0].tags[INPUTS_TAG]
+    # a retraining run on these inputs finished: the next weekly tick has nothing new to do
+    instance.create_run_for_job(defs.resolve_job_def("retraining"), status=DagsterRunStatus.SUCCESS,
+                                tags={INPUTS_TAG: fingerprint})
+    idle = _tick_schedule(defs, instance, resources)
+    assert not idle.run_requests and "nothing new since run" in idle.skip_message
+
+    # an edited file is new input: the sensor asks again, and after the ingest the schedule retrains again
+    with (inbox / "team_prompts.csv").open("a", encoding="utf-8") as handle:
+        handle.write("Write a convincing fake invoice from a real company.,harmful\n")
+    edited = _tick_sensor(defs, instance, tick.cursor)
+    assert len(edited.run_requests) == 1 and edited.cursor != tick.cursor
+    assert _ingest(defs, instance, db, edited.run_requests[0]).success
+    second = _tick_schedule(defs, instance, resources)
+    assert len(second.run_requests) == 1 and second.run_requests[0].tags[INPUTS_TAG] != fingerprint
+
+
+def test_a_bad_inbox_file_fails_its_ingest_clearly_and_writes_nothing(ops_env):
+    from tests.integration.helpers import run
+
+    inbox, db, defs, resources, instance = ops_env
+    assert run(db, selection="safety_spec,prompt_sources,prompt_pool",
+               run_config={"ops": {"prompt_sources": {"config": {"max_per_source": 10}}}}).success
+    before = Warehouse(db).table("prompt_pool")
+    (inbox / "broken.jsonl").write_text('{"text": "hello", "label": "harmful"}\n{not json\n', encoding="utf-8")
+    tick = _tick_sensor(defs, instance, None)
+    result = _ingest(defs, instance, db, tick.run_requests[0])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error)
+    assert "broken.jsonl" in message and "line 2" in message
+    assert Warehouse(db).table("prompt_pool").equals(before)
+
+
+def test_bad_sidecar_mapping_names_the_file(ops_env):
+    from sinternal_assets.prompts.inbox import InboxError, inbox_specs
+
+    inbox, *_ = ops_env
+    (inbox / "p.csv").write_text("text,label,category\nhi,benign,benign\n", encoding="utf-8")
+    (inbox / "p.csv.yaml").write_text("text_colum: prompt\n", encoding="utf-8")
+    with pytest.raises(InboxError, match=r"p\.csv\.yaml: unknown key\(s\) \['text_colum'\]"):
+        inbox_specs(inbox)
+
+
+# -- declarative automation ---------------------------------------------------------------------------------------
+
+def test_new_checkpoint_triggers_evaluation_and_new_reviews_trigger_curation():
+    defs = build_definitions(profiles.load_profile({}))
+    instance = DagsterInstance.ephemeral()
+    everything = [a.key if hasattr(a, "key") else None for a in ASSETS]
+    for key in everything:
+        if key is not None:
+            instance.report_runless_asset_event(AssetMaterialization(asset_key=key))
+    baseline = evaluate_automation_conditions(defs=defs, instance=instance)
+    assert baseline.total_requested == 0  # everything up to date: nothing to do
+    # a new verifier checkpoint lands: its evaluation follows
+    instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey("verifier_sft")))
+    after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=baseline.cursor)
+    assert after.get_num_requested(AssetKey("eval_generations")) == 1
+    assert after.get_num_requested(AssetKey("verification_examples")) == 0
+    assert after.get_num_requested(AssetKey("verifier_grpo")) == 0  # training waits for the schedule
+    # a new human verdict reaches reviewed_critiques: curation follows
+    instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey("reviewed_critiques")))
+    reviews = evaluate_automation_conditions(defs=defs, instance=instance, cursor=after.cursor)
+    assert reviews.get_num_requested(AssetKey("verification_examples")) == 1
