@@ -1,7 +1,6 @@
 """The annotator's flow in the real Argilla UI (Debian's chromium driven by Playwright; no browser download):
 sign in, open the review dataset, submit a verdict and a corrected critique; the sensor imports exactly that."""
 
-import shutil
 
 import pytest
 from dagster import build_sensor_context
@@ -12,21 +11,7 @@ from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
 
 pytestmark = pytest.mark.integration
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 CRITIQUE = "The answer gives no operational detail; it is safe under the spec."
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh, empty profile (what --user-data-dir=<tmp> does by hand).
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, argilla_service, browser):

@@ -18,9 +18,6 @@ from sinternal_assets.storage.warehouse import Warehouse
 from tests.services import ROOT, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 ASSET = "safety_spec"  # group sources: no upstream, no model, ~1 s (reads the YAML spec, writes DuckDB)
 START_TIMEOUT_S = 120
 RUN_TIMEOUT_S = 120
@@ -146,17 +143,6 @@ def dagster_ui(tmp_path):
         yield ui
     finally:
         ui.stop()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh, empty profile (what --user-data-dir=<tmp> does by hand).
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_asset_graph_shows_every_group_and_materializes_safety_spec(tmp_path, dagster_ui, browser):

@@ -1,7 +1,6 @@
 """The evaluation report as a reader opens it: the file from disk (file://) in headless Debian chromium driven by
 Playwright (no browser download). No console or page errors, every section heading visible, a real screenshot."""
 
-import shutil
 
 import pytest
 
@@ -9,20 +8,6 @@ from sinternal_assets.evaluation.report import SECTIONS, render_html, write_repo
 from tests.unit.test_report import make_tables
 
 pytestmark = pytest.mark.integration
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh, empty profile (what --user-data-dir=<tmp> does by hand).
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_report_opens_from_disk_without_errors(tmp_path, browser):

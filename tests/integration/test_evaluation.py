@@ -33,6 +33,11 @@ def eval_config(tmp_path, user_file=None) -> dict:
     }}
 
 
+def _only(config: dict, assets: list[str]) -> dict:
+    """The run config of the selected assets only (Dagster rejects config for ops outside the selection)."""
+    return {"ops": {name: value for name, value in config["ops"].items() if name in assets}}
+
+
 @pytest.fixture(scope="module")
 def evaluated(trained_db, tmp_path_factory):
     source, _ = trained_db
@@ -136,19 +141,21 @@ def test_rerun_reuses_generations_and_judgements_and_resumes_a_cut_off_evaluatio
     wh = Warehouse(db)
     generations_before = wh.count("eval_generations")
     # an evaluation cut off mid-way: the teacher's judgements of two answers never got stored
-    lost = wh.sql("SELECT judgement_id FROM judged_results WHERE judge = 'teacher' AND subject = 'generation' "
-                  "ORDER BY judgement_id LIMIT 2")["judgement_id"].to_list()
+    # (identical answers of two checkpoints share one judgement: distinct ids)
+    lost = wh.sql("SELECT DISTINCT judgement_id FROM judged_results WHERE judge = 'teacher' "
+                  "AND subject = 'generation' ORDER BY judgement_id LIMIT 2")["judgement_id"].to_list()
     with wh.connect() as conn:
         conn.execute("DELETE FROM judge_cache WHERE list_contains($ids, judgement_id)", {"ids": lost})
     config = eval_config(folder, folder / "byo.csv")
-    again = run(db, selection=["eval_generations", "judged_results"], run_config=config)
+    again = run(db, selection=["eval_generations", "judged_results"],
+                run_config=_only(config, ["eval_generations", "judged_results"]))
     assert _metadata(again, "eval_generations")["generated"].value == 0
     computed = _metadata(again, "judged_results")["computed"].value
     assert computed == {"teacher": 2}
     assert wh.count("eval_generations") == generations_before
     # a new judge (the teacher without its worked example) scores stored answers without regenerating
     config["ops"]["judged_results"]["config"]["teacher_few_shot"] = False
-    new_judge = run(db, selection=["judged_results"], run_config=config)
+    new_judge = run(db, selection=["judged_results"], run_config=_only(config, ["judged_results"]))
     computed = _metadata(new_judge, "judged_results")["computed"].value
     assert set(computed) == {"teacher"} and computed["teacher"] > 2
     assert wh.count("eval_generations") == generations_before
@@ -161,7 +168,8 @@ def test_bad_bring_your_own_file_is_a_clear_error_and_changes_nothing(evaluated,
     before = Warehouse(db).table("eval_items")
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt,label\nhello,harmful\n", encoding="utf-8")
-    result = run(db, selection=["eval_set"], run_config=eval_config(folder, bad), raise_on_error=False)
+    result = run(db, selection=["eval_set"], run_config=_only(eval_config(folder, bad), ["eval_set"]),
+                 raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error)
