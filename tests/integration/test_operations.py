@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from dagster import (AssetKey, AssetMaterialization, DagsterInstance, DagsterRunStatus, RunRequest,
-                     build_schedule_context, build_sensor_context, evaluate_automation_conditions, instance_for_test,
+                     build_schedule_context, build_sensor_context, evaluate_automation_conditions,
                      validate_run_config)
 
 from dagster_project import profiles
@@ -75,8 +75,11 @@ def ops_env(tmp_path, monkeypatch):
     db = tmp_path / "warehouse.duckdb"
     defs = build_definitions(profiles.load_profile({}))
     resources = {"warehouse": WarehouseResource(path=str(db))}
-    with instance_for_test() as instance:  # persistent (temp dir): schedules read runs from it
-        yield inbox, db, defs, resources, instance
+    # a persistent instance (schedules read runs from it) in tmp_path, which outlives the test: Dagster keeps
+    # the last instance's state storage as the current one for later definition loads in this process
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    yield inbox, db, defs, resources, DagsterInstance.local_temp(str(home))
 
 
 def _tick_sensor(defs, instance, cursor):
