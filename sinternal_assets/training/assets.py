@@ -156,20 +156,27 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
     if reused:
         context.log.info(f"{asset_name}: checkpoint {version} already trained on these inputs; reusing {final}")
     else:
+        # the new checkpoint's weights take about as much room as the starting model's (SOMF keeps two models)
+        needed = ckpt.folder_bytes(Path(start_path)) * (2 if method == "somf" else 1)
+        ckpt.ensure_space(root, needed, asset_name)
         partial = ckpt.work_dir(root, asset_name, version)
-        job = {"asset": asset_name, "method": method, "version": version, "start_model": start_path,
-               "start_model_hash": start_hash, "data_hash": data_hash, "n_examples": len(rows), "config": config,
-               "train": config["train"], "partial_dir": str(partial),
-               "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
-        ckpt.write_jsonl(rows, Path(job["data"]))
-        for name, extra_rows in extra_data.items():
-            ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
-            job.setdefault(method, {})[f"{name}_data"] = str(partial / "inputs" / f"{name}.jsonl")
-        job_path = partial / "job.json"
-        job_path.write_text(json.dumps(job, indent=2, sort_keys=True), encoding="utf-8")
-        context.log.info(f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
-                         f"{' '.join(trainer.command(job_path))}")
-        invocation = trainer.run(context, job_path)
+        try:
+            job = {"asset": asset_name, "method": method, "version": version, "start_model": start_path,
+                   "start_model_hash": start_hash, "data_hash": data_hash, "n_examples": len(rows), "config": config,
+                   "train": config["train"], "partial_dir": str(partial),
+                   "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
+            ckpt.write_jsonl(rows, Path(job["data"]))
+            for name, extra_rows in extra_data.items():
+                ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
+                job.setdefault(method, {})[f"{name}_data"] = str(partial / "inputs" / f"{name}.jsonl")
+            job_path = partial / "job.json"
+            job_path.write_text(json.dumps(job, indent=2, sort_keys=True), encoding="utf-8")
+            context.log.info(f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
+                             f"{' '.join(trainer.command(job_path))}")
+            invocation = trainer.run(context, job_path)
+        except Exception as error:
+            ckpt.raise_if_out_of_space(error, root, partial, asset_name, needed)  # else the partial folder stays
+            raise
         if not ckpt.is_complete(final):
             raise RuntimeError(f"{asset_name}: the training process ended without a complete checkpoint at {final}")
         streamed = dict(invocation.get_materialize_result().metadata or {})

@@ -9,6 +9,7 @@ would take it for a finished one, and never touches the previous checkpoints.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -54,6 +55,59 @@ def publish(partial: Path, manifest: dict) -> Path:
         shutil.rmtree(target)
     os.replace(partial, target)
     return target
+
+
+class CheckpointSpaceError(RuntimeError):
+    """No room on the checkpoint disk: raised before training when the space is short, or after a write ran out."""
+
+
+MB = 1 << 20
+LOW_SPACE_BYTES = 64 * MB  # after a failed write, less than this free means the disk filled up
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def ensure_space(root: Path, needed: int, asset: str) -> None:
+    """Refuse to start a training whose checkpoint cannot fit (the weights alone need `needed` bytes)."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root).free
+    if free < needed:
+        raise CheckpointSpaceError(
+            f"{asset}: not enough disk space for a new checkpoint under {root}: it needs about {needed / MB:.0f} MB, "
+            f"{free / MB:.0f} MB are free. Nothing was written and the previous checkpoints are untouched: free "
+            f"space or point the `trainer` resource's checkpoint_root at a larger disk.")
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) is the disk running out of space; libraries that wrap the
+    OS error in their own type (safetensors) keep its text."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(error) or "Disk quota exceeded" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def raise_if_out_of_space(error: BaseException, root: Path, partial: Path, asset: str, needed: int) -> None:
+    """After a failed training: when the disk ran full, remove the unfinished folder (so the disk is not left full
+    of it) and raise a clear CheckpointSpaceError; otherwise return and let the original error stand.
+
+    The training subprocess's own exception does not cross the process boundary (it is in the run's log), so
+    besides the error itself the test is the space: the checkpoint (about `needed` bytes, ~10% for the adapter
+    and tokenizer on top) could not fit in what is free once the unfinished folder is counted back."""
+    free = shutil.disk_usage(root).free
+    usable = free + (folder_bytes(partial) if partial.exists() else 0)
+    if not (disk_full(error) or free < LOW_SPACE_BYTES or usable < needed * 1.1):
+        return
+    shutil.rmtree(partial, ignore_errors=True)
+    raise CheckpointSpaceError(
+        f"{asset}: the disk under {root} ran out of space while writing the checkpoint ({free / MB:.0f} MB free "
+        f"when it failed). The unfinished folder {partial.name} was removed and the previous checkpoints are "
+        f"untouched: free space or point the `trainer` resource's checkpoint_root at a larger disk.") from error
 
 
 def write_jsonl(rows: list[dict], path: Path) -> str:

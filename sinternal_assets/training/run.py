@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from sinternal_assets.training.checkpoints import publish
+from sinternal_assets.training.checkpoints import disk_full, publish
 from sinternal_assets.training.progress import is_main_process, open_reporter, summarise
 from sinternal_assets.training.trainers import METHODS
 
@@ -20,7 +20,12 @@ def run(job: dict) -> dict | None:
     partial = Path(job["partial_dir"])
     with open_reporter() as reporter:
         started = time.perf_counter()
-        result = METHODS[job["method"]](job, reporter, partial)
+        try:
+            result = METHODS[job["method"]](job, reporter, partial)
+        except Exception as error:
+            if disk_full(error):  # say it plainly in the run's log; the asset turns it into a clear failure
+                reporter.log(f"disk full while writing the checkpoint into {partial}: {error}")
+            raise
         if not is_main_process():
             return None
         summary = summarise(result["history"])

@@ -1,0 +1,132 @@
+"""Failure drills on real files and processes: a corrupt warehouse, a warehouse locked by another process, and a
+disk that fills up while a checkpoint is written. Each one: a clear error that names the file and what to do, and
+nothing already stored lost or half-written. (A run killed mid-generation: test_generation.py; Argilla down during
+a push: test_review.py.)"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dagster_project.resources import TrainingLauncherResource
+from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.training import checkpoints as ckpt
+from tests.conftest import TINY_SFT
+from tests.integration.helpers import run
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _failure(result) -> str:
+    event = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    return str(event.event_specific_data.error)
+
+
+@pytest.fixture
+def spec_db(tmp_path) -> Path:
+    db = tmp_path / "warehouse.duckdb"
+    assert run(db, selection="safety_spec").success
+    return db
+
+
+def test_corrupt_warehouse_is_a_clear_error_and_the_file_is_left_as_it_was(spec_db):
+    data = bytearray(spec_db.read_bytes())
+    data[0:4096] = b"\xde\xad\xbe\xef" * 1024  # the header block
+    spec_db.write_bytes(bytes(data))
+    result = run(spec_db, selection="safety_spec", raise_on_error=False)
+    assert not result.success
+    message = _failure(result)
+    assert str(spec_db) in message and ("not a readable DuckDB database" in message or "cannot open" in message)
+    assert spec_db.read_bytes() == bytes(data)  # not re-initialised over, not truncated
+
+
+def test_locked_warehouse_fails_at_once_then_the_same_run_succeeds(spec_db):
+    before = Warehouse(spec_db).table("safety_spec")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('SELECT 1'); "
+        "print('locked', flush=True); time.sleep(120)"), str(spec_db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        result = run(spec_db, selection="safety_spec", raise_on_error=False)
+        assert not result.success and time.monotonic() - started < 60  # no silent retry loop
+        message = _failure(result)
+        assert str(spec_db) in message and "locked by another process" in message
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run(spec_db, selection="safety_spec").success
+    assert Warehouse(spec_db).table("safety_spec").equals(before)  # the same spec: nothing lost, nothing doubled
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1.3 GB filesystem (tmpfs; two 135M float32 checkpoints fit), so the disk really fills up."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1300m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); CI runs as root and can")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path, leave_bytes: int) -> Path:
+    filler = disk / "filler.bin"
+    free = shutil.disk_usage(disk).free
+    with filler.open("wb") as handle:
+        handle.truncate(0)
+        remaining = max(0, free - leave_bytes)
+        block = b"\0" * (8 << 20)
+        while remaining > 0:
+            handle.write(block[: min(len(block), remaining)])
+            remaining -= len(block)
+    return filler
+
+
+def test_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(trained_db, small_disk, tmp_path):
+    source, _ = trained_db
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(source, db)
+    root = small_disk / "checkpoints"
+    trainer = {"trainer": TrainingLauncherResource(checkpoint_root=str(root))}
+    first = run(db, selection="verifier_sft", run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
+                extra_resources=trainer)
+    assert first.success
+    (previous,) = [p for p in (root / "verifier_sft").iterdir()]
+    assert ckpt.is_complete(previous)
+    files_before = {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()}
+    table_before = Warehouse(db).table("checkpoints")
+    other_config = {"ops": {"verifier_sft": {"config": {"mode": "verdict_only", "train": TINY_SFT}}}}
+
+    # 1. too little room to start: refused before anything is written
+    filler = _fill(small_disk, leave_bytes=100 << 20)
+    refused = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer,
+                  raise_on_error=False)
+    assert not refused.success
+    message = _failure(refused)
+    assert "not enough disk space" in message and str(root) in message and "MB are free" in message
+
+    # 2. room to start but not to finish: the disk fills while the weights are written
+    filler.unlink()
+    base_bytes = ckpt.folder_bytes(Path(Warehouse(db).table("models")["path"][0]))
+    _fill(small_disk, leave_bytes=base_bytes + (4 << 20))  # passes the pre-flight check, not adapter + merged model
+    failed = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer,
+                 raise_on_error=False)
+    assert not failed.success
+    message = _failure(failed)
+    assert "ran out of space while writing the checkpoint" in message and "previous checkpoints are untouched" in message
+
+    # the previous checkpoint is whole, nothing half-written looks finished, the unfinished folder is gone
+    assert sorted(p.name for p in (root / "verifier_sft").iterdir()) == [previous.name]
+    assert {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()} == files_before
+    assert ckpt.is_complete(previous)
+    assert Warehouse(db).table("checkpoints").equals(table_before)
+    os.sync()
