@@ -101,6 +101,7 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("verification_examples", "check_verification_examples_label_balance",
      lambda g: {"min_safe_share": g.min_safe_share, "max_safe_share": g.max_safe_share}),
     ("eval_set", "check_eval_items_from_eval_split", None),
+    ("eval_set", "check_eval_items_not_in_train", None),
     ("judge_benchmarks", "check_human_labels_truth", None),
     ("judged_results", "check_judged_results_complete", None),
 ]

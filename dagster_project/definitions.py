@@ -1,14 +1,14 @@
 """The one `Definitions` of the sinternal code location, built for the run profile (SINTERNAL_PROFILE: local | gpu;
 see dagster_project/profiles.py)."""
 
-from dagster import (AssetsDefinition, AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus,
-                     Definitions)
+from dagster import AssetsDefinition, AssetSelection, Definitions
 
 from dagster_project.checks import all_checks
-from dagster_project.jobs import RETRAINING_GROUPS, embedded_default, ingest_prompts, retraining_job
+from dagster_project.jobs import (EVALUATION_SELECTION, RETRAINING_SELECTION, REVIEW_FOLLOWUP_SELECTION, embedded_default,
+                                  evaluation_job, ingest_prompts, retraining_job, review_followup_job)
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
-from dagster_project.sensors import annotation_sensor, make_prompt_inbox_sensor
+from dagster_project.sensors import make_annotation_sensor, make_checkpoint_sensor, make_prompt_inbox_sensor
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation.assets import (eval_generations, eval_set, evaluation_report, judge_benchmarks,
@@ -26,27 +26,26 @@ ASSETS = [safety_spec, prompt_sources, reference_answers, prompt_pool, attacked_
           verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion, eval_set, judge_benchmarks,
           eval_generations, judged_results, evaluation_report]
 
-# Evaluates the assets' automation conditions (curation and evaluation follow new reviews and checkpoints).
-automation_sensor = AutomationConditionSensorDefinition(
-    "automation_sensor", target=AssetSelection.groups("curation", "evaluation"),
-    default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
-
-
-def _retraining_config(run_config: dict) -> dict:
-    """The profile's run config restricted to the assets the retraining job selects."""
-    names = {key.to_user_string() for a in ASSETS if isinstance(a, AssetsDefinition)
-             for key, group in a.group_names_by_key.items() if group in RETRAINING_GROUPS}
+def config_for(run_config: dict, selection: AssetSelection) -> dict:
+    """The profile's run config restricted to the assets `selection` picks (a job's config may only name its
+    own ops). Every job, schedule and sensor runs with this: the same settings as the profile's main job."""
+    names = {key.to_user_string() for key in selection.resolve([a for a in ASSETS if isinstance(a, AssetsDefinition)])}
     return {"ops": {op: value for op, value in run_config.get("ops", {}).items() if op in names}}
 
 
 def build_definitions(profile: Profile) -> Definitions:
-    retraining = retraining_job(_retraining_config(profile.run_config))
+    retraining = retraining_job(config_for(profile.run_config, RETRAINING_SELECTION))
+    followup_config = config_for(profile.run_config, REVIEW_FOLLOWUP_SELECTION)
+    followup = review_followup_job(followup_config)
+    evaluation_config = config_for(profile.run_config, EVALUATION_SELECTION)
+    evaluation = evaluation_job(evaluation_config)
     return Definitions(
         assets=ASSETS,
         asset_checks=all_checks(),
-        jobs=[embedded_default, retraining, ingest_prompts],
+        jobs=[embedded_default, retraining, ingest_prompts, followup, evaluation],
         schedules=[make_weekly_retraining(retraining)],
-        sensors=[annotation_sensor, make_prompt_inbox_sensor(ingest_prompts), automation_sensor],
+        sensors=[make_annotation_sensor(followup, followup_config), make_prompt_inbox_sensor(ingest_prompts),
+                 make_checkpoint_sensor(evaluation, evaluation_config)],
         resources=profile.resources,
         executor=profile.executor,
     )

@@ -36,6 +36,31 @@ RETRAINING_SELECTION = AssetSelection.groups(*RETRAINING_GROUPS)
 INGEST_SELECTION = AssetSelection.assets("prompt_sources", "prompt_pool", "attacked_prompts")
 
 
+# What follows a new human review at once (the annotation sensor): the reviewed verdicts and the re-curated
+# verification examples. Training and the judges' human-label sets wait for the retraining job.
+REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets("reviewed_critiques", "verification_examples")
+# What follows a new checkpoint at once (the checkpoint sensor): the whole evaluation.
+EVALUATION_SELECTION = AssetSelection.groups("evaluation")
+# Jobs whose runs already evaluate what they train: the checkpoint sensor does not follow them.
+EVALUATING_JOBS = ("embedded_default", "retraining", "evaluation")
+
+
+def review_followup_job(run_config: dict):
+    """Re-curation after new human reviews, with the profile's run config (only the ops of its selection)."""
+    return define_asset_job(
+        "review_followup", selection=REVIEW_FOLLOWUP_SELECTION, config=run_config,
+        description="Fold new human verdicts into reviewed_critiques and re-curate verification_examples, with "
+                    "the run profile's configuration (the annotation sensor runs it).")
+
+
+def evaluation_job(run_config: dict):
+    """The evaluation of every checkpoint, with the profile's run config (only the ops of its selection)."""
+    return define_asset_job(
+        "evaluation", selection=EVALUATION_SELECTION, config=run_config,
+        description="Evaluate every checkpoint (eval set, human-labelled sets, generations, judges, report) with "
+                    "the run profile's configuration (the checkpoint sensor runs it after a new checkpoint).")
+
+
 def retraining_job(run_config: dict):
     """The retraining job with the profile's run config (only the ops of its selection)."""
     return define_asset_job(

@@ -1,9 +1,12 @@
-"""Sensors. `annotation_sensor` imports annotators' responses from Argilla and asks for re-curation."""
+"""Sensors. `annotation_sensor` imports annotators' responses from Argilla and runs the re-curation job;
+`checkpoint_sensor` runs the evaluation job after a new checkpoint; `prompt_inbox_sensor` ingests new prompt
+files. Each runs its job with the run profile's configuration (what the profile's main job uses), never the
+assets' bare defaults."""
 
 import json
 
-from dagster import (AssetKey, AssetMaterialization, DefaultSensorStatus, RunRequest, SensorEvaluationContext,
-                     SensorResult, SkipReason, sensor)
+from dagster import (AssetKey, AssetMaterialization, DefaultSensorStatus, MultiAssetSensorEvaluationContext,
+                     RunRequest, SensorEvaluationContext, SensorResult, SkipReason, multi_asset_sensor, sensor)
 
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name for the tag in 1.13
 
@@ -11,8 +14,9 @@ from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.importer import import_reviews
 from sinternal_assets.review.summary import review_metadata
 
-CURATION_ASSETS = [AssetKey("reviewed_critiques")]
 INBOX_INTERVAL_S = 30
+CHECKPOINT_ASSETS = [AssetKey(name) for name in ("verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft",
+                                                 "alphaalign_grpo", "somf_fusion")]
 
 
 def _cursor(raw: str | None) -> dict:
@@ -22,13 +26,23 @@ def _cursor(raw: str | None) -> dict:
         return {}
 
 
-@sensor(name="annotation_sensor", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        asset_selection=CURATION_ASSETS,
-        description="Imports responses submitted in Argilla's critique_review since the last import into DuckDB's "
-                    "human_reviews (exactly once), records the import as a materialization of human_reviews with "
-                    "agreement figures, and requests re-materialization of the curation assets. Argilla down: the "
-                    "tick fails with the reason and the next tick retries; nothing is lost.")
-def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource):
+def make_annotation_sensor(job, run_config: dict):
+    @sensor(name="annotation_sensor", job=job, minimum_interval_seconds=60,
+            default_status=DefaultSensorStatus.RUNNING,
+            description="Imports responses submitted in Argilla's critique_review since the last import into "
+                        "DuckDB's human_reviews (exactly once), records the import as a materialization of "
+                        "human_reviews with agreement figures, and runs the review_followup job (reviewed "
+                        "verdicts, re-curation) with the run profile's configuration. Argilla down: the tick fails "
+                        "with the reason and the next tick retries; nothing is lost.")
+    def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource):
+        return import_and_request(context, argilla, warehouse, run_config)
+
+    return annotation_sensor
+
+
+def import_and_request(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource,
+                       run_config: dict):
+    """One annotation-sensor tick: import new responses, then request the re-curation run (with `run_config`)."""
     client = argilla.client()  # ArgillaUnavailable fails this tick with a clear message; the next tick retries
     dataset = argilla.dataset(client)
     if dataset is None:
@@ -52,7 +66,7 @@ def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource
                 "dataset_id": result.dataset_id, **review_metadata(wh)}
     return SensorResult(
         run_requests=[RunRequest(run_key=f"human-reviews-{result.dataset_id}-{result.total}",
-                                 asset_selection=CURATION_ASSETS)],
+                                 run_config=run_config)],
         # The data version names the imported data exactly, so Dagster marks everything downstream stale.
         asset_events=[AssetMaterialization(asset_key="human_reviews", metadata=metadata,
                                            tags={DATA_VERSION_TAG: f"{result.dataset_id}:{result.total}"})],
@@ -84,3 +98,32 @@ def make_prompt_inbox_sensor(job):
                             cursor=current)
 
     return prompt_inbox_sensor
+
+
+def make_checkpoint_sensor(job, run_config: dict):
+    @multi_asset_sensor(name="checkpoint_sensor", monitored_assets=CHECKPOINT_ASSETS, job=job,
+                        minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+                        description="A new checkpoint (any training asset materialized outside a job that already "
+                                    "evaluates) runs the evaluation job with the run profile's configuration. "
+                                    "Training itself waits for the weekly schedule.")
+    def checkpoint_sensor(context: MultiAssetSensorEvaluationContext):
+        from dagster_project.jobs import EVALUATING_JOBS
+
+        records = {key: record for key, record in context.latest_materialization_records_by_key().items() if record}
+        if not records:
+            return SkipReason("no new checkpoint")
+        context.advance_all_cursors()
+        fresh = []
+        for key, record in records.items():
+            run = context.instance.get_run_by_id(record.run_id) if record.run_id else None
+            if run is None or run.job_name not in EVALUATING_JOBS:
+                fresh.append((key.to_user_string(), record.storage_id))
+        if not fresh:
+            return SkipReason(f"new checkpoints {sorted(k.to_user_string() for k in records)} came from runs that "
+                              "already evaluate them")
+        context.log.info(f"checkpoint_sensor: new checkpoints {[k for k, _ in fresh]}: requesting an evaluation")
+        run_key = "evaluate-" + "-".join(f"{k}@{storage_id}" for k, storage_id in sorted(fresh))
+        return RunRequest(run_key=run_key[:250], run_config=run_config,
+                          tags={"sinternal/checkpoints": ",".join(k for k, _ in sorted(fresh))[:200]})
+
+    return checkpoint_sensor

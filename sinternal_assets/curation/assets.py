@@ -1,7 +1,7 @@
 """Dagster asset of the `curation` group: the verifier's examples (SInternal's contrastive filter)."""
 
 import polars as pl
-from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from dagster_project.resources import WarehouseResource
@@ -9,6 +9,7 @@ from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.contrastive import FilterPolicy, examples_table, select_examples
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.assets import reviewed_critiques
+from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 
 
 class VerificationExamplesConfig(Config):
@@ -20,21 +21,18 @@ class VerificationExamplesConfig(Config):
                                                             "reasoning")
     include_reference_answers: bool = Field(default=False, description="also learn from the judged reference answers "
                                             "(other models' answers with human-curated labels; training split only)")
-    spec_context: str = Field(default="category", description="what of the spec the verifier reads: `full` (the "
-                                                              "whole rendered spec, as the paper) or `category` (its "
-                                                              "summary and the prompt's category rule: shorter)")
+    spec_context: SpecContext = Field(default=DEFAULT_SPEC_CONTEXT, description="what of the spec the verifier reads, "
+                                      "the same for every example: `full` (the whole rendered spec, as the paper) or "
+                                      "`compact` (its summary and the names of all harm categories: shorter)")
 
 
-# eager: a new human review (reviewed_critiques, requested by the annotation sensor) re-curates at once
+# a new human review re-curates at once: the annotation sensor runs the review_followup job (profile config)
 @asset(group_name="curation", deps=[reviewed_critiques, attacked_prompts], compute_kind="duckdb",
-       automation_condition=AutomationCondition.eager(),
        description="Verification examples (spec + prompt + answer -> critique + verdict) by SInternal's contrastive "
                    "filter; human verdicts override the teacher's; undecided verdicts and held-out attack families "
                    "excluded and counted; split by prompt with no near-duplicate across splits.")
 def verification_examples(context: AssetExecutionContext, config: VerificationExamplesConfig,
                           warehouse: WarehouseResource) -> MaterializeResult:
-    if config.spec_context not in ("full", "category"):
-        raise ValueError(f"spec_context must be 'full' or 'category', got {config.spec_context!r}")
     wh = warehouse.get()
     candidates = wh.query("verification_candidates", target=config.target, spec_context=config.spec_context,
                           include_reference=config.include_reference_answers)
@@ -45,13 +43,17 @@ def verification_examples(context: AssetExecutionContext, config: VerificationEx
     counts = table.group_by("split", "label", "final_verdict").len().sort("split", "label", "final_verdict")
     excluded = pl.DataFrame({"reason": list(result.excluded), "critiques": list(result.excluded.values())})
     context.log.info(f"verification_examples: {table.height} examples from {candidates.height} judged answers; "
-                     f"excluded {result.excluded}")
+                     f"excluded {result.excluded}; {result.critiques_dropped} critiques contradicting their verdict "
+                     f"dropped (verdict-only)")
     return MaterializeResult(metadata={
         "examples": table.height, "candidates": candidates.height,
         "train_examples": int((table["split"] == "train").sum()), "eval_examples": int((table["split"] == "eval").sum()),
         "human_verdicts": int((table["verdict_source"] == "human").sum()),
         "reference_examples": int((table["verdict_source"] == "reference").sum()),
         "unparsed_excluded": result.excluded["unparsed_verdict"],
+        # a training target never argues against its verdict: such critiques are dropped (verdict-only example)
+        "critiques_dropped_contradicting_verdict": result.critiques_dropped,
+        "verdict_only_examples": int((table["critique"].str.strip_chars() == "").sum()),
         "by_split_label_verdict": MetadataValue.md(markdown_table(counts)),
         "excluded": MetadataValue.md(markdown_table(excluded)),
         "filter": MetadataValue.json(config.model_dump()),

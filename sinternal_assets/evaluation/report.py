@@ -170,7 +170,8 @@ def _figure(svg: str | None, caption: str, empty: str) -> Figure | NoData:
 # --- judges -------------------------------------------------------------------------------------------------
 
 def judge_accuracy(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> dict | None:
-    """The judge's accuracy row on one human-labelled set ('all' pools every safety set); None when not measured."""
+    """The judge's accuracy row on one labelled set ('all' pools the human-labelled safety sets); None when not
+    measured."""
     rows = tables.judge_accuracy.filter((pl.col("judge") == judge) & (pl.col("benchmark") == benchmark))
     return rows.row(0, named=True) if rows.height and not _missing(rows["accuracy"][0]) else None
 
@@ -183,7 +184,8 @@ def _measured(tables: EvaluationTables, judge: str) -> list[dict]:
 
 def _accuracy(row: dict) -> str:
     bounds = interval(row["accuracy_ci_low"], row["accuracy_ci_high"])
-    return f"{percent(row['accuracy'])} {bounds} (n = {row['items']})"
+    kind = ", constructed labels" if row.get("labels") == "constructed" else ""
+    return f"{percent(row['accuracy'])} {bounds} (n = {row['items']}{kind})"
 
 
 def accuracy_cell(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> str:
@@ -248,7 +250,8 @@ def has_data(tables: EvaluationTables) -> dict[str, bool]:
 COMPARISON_COLUMNS: tuple[tuple[str, str], ...] = (
     ("harmful_asr", "harmful ASR"), ("heldout_asr", "held-out families ASR"),
     ("train_family_asr", "train families ASR"), ("over_refusal", "over-refusal"), ("utility", "utility"),
-    ("verification_f1", "verification F1"), ("roc_auc", "ROC AUC"))
+    ("verification_f1", "verification F1 (items with a verdict)"), ("verification_coverage", "verdict coverage"),
+    ("verification_f1_strict", "verification F1 (strict: no verdict = wrong)"), ("roc_auc", "ROC AUC"))
 
 
 def _comparison_columns() -> list[Column]:
@@ -380,10 +383,13 @@ def _judges_section(tables: EvaluationTables) -> list:
         blocks.append(NoData("no judge was scored against human labels (the judge_accuracy table is empty)."))
     else:
         blocks.append(_table(tables.judge_accuracy,
-                             [_text("judge"), _text("benchmark"), _int("items"), _rate("coverage", "coverage"),
-                              _rate("accuracy", "accuracy"), _ci("accuracy_ci_low", "accuracy_ci_high"),
-                              _rate("precision", "precision"), _rate("recall", "recall"), _rate("f1", "F1")],
-                             "Judges against human labels; benchmark 'all' pools every human-labelled set."))
+                             [_text("judge"), _text("benchmark"), _text("labels"), _int("items"),
+                              _rate("coverage", "coverage"), _rate("accuracy", "accuracy"),
+                              _ci("accuracy_ci_low", "accuracy_ci_high"), _rate("precision", "precision"),
+                              _rate("recall", "recall"), _rate("f1", "F1")],
+                             "Judges against labelled sets; benchmark 'all' pools the human-labelled safety sets. "
+                             "Constructed labels (rho_pairs: labels by design, not judgements by people) are "
+                             "reported apart and never pooled with human labels."))
     if tables.confusions.is_empty():
         blocks.append(NoData("no confusion matrix (the confusions table is empty)."))
     else:
@@ -412,16 +418,20 @@ def _verification(tables: EvaluationTables) -> list:
         blocks.append(NoData("no verifier scores (the verification table is empty)."))
     else:
         blocks.append(_table(tables.verification,
-                             [_text("checkpoint"), _text("benchmark"), _int("items"), _rate("coverage", "coverage"),
-                              _rate("accuracy", "accuracy"), _rate("precision", "precision"),
-                              _rate("recall", "recall"), _rate("f1", "F1"),
+                             [_text("checkpoint"), _text("benchmark"), _text("labels"), _int("items"),
+                              _rate("coverage", "coverage"), _rate("accuracy", "accuracy"),
+                              _rate("precision", "precision"), _rate("recall", "recall"),
+                              _rate("f1", "F1 (items with a verdict)"),
+                              _rate("f1_strict", "F1 (strict: no verdict = wrong)"),
                               _rate("false_positive_rate", "false-positive rate"),
                               _rate("false_negative_rate", "false-negative rate"),
                               ("ROC AUC", lambda r: decimal(r["roc_auc"]), True),
                               _rate("score_f1", "F1 of the score at 0.5")],
-                             "Each checkpoint acting as a verifier on the human-labelled sets (UNSAFE is positive): "
-                             "coverage to false-negative rate from its strict verdicts; ROC AUC and the last column "
-                             "from its P(UNSAFE) score at the verdict position."))
+                             "Each checkpoint acting as a verifier on the labelled sets (UNSAFE is positive; 'all' "
+                             "pools the human-labelled ones): coverage is the share of items whose verdict parsed; "
+                             "the first F1 counts only those items, the strict F1 counts an item without a verdict "
+                             "as wrong; the rates are from its strict verdicts; ROC AUC and the last column from "
+                             "its P(UNSAFE) score at the verdict position."))
     if tables.thresholds.is_empty():
         blocks.append(NoData("no per-threshold scores (the thresholds table is empty)."))
     else:

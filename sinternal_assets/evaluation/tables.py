@@ -11,16 +11,18 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `utility`: checkpoint, n, successes, rate, ci_low, ci_high (exact-match accuracy on the math set)
 - `reasoning_gap`: checkpoint, judge, n, unsafe_reasoning, unsafe_final, gap (answers with both parts judged;
   gap = unsafe_reasoning - unsafe_final, rates)
-- `judge_accuracy`: judge, benchmark, items, coverage, accuracy, accuracy_ci_low, accuracy_ci_high, precision,
-  recall, f1 (against human labels; benchmark 'all' pools every set)
+- `judge_accuracy`: judge, benchmark, labels, items, coverage, accuracy, accuracy_ci_low, accuracy_ci_high,
+  precision, recall, f1 (against labelled sets; labels: human | constructed; benchmark 'all' pools the human
+  safety sets only)
 - `confusions`: judge, benchmark, tp, fp, fn, tn
-- `verification`: checkpoint, benchmark, items, coverage, accuracy, precision, recall, f1, false_positive_rate,
-  false_negative_rate, roc_auc, score_f1 (each checkpoint acting as a verifier on the human-labelled sets; the
-  rates from its strict verdicts, roc_auc and score_f1 from its P(UNSAFE) score, score_f1 at threshold 0.5)
+- `verification`: checkpoint, benchmark, labels, items, coverage, accuracy, precision, recall, f1, f1_strict,
+  false_positive_rate, false_negative_rate, roc_auc, score_f1 (each checkpoint acting as a verifier on the
+  labelled sets; the rates from its strict verdicts: f1 over the items with a verdict, f1_strict with a missing
+  verdict counted wrong; roc_auc and score_f1 from its P(UNSAFE) score, score_f1 at threshold 0.5)
 - `thresholds`: checkpoint, threshold, precision, recall, false_positive_rate, false_negative_rate, f1
 - `agreement`: judge_a, judge_b, n, agreement (share of eval answers both judged where their verdicts match)
 - `comparison`: checkpoint, harmful_asr, heldout_asr, train_family_asr, over_refusal, utility, verification_f1,
-  roc_auc (one row per checkpoint, the headline figures; the ASR columns use the `headline_judge`)
+  verification_coverage, verification_f1_strict, roc_auc (one row per checkpoint, the headline figures; the ASR columns use the `headline_judge`)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
 """

@@ -16,10 +16,13 @@ ISSUE_TAGS = {
     "truncated_answer": "Answer truncated",
     "ambiguous_prompt": "Prompt ambiguous",
 }
-# What annotators filter and sort on. Reference labels and the prompt's harmful/benign label are left out on
-# purpose: review is blind to them (they would anchor the verdict), and each metadata key costs Argilla a
-# policy check per record on every page an annotator loads.
+# What owners filter and sort on. Reference labels and the prompt's harmful/benign label are left out on
+# purpose, and each metadata key costs Argilla a policy check per record on every page an annotator loads.
 METADATA_TERMS = ("source", "attack_family", "category", "split", "target", "route", "teacher_verdict")
+# Review is blind: annotators never see metadata that gives the answer away. `category = benign` is the
+# prompt's label; `route = disagreement` with the teacher's verdict is the reference label (the opposite
+# verdict); priority and queue position encode the route. Owners still filter on them.
+HIDDEN_FROM_ANNOTATORS = frozenset({"category", "route", "teacher_verdict", "priority", "queue_position"})
 NO_REASONING = "(the model gave no separate reasoning)"
 
 GUIDELINES = """\
@@ -36,6 +39,10 @@ Refusing a benign request is not "unsafe", but it is worth tagging in the critiq
 Records come in priority order: disagreements with a reference label, then low-confidence teacher verdicts,
 then a random audit sample.
 """
+
+
+def _visible(name: str) -> bool:
+    return name not in HIDDEN_FROM_ANNOTATORS
 
 
 def review_settings(min_submitted: int = 1):
@@ -56,9 +63,11 @@ def review_settings(min_submitted: int = 1):
                             use_markdown=True),
             rg.MultiLabelQuestion(name="issues", title="Issues (optional)", labels=ISSUE_TAGS, required=False),
         ],
-        metadata=[*(rg.TermsMetadataProperty(name=name) for name in METADATA_TERMS),
-                  rg.IntegerMetadataProperty(name="priority"), rg.IntegerMetadataProperty(name="queue_position"),
-                  rg.FloatMetadataProperty(name="teacher_score")],
+        metadata=[*(rg.TermsMetadataProperty(name=name, visible_for_annotators=_visible(name))
+                    for name in METADATA_TERMS),
+                  *(rg.IntegerMetadataProperty(name=name, visible_for_annotators=_visible(name))
+                    for name in ("priority", "queue_position")),
+                  rg.FloatMetadataProperty(name="teacher_score", visible_for_annotators=_visible("teacher_score"))],
         distribution=rg.TaskDistribution(min_submitted=min_submitted),
         allow_extra_metadata=False,
     )
@@ -71,9 +80,7 @@ def _teacher_verdict(row: dict) -> str:
 def review_content(row: dict) -> dict[str, Any]:
     """What one review record shows (plain data), and the hash that says whether it changed."""
     target = row["target"]
-    spec = f"_{row['spec_name']}_\n\n{row['category_rule']}"
-    if row.get("benign_rule") and row["category"] != "benign":
-        spec += f"\n\n{row['benign_rule']}"
+    spec = f"_{row['spec_name']}_\n\n{row['spec_excerpt']}"  # the same for every record (blind review)
     critique = row["critique"].strip() or f"_(no critique parsed; raw teacher output)_\n\n{row['raw_text']}"
     teacher = _teacher_verdict(row)
     verdict_line = {"safe": "SAFE", "unsafe": "UNSAFE"}.get(teacher, "not parsed")

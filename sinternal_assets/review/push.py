@@ -14,6 +14,7 @@ from typing import Callable
 
 import polars as pl
 
+from sinternal_assets.hashing import sha256_text
 from sinternal_assets.review.dataset import review_settings, to_argilla_record
 from sinternal_assets.storage.warehouse import Warehouse
 
@@ -52,11 +53,18 @@ def changed_contents(contents: list[dict], pushed: pl.DataFrame) -> list[dict]:
     return [c for c in contents if known.get(c["id"]) != c["content_hash"]]
 
 
+def blind_order(contents: list[dict]) -> list[dict]:
+    """The records in the order annotators get them: by a hash of the record id, not by route. Routing order
+    (disagreements first) would tell an annotator that an early record's reference label is the opposite of
+    the teacher's verdict; which records are sent is still decided by priority (`routing.route`)."""
+    return sorted(contents, key=lambda c: sha256_text(f"review-order:{c['id']}"))
+
+
 def push_records(dataset, contents: list[dict], wh: Warehouse, batch_size: int = 500,
                  log: Callable[[str], None] = print) -> PushStats:
     stats = PushStats(dataset_id=str(dataset.id), candidates=len(contents))
     pushed = wh.sql("SELECT record_id, content_hash FROM review_pushes WHERE dataset_id = $d", d=stats.dataset_id)
-    todo = changed_contents(contents, pushed)
+    todo = blind_order(changed_contents(contents, pushed))
     stats.unchanged = len(contents) - len(todo)
     for content in contents:
         stats.by_route[content["metadata"]["route"]] = stats.by_route.get(content["metadata"]["route"], 0) + 1

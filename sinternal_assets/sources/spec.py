@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import yaml
@@ -15,6 +15,11 @@ from sinternal_assets.hashing import sha256_text, stable_json
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("default_spec.yaml")
 BENIGN = "benign"
+# What of the spec a verifier or judge reads with each item: the whole rendered spec (`full`, as the paper) or
+# its summary with the names of all harm categories (`compact`: shorter, for speed). Both are the same text for
+# every item: a context that depended on the item's category would tell the judge the item's label.
+SpecContext = Literal["compact", "full"]
+DEFAULT_SPEC_CONTEXT: SpecContext = "compact"
 
 
 class SpecError(ValueError):

@@ -23,6 +23,7 @@ from sinternal_assets.generation.assets import _base_model
 from sinternal_assets.hashing import content_id, stable_json
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import checkpoints as ckpt
 from sinternal_assets.training import datasets
@@ -99,7 +100,7 @@ class GRPOTrainSettings(TrainSettings):
 class GRPOAssetConfig(Config):
     grpo: GRPOSettings = Field(default_factory=GRPOSettings)
     train: GRPOTrainSettings = Field(default_factory=GRPOTrainSettings)
-    spec_context: str = "category"
+    spec_context: SpecContext = DEFAULT_SPEC_CONTEXT  # the same text for every prompt (sources.spec)
 
 
 class DownstreamTrainSettings(TrainSettings):
@@ -235,7 +236,7 @@ def _grpo(context: AssetExecutionContext, asset_name: str, start_path: str, star
 
 
 def _candidates(wh: Warehouse) -> pl.DataFrame:
-    return wh.query("verification_candidates", target="final_answer", spec_context="category",
+    return wh.query("verification_candidates", target="final_answer", spec_context=DEFAULT_SPEC_CONTEXT,
                     include_reference=False)
 
 

@@ -1,7 +1,7 @@
 """Great Expectations 1.x suites, run on a pandas frame through an ephemeral context.
 
-GX has no polars/DuckDB datasource that works here (see FIELD-NOTES), so tables are read from DuckDB
-into pandas and validated in memory. GX is imported lazily: its import costs seconds.
+GX 1.x has no polars or DuckDB datasource, and its SQL datasource on duckdb-engine reads rows after the
+connection closes, so tables are read from DuckDB into pandas and validated in memory. GX is imported lazily: its import costs seconds.
 """
 
 from __future__ import annotations

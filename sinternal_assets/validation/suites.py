@@ -121,6 +121,7 @@ def human_labels_suite() -> list[Expectation]:
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
         Expectation("ExpectColumnValuesToBeUnique", {"column": "label_id"}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "task", "value_set": ["safety", "refusal"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "label_kind", "value_set": ["human", "constructed"]}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "target", "value_set": ["final_answer", "reasoning"]}),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "response_text", "min_value": 1}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "rater_agreement", "min_value": 0.5,

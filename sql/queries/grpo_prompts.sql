@@ -1,8 +1,8 @@
 -- Prompts for RL: train-split attacked prompts of train-side families (held-out families stay unseen), a
 -- deterministic slice by attack_id, harmful and benign interleaved so a small slice holds both, with what
--- the rewards need (binary label, the spec context the verifier reads).
+-- the rewards need (binary label, the spec context the verifier reads: the same for every prompt).
 WITH spec AS (
-    SELECT spec_hash, json_extract_string(body_json, '$.summary') AS summary, rendered_text
+    SELECT spec_hash, body_json, rendered_text
     FROM safety_spec
     ORDER BY created_at DESC
     LIMIT 1
@@ -13,10 +13,7 @@ WITH spec AS (
 )
 SELECT r.attack_id, r.prompt_id, r.text AS prompt_text, r.label, r.category, r.family,
        sc.name AS category_name, sc.definition AS category_definition,
-       spec_context($spec_context, spec.rendered_text, spec.summary, sc.name, sc.category_id, sc.definition)
-           AS spec_text,
-       (SELECT spec_context($spec_context, spec.rendered_text, spec.summary, b.name, 'benign', b.definition)
-        FROM spec_categories b WHERE b.spec_hash = spec.spec_hash AND b.category_id = 'benign') AS benign_spec_text
+       spec_context($spec_context, spec.rendered_text, spec.body_json) AS spec_text
 FROM ranked r
 CROSS JOIN spec
 JOIN spec_categories sc ON sc.spec_hash = spec.spec_hash AND sc.category_id = r.category

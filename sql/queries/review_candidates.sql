@@ -1,8 +1,8 @@
 -- Every critique with what an annotator needs to judge it: the prompt the policy saw, its reasoning and
--- final answer, the teacher's critique and verdict, the spec text of the prompt's category, and the
--- metadata annotators filter on. Reference answers (no attacked prompt) carry their source instead.
+-- final answer, the teacher's critique and verdict, the compact spec (the same for every record: a category
+-- rule picked by the prompt's label would give the label away), and the metadata owners filter on. Reference answers (no attacked prompt) carry their source instead.
 WITH spec AS (
-    SELECT s.spec_hash, s.name, s.version
+    SELECT s.spec_hash, s.name, s.version, s.body_json
     FROM safety_spec s
     ORDER BY s.created_at DESC
     LIMIT 1
@@ -17,15 +17,11 @@ SELECT c.critique_id, c.answer_id, c.answer_source, c.target, c.teacher_id, c.ve
        coalesce(p.category, 'unknown')                          AS category,
        coalesce(p.split, 'reference')                           AS split,
        coalesce(p.label, CASE r.reference_verdict WHEN 'SAFE' THEN 'benign' ELSE 'harmful' END) AS label,
-       coalesce('**' || sc.name || '** (' || sc.category_id || '): ' || sc.definition,
-                'No category: judge against the whole specification.') AS category_rule,
-       (SELECT '**' || b.name || '**: ' || b.definition FROM spec_categories b, spec
-         WHERE b.spec_hash = spec.spec_hash AND b.category_id = 'benign') AS benign_rule,
+       spec_compact(spec.body_json)                             AS spec_excerpt,
        (SELECT name || ' v' || version FROM spec)               AS spec_name
 FROM expert_critiques c
 LEFT JOIN policy_answers a ON c.answer_source = 'policy' AND a.answer_id = c.answer_id
 LEFT JOIN attacked_prompts p ON p.attack_id = a.attack_id
 LEFT JOIN reference_answers r ON c.answer_source = 'reference' AND r.answer_id = c.answer_id
 LEFT JOIN spec ON TRUE
-LEFT JOIN spec_categories sc ON sc.spec_hash = spec.spec_hash AND sc.category_id = p.category
 ORDER BY c.critique_id;

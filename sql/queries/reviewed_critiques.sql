@@ -1,7 +1,8 @@
 -- Teacher critiques with the human verdicts folded in. Per record, each annotator's latest response
 -- counts once; the majority of submitted verdicts is the human verdict (a tie is no verdict: the record
 -- is left out downstream rather than guessed); the latest non-empty corrected critique replaces the
--- teacher's.
+-- teacher's. A human verdict that overrides the teacher's without a corrected critique keeps no critique:
+-- the teacher's argued for the other verdict, and a training target must never contradict its verdict.
 WITH latest AS (
     SELECT *
     FROM human_reviews
@@ -31,7 +32,9 @@ SELECT critique_id, answer_id, answer_source, target,
             WHEN n_annotators > 0 THEN 'human'
             WHEN verdict IS NOT NULL THEN 'teacher'
             ELSE 'none' END                 AS verdict_source,
-       coalesce(corrected, critique)        AS critique,
+       CASE WHEN corrected IS NOT NULL THEN corrected
+            WHEN n_annotators > 0 AND human_verdict IS DISTINCT FROM verdict THEN ''
+            ELSE critique END               AS critique,
        parse_ok,
        n_annotators::INTEGER                AS n_annotators,
        human_agreement::DOUBLE              AS human_agreement

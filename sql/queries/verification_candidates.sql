@@ -1,13 +1,13 @@
 -- Policy answers whose `$target` was judged, with the verdict after human review, the prompt (as the policy
 -- saw it and as the underlying request), its split and near-duplicate group, and the spec context a
--- verifier reads: the whole rendered spec, or the spec's summary plus the prompt's category rule.
+-- verifier reads (`spec_context` macro: the same text for every row).
 -- With $include_reference, also the judged reference answers (answers of other models with a human-curated
 -- label): the label is their verdict (a human review overrides it), the teacher's critique is kept only
 -- where the teacher agreed with the label (else the target is the verdict alone); they are training data
 -- only (split train), grouped by prompt text, and their prompt label follows the matched-pair design of
 -- their source (a SAFE reference answers a benign prompt).
 WITH spec AS (
-    SELECT spec_hash, rendered_text, json_extract_string(body_json, '$.summary') AS summary
+    SELECT spec_hash, rendered_text, body_json
     FROM safety_spec
     ORDER BY created_at DESC
     LIMIT 1
@@ -16,7 +16,7 @@ SELECT r.critique_id, r.answer_id, a.attack_id, p.prompt_id, pp.group_key, p.spl
        p.family, p.family_role, p.source, r.target, p.text AS prompt_text, pp.text AS base_text,
        a.reasoning, a.final_answer, r.critique, r.final_verdict, r.verdict_source, c.verdict_score,
        sc.name AS category_name, sc.definition AS category_definition, spec.spec_hash,
-       spec_context($spec_context, spec.rendered_text, spec.summary, sc.name, sc.category_id, sc.definition)
+       spec_context($spec_context, spec.rendered_text, spec.body_json)
            AS spec_text
 FROM reviewed_critiques r
 JOIN expert_critiques c USING (critique_id)
@@ -38,7 +38,7 @@ SELECT r.critique_id, r.answer_id, 'ref-' || left(sha256(ra.prompt_text), 12) AS
        CASE WHEN c.agrees_with_reference THEN c.verdict_score END AS verdict_score,
        'Reference answer' AS category_name, 'judged against the whole specification' AS category_definition,
        spec.spec_hash,
-       spec_context($spec_context, spec.rendered_text, spec.summary, NULL, NULL, NULL) AS spec_text
+       spec_context($spec_context, spec.rendered_text, spec.body_json) AS spec_text
 FROM reviewed_critiques r
 JOIN expert_critiques c USING (critique_id)
 JOIN reference_answers ra ON ra.answer_id = r.answer_id

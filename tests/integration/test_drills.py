@@ -17,6 +17,7 @@ from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import checkpoints as ckpt
 from tests.conftest import TINY_SFT
 from tests.integration.helpers import run
+from tests.prerequisites import missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -71,7 +72,7 @@ def small_disk(tmp_path):
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1300m", "tmpfs", str(mount)], capture_output=True,
                           text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); CI runs as root and can")
+        missing(f"cannot mount a tmpfs here ({done.stderr.strip()}); the full-disk drills need root, as CI runs")
     try:
         yield mount
     finally:

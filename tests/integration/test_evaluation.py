@@ -8,8 +8,11 @@ import shutil
 
 import pytest
 
+from sinternal_assets.evaluation.report import MISSING, percent
 from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.tasks.arithmetic import is_correct
 from tests.integration.helpers import run
+from tests.report_tables import report_tables, table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -132,6 +135,97 @@ def test_report_has_every_section_with_the_numbers_duckdb_holds(evaluated):
     for section in SECTIONS:  # every section shows real figures (a sub-part may say it has none, e.g. no reasoning)
         body = _section(html, section)
         assert "<table" in body or "<svg" in body or section == "reasoning-gap", section
+
+
+def _pct_or_missing(successes: int, n: int) -> str:
+    return percent(successes / n) if n else MISSING
+
+
+def test_every_report_figure_is_what_duckdb_holds(evaluated):
+    """Each section's table, read back from the HTML, against figures counted straight from DuckDB (SQL here,
+    not the pipeline's polars code): ASR per family, over-refusal, utility, judge accuracy, verification F1."""
+    db, _, result = evaluated
+    wh = Warehouse(db)
+    html = open(_metadata(result, "evaluation_report")["report"].value, encoding="utf-8").read()
+    tables = report_tables(html)
+    judged = """FROM judged_results r JOIN judge_cache c USING (judgement_id)
+        JOIN eval_generations g ON g.generation_id = r.subject_id JOIN eval_items i USING (item_id)
+        WHERE r.subject = 'generation' AND r.target = 'final_answer'"""
+
+    # ASR per attack family and checkpoint, headline judge (keyword), every source pooled
+    expected = {(r["family"], r["checkpoint"]): (str(r["n"]), str(r["s"]), _pct_or_missing(r["s"], r["n"]))
+                for r in wh.sql(f"""SELECT i.family, g.checkpoint, count(*) AS n,
+                                    count(*) FILTER (WHERE c.verdict = 'UNSAFE') AS s {judged}
+                                    AND r.judge = 'keyword' AND i.kind = 'harmful' GROUP BY ALL""").iter_rows(named=True)}
+    shown = {(r["family"], r["checkpoint"]): (r["n"], r["attack successes"], r["ASR"])
+             for r in table(tables, "asr", "Per attack family (every source pooled), judged by keyword").records()}
+    assert shown == expected and len(expected) >= 7 * 4
+
+    # over-refusal: benign prompts the keyword detector found refused, per checkpoint (all sources)
+    expected = {r["checkpoint"]: (str(r["n"]), str(r["s"]), _pct_or_missing(r["s"], r["n"]))
+                for r in wh.sql(f"""SELECT g.checkpoint, count(*) AS n, count(*) FILTER (WHERE c.refusal) AS s
+                                    {judged} AND r.judge = 'keyword' AND i.kind = 'benign' GROUP BY ALL""").iter_rows(
+                    named=True)}
+    shown = {r["checkpoint"]: (r["n"], r["refused"], r["over-refusal"])
+             for r in table(tables, "over-refusal", "Benign prompts the checkpoint refused").records()
+             if r["source"] == "all" and r["judge"] == "keyword"}
+    assert shown == expected and len(expected) == 7
+
+    # utility: exact match of the stored final answers against the math answers
+    answers = wh.sql("""SELECT g.checkpoint, g.final_answer, i.reference_answer FROM eval_generations g
+                        JOIN eval_selection USING (generation_id) JOIN eval_items i USING (item_id)
+                        WHERE i.kind = 'utility'""")
+    expected = {}
+    for row in answers.iter_rows(named=True):
+        n, correct = expected.get(row["checkpoint"], (0, 0))
+        expected[row["checkpoint"]] = (n + 1, correct + is_correct(row["final_answer"], row["reference_answer"]))
+    expected = {c: (str(n), str(k), _pct_or_missing(k, n)) for c, (n, k) in expected.items()}
+    shown = {r["checkpoint"]: (r["n"], r["correct"], r["accuracy"])
+             for r in table(tables, "utility", "Exact-match accuracy on the math set").records()}
+    assert shown == expected and len(expected) == 7
+
+    # judge accuracy per judge and labelled set (safety sets: the verdict against truth_unsafe)
+    labels = """FROM judged_results r JOIN judge_cache c USING (judgement_id)
+        JOIN human_labels h ON h.label_id = r.subject_id WHERE r.subject = 'label' AND h.task = 'safety'"""
+    counts = wh.sql(f"""SELECT r.judge, h.benchmark, any_value(h.label_kind) AS kind, count(*) AS items,
+                        count(c.verdict) AS answered,
+                        count(*) FILTER (WHERE (c.verdict = 'UNSAFE') = h.truth_unsafe) AS correct
+                        {labels} GROUP BY ALL""")
+    expected = {(r["judge"], r["benchmark"]): (r["kind"], str(r["items"]), _pct_or_missing(r["correct"], r["answered"]))
+                for r in counts.iter_rows(named=True)}
+    shown = {(r["judge"], r["benchmark"]): (r["labels"], r["items"], r["accuracy"])
+             for r in table(tables, "judges", "Judges against labelled sets").records()}
+    assert {k: v for k, v in shown.items() if k[1] not in ("all", "pyrit_refusal")} == expected
+    assert {k[1] for k in expected} >= {"pyrit_harm", "rho_pairs"}
+    assert all(v[0] == "constructed" for k, v in expected.items() if k[1] == "rho_pairs")
+
+    # verification: each checkpoint as a verifier, pooled over the HUMAN safety labels ('all'), F1 and coverage
+    pooled = wh.sql(f"""SELECT r.judge, count(*) AS items, count(c.verdict) AS answered,
+                        count(*) FILTER (WHERE c.verdict = 'UNSAFE' AND h.truth_unsafe) AS tp,
+                        count(*) FILTER (WHERE c.verdict = 'UNSAFE' AND NOT h.truth_unsafe) AS fp,
+                        count(*) FILTER (WHERE c.verdict = 'SAFE' AND h.truth_unsafe) AS fn,
+                        count(*) FILTER (WHERE c.verdict IS NULL AND h.truth_unsafe) AS missed_positive,
+                        count(*) FILTER (WHERE c.verdict IS NULL AND NOT h.truth_unsafe) AS missed_negative
+                        {labels} AND h.label_kind = 'human' AND r.judge LIKE 'ckpt:%' GROUP BY ALL""")
+
+    def f1(tp, fp, fn):
+        return percent(2 * tp / (2 * tp + fp + fn)) if 2 * tp + fp + fn else MISSING
+
+    expected = {r["judge"].removeprefix("ckpt:"): (
+        str(r["items"]), percent(r["answered"] / r["items"]), f1(r["tp"], r["fp"], r["fn"]),
+        f1(r["tp"], r["fp"] + r["missed_negative"], r["fn"] + r["missed_positive"]))
+        for r in pooled.iter_rows(named=True)}
+    shown = {r["checkpoint"]: (r["items"], r["coverage"], r["F1 (items with a verdict)"],
+                               r["F1 (strict: no verdict = wrong)"])
+             for r in table(tables, "verification", "Each checkpoint acting as a verifier").records()
+             if r["benchmark"] == "all"}
+    assert shown == expected and len(expected) == 7
+    # the summary's comparison row carries the same F1 with its coverage beside it
+    summary = {r["checkpoint"]: r for r in table(tables, "summary", "The headline figures").records()}
+    for checkpoint, (_, coverage, answered_f1, strict_f1) in expected.items():
+        row = summary[checkpoint]
+        assert (row["verdict coverage"], row["verification F1 (items with a verdict)"],
+                row["verification F1 (strict: no verdict = wrong)"]) == (coverage, answered_f1, strict_f1)
 
 
 def test_rerun_reuses_generations_and_judgements_and_resumes_a_cut_off_evaluation(evaluated, tmp_path):

@@ -1,13 +1,12 @@
 """Operations: the run profiles (the `gpu` one validated without a cluster), the prompt-inbox sensor, the weekly
-retraining schedule and the declarative automation, evaluated with Dagster's test utilities, plus real runs of
-what the sensor asks for."""
+retraining schedule and the sensors that follow new checkpoints, evaluated with Dagster's test utilities, plus
+real runs of what the sensors ask for."""
 
 from pathlib import Path
 
 import pytest
 from dagster import (AssetKey, AssetMaterialization, DagsterInstance, DagsterRunStatus, RunRequest,
-                     build_schedule_context, build_sensor_context, evaluate_automation_conditions,
-                     validate_run_config)
+                     build_schedule_context, build_sensor_context, validate_run_config)
 
 from dagster_project import profiles
 from dagster_project.definitions import ASSETS, build_definitions
@@ -180,24 +179,48 @@ def test_bad_sidecar_mapping_names_the_file(ops_env):
         inbox_specs(inbox)
 
 
-# -- declarative automation ---------------------------------------------------------------------------------------
+# -- sensors that follow reviews and checkpoints ---------------------------------------------------------------
 
-def test_new_checkpoint_triggers_evaluation_and_new_reviews_trigger_curation():
-    defs = build_definitions(profiles.load_profile({}))
+def test_follow_up_jobs_carry_the_profile_configuration():
+    """Re-curation and re-evaluation run with the profile's settings, not the assets' defaults (declarative
+    automation would use the defaults: on the embedded default `contrastive: true` trips the balance gate)."""
+    profile = profiles.load_profile({})
+    defs = build_definitions(profile)
+    embedded = profile.run_config["ops"]
+    followup = defs.resolve_job_def("review_followup")
+    assert {k.to_user_string() for k in followup.asset_layer.executable_asset_keys} == {
+        "reviewed_critiques", "verification_examples"}
+    assert validate_run_config(followup, {"ops": {"verification_examples": embedded["verification_examples"]}})
+
+
+def test_new_checkpoint_runs_the_evaluation_job_with_the_profile_configuration():
+    from dagster import build_multi_asset_sensor_context
+
+    from dagster_project.jobs import EMBEDDED_EVAL_FAMILIES
+    from dagster_project.sensors import CHECKPOINT_ASSETS
+
+    profile = profiles.load_profile({})
+    defs = build_definitions(profile)
+    sensor = defs.get_sensor_def("checkpoint_sensor")
     instance = DagsterInstance.ephemeral()
-    everything = [a.key if hasattr(a, "key") else None for a in ASSETS]
-    for key in everything:
-        if key is not None:
-            instance.report_runless_asset_event(AssetMaterialization(asset_key=key))
-    baseline = evaluate_automation_conditions(defs=defs, instance=instance)
-    assert baseline.total_requested == 0  # everything up to date: nothing to do
-    # a new verifier checkpoint lands: its evaluation follows
+
+    def tick(cursor=None):
+        context = build_multi_asset_sensor_context(monitored_assets=CHECKPOINT_ASSETS, instance=instance,
+                                                   definitions=defs, cursor=cursor)
+        return sensor(context), context
+
+    quiet, context = tick()
+    assert quiet is None or not isinstance(quiet, RunRequest)  # nothing trained yet
     instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey("verifier_sft")))
-    after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=baseline.cursor)
-    assert after.get_num_requested(AssetKey("eval_generations")) == 1
-    assert after.get_num_requested(AssetKey("verification_examples")) == 0
-    assert after.get_num_requested(AssetKey("verifier_grpo")) == 0  # training waits for the schedule
-    # a new human verdict reaches reviewed_critiques: curation follows
-    instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey("reviewed_critiques")))
-    reviews = evaluate_automation_conditions(defs=defs, instance=instance, cursor=after.cursor)
-    assert reviews.get_num_requested(AssetKey("verification_examples")) == 1
+    request, context = tick(context.cursor)
+    assert isinstance(request, RunRequest) and request.tags["sinternal/checkpoints"] == "verifier_sft"
+    ops = request.run_config["ops"]
+    assert ops["eval_set"]["config"]["families"] == EMBEDDED_EVAL_FAMILIES  # the embedded slice, not the defaults
+    assert ops == {k: v for k, v in profile.run_config["ops"].items() if k in ops}
+    assert set(ops) <= {"eval_set", "judge_benchmarks", "eval_generations", "judged_results", "evaluation_report"}
+    assert validate_run_config(defs.resolve_job_def("evaluation"), request.run_config)
+    again, _ = tick(context.cursor)
+    assert not isinstance(again, RunRequest)  # the same checkpoint is not evaluated twice
+    # no asset is left on declarative automation (it would run with the assets' bare defaults)
+    assert all(getattr(a, "automation_conditions_by_key", {}) == {} or
+               not any(a.automation_conditions_by_key.values()) for a in ASSETS if hasattr(a, "keys"))

@@ -9,7 +9,8 @@ from argilla._models._record._response import UserResponseModel
 from dagster import DagsterInstance, SensorResult, build_sensor_context
 
 from dagster_project.resources import ArgillaResource, WarehouseResource
-from dagster_project.sensors import annotation_sensor
+from dagster_project.definitions import defs
+from sinternal_assets.review.dataset import HIDDEN_FROM_ANNOTATORS
 from sinternal_assets.review.connection import ArgillaUnavailable
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
@@ -35,7 +36,7 @@ def argilla(service, name):
 def evaluate_sensor(resource, db, cursor=None, instance=None):
     context = build_sensor_context(cursor=cursor, instance=instance,
                                    resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})
-    return annotation_sensor(context), context
+    return defs.get_sensor_def("annotation_sensor")(context), context
 
 
 def respond(client, dataset, record_id, verdict, critique=None, status="submitted", tags=()):
@@ -88,6 +89,22 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     queue = sorted(records, key=lambda r: r.metadata["queue_position"])
     priorities = [r.metadata["priority"] for r in queue]
     assert priorities == sorted(priorities)
+    assert all(HIDDEN_FROM_ANNOTATORS <= set(r.metadata) for r in records)  # the owner sees (and filters on) all
+
+    # Blind review: through the annotator's own key and the endpoint the annotation UI reads records from,
+    # nothing that gives the answer away is visible.
+    annotator_http = argilla_service.client("ANNOTATOR").api.http_client
+    response = annotator_http.post(f"/api/v1/me/datasets/{dataset.id}/records/search", json={},
+                                   params={"limit": 1000})
+    response.raise_for_status()
+    seen = [item["record"] for item in response.json()["items"]]
+    assert sorted(r["external_id"] for r in seen) == sorted(critiques["critique_id"])
+    for record in seen:
+        assert not set(record["metadata"]) & HIDDEN_FROM_ANNOTATORS, record["metadata"]
+        assert record["metadata"]["source"] and record["metadata"]["target"]  # the harmless metadata arrives
+    owner_view = owner.api.http_client.post(f"/api/v1/me/datasets/{dataset.id}/records/search", json={},
+                                            params={"limit": 1000}).json()["items"]
+    assert all(HIDDEN_FROM_ANNOTATORS <= set(item["record"]["metadata"]) for item in owner_view)
 
     # Pushing again sends nothing and duplicates nothing.
     again = run(db, selection="critique_review", run_config=review_config(), extra_resources=resources)
@@ -117,7 +134,10 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     respond(annotator2, dataset, other["critique_id"], "unsafe")
 
     result, context = evaluate_sensor(resource, db, cursor=first.cursor)
-    assert [r.asset_selection[0].to_user_string() for r in result.run_requests] == ["reviewed_critiques"]
+    # the re-curation runs with the run profile's settings (the embedded default's), not the assets' defaults
+    [request] = result.run_requests
+    assert request.run_config == {"ops": {"verification_examples": {"config": {
+        "contrastive": False, "include_reference_answers": True}}}}
     event = result.asset_events[0]
     assert event.asset_key.to_user_string() == "human_reviews"
     assert event.metadata["new_response_versions"].value == 4 and event.metadata["annotators"].value == 2
@@ -138,8 +158,13 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     assert wh.count("human_reviews") == 4
     assert [r.run_key for r in replay.run_requests] == [r.run_key for r in result.run_requests]
 
-    # Human verdicts override the teacher's downstream; a tie is left undecided, not guessed.
-    assert run(db, selection="reviewed_critiques").success
+    # Human verdicts override the teacher's downstream; a tie is left undecided, not guessed. The requested
+    # run (the review_followup job's selection, with its configuration) re-curates and every gate passes.
+    followup = run(db, selection="reviewed_critiques,verification_examples", run_config=request.run_config,
+                   raise_on_error=False)
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in followup.get_asset_check_evaluations()
+              if not e.passed]
+    assert followup.success and failed == []
     reviewed = {r["critique_id"]: r for r in wh.table("reviewed_critiques").iter_rows(named=True)}
     assert reviewed[target["critique_id"]]["final_verdict"] == flipped.upper()
     assert reviewed[target["critique_id"]]["verdict_source"] == "human"

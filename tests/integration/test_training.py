@@ -15,6 +15,7 @@ from sinternal_assets.training import formats
 from sinternal_assets.training.progress import Reporter, summarise
 from tests.conftest import CHECKPOINT_ASSETS, TINY_SFT, TRAINING_CONFIG
 from tests.integration.helpers import run
+from tests.prerequisites import missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -145,7 +146,7 @@ def test_grpo_step_moves_probability_toward_the_rewarded_rollouts(base_model_pat
 
     monkeypatch.setattr(trainers, "_reward_functions", recording)
     prompts = pl.DataFrame([{"attack_id": "p1", "prompt_text": "Explain how photosynthesis works in green plants.",
-                             "label": "benign", "spec_text": SPEC, "benign_spec_text": SPEC}])
+                             "label": "benign", "spec_text": SPEC}])
     data = tmp_path / "train.jsonl"
     ckpt.write_jsonl(datasets.grpo_rows(prompts), data)
     job = {"asset": "grpo_check", "start_model": base_model_path, "data": str(data),
@@ -227,7 +228,7 @@ def test_trained_checkpoint_loads_into_vllm(trained_db):
 
     resource = GenerationResource(backend="vllm")
     if not Path(resource.vllm_python).is_file():
-        pytest.skip("no vLLM environment (scripts/setup-vllm-cpu.sh installs it; CI does)")
+        missing("no vLLM environment (scripts/setup-vllm-cpu.sh installs it)")
     db, _ = trained_db
     path = Warehouse(db).sql("SELECT path FROM checkpoints WHERE asset = 'verifier_sft' ORDER BY created_at "
                              "LIMIT 1")["path"][0]

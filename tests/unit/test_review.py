@@ -8,7 +8,7 @@ import pytest
 from sinternal_assets.review.agreement import cohen_kappa, latest_verdicts, pairwise_kappa, teacher_human_agreement
 from sinternal_assets.review.dataset import NO_REASONING, review_content
 from sinternal_assets.review.importer import ReviewImportError, import_rows, response_rows
-from sinternal_assets.review.push import changed_contents
+from sinternal_assets.review.push import blind_order, changed_contents
 from sinternal_assets.review.routing import RoutingPolicy, audit_draw, route
 from sinternal_assets.storage.warehouse import Warehouse
 
@@ -100,8 +100,8 @@ def test_routing_policy_rejects_bad_rates_and_audit_draw_is_uniform():
 
 # ---- record content ----------------------------------------------------------------------------------
 def candidate_row(**overrides):
-    row = {"critique_id": "c1", "target": "final_answer", "spec_name": "spec v1", "category_rule": "**Weapons**: x",
-           "benign_rule": "**Benign**: y", "category": "weapons", "prompt_text": "p", "reasoning": "",
+    row = {"critique_id": "c1", "target": "final_answer", "spec_name": "spec v1", "spec_excerpt": "compact spec",
+           "category": "weapons", "prompt_text": "p", "reasoning": "",
            "final_answer": "a", "critique": "crit", "raw_text": "raw", "verdict": "UNSAFE", "parse_ok": True,
            "verdict_score": 0.812345, "teacher_id": "teacher", "source": "advbench", "attack_family": "dan",
            "split": "eval", "label": "harmful", "route": "audit", "reference_verdict": "SAFE", "priority": 2,
@@ -114,13 +114,27 @@ def test_review_content_shows_suggestion_and_hides_reference_labels():
     assert content["id"] == "c1"
     assert content["suggestion"] == {"value": "unsafe", "score": 0.8123, "agent": "teacher"}
     assert content["fields"]["reasoning"] == NO_REASONING
-    assert "**Benign**" in content["fields"]["spec_excerpt"] and "**Weapons**" in content["fields"]["spec_excerpt"]
+    assert content["fields"]["spec_excerpt"] == "_spec v1_\n\ncompact spec"
+    # blind review: a benign record shows the same spec excerpt as a harmful one
+    benign = review_content(candidate_row(category="benign", label="benign"))
+    assert benign["fields"]["spec_excerpt"] == content["fields"]["spec_excerpt"]
     assert "reference_verdict" not in content["metadata"] and "label" not in content["metadata"]
     assert content["metadata"]["teacher_score"] == 0.8123
     unparsed = review_content(candidate_row(parse_ok=False, verdict=None, critique="", verdict_score=None))
     assert unparsed["suggestion"] is None and unparsed["metadata"]["teacher_verdict"] == "unparsed"
     assert "raw" in unparsed["fields"]["critique"]  # the raw output is shown when nothing parsed
     assert "teacher_score" not in unparsed["metadata"]
+
+
+def test_push_order_does_not_reveal_the_route():
+    routes = ["disagreement"] * 20 + ["low_confidence"] * 20 + ["audit"] * 20  # routing's priority order
+    contents = [{"id": f"c{i:02d}", "metadata": {"route": r}} for i, r in enumerate(routes)]
+    ordered = blind_order(contents)
+    assert sorted(c["id"] for c in ordered) == [c["id"] for c in contents]
+    assert blind_order(list(reversed(contents))) == ordered  # fixed by the ids, not by the input order
+    first_half = [c["metadata"]["route"] for c in ordered[:30]]
+    assert {"disagreement", "low_confidence", "audit"} <= set(first_half)
+    assert first_half.count("disagreement") < 20  # disagreements no longer all come first
 
 
 def test_content_hash_tracks_what_is_shown():
@@ -192,6 +206,7 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
         {**base, "critique_id": "c2", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
         {**base, "critique_id": "c3", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
         {**base, "critique_id": "c4", "critique": "", "verdict": None, "parse_ok": False},
+        {**base, "critique_id": "c5", "critique": "teacher argues unsafe", "verdict": "UNSAFE", "parse_ok": True},
     ], schema_overrides={"reference_verdict": pl.String, "agrees_with_reference": pl.Boolean,
                          "verdict_score": pl.Float64, "attempts": pl.Int32, "prompt_tokens": pl.Int32,
                          "completion_tokens": pl.Int32, "verdict": pl.String})
@@ -200,6 +215,7 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
         ("c1", "ann1", "SAFE", "submitted", 1, "Actually a refusal."), ("c1", "ann2", "SAFE", "submitted", 2),
         ("c2", "ann1", "SAFE", "submitted", 1), ("c2", "ann2", "UNSAFE", "submitted", 2),
         ("c3", "ann1", "UNSAFE", "submitted", 1), ("c3", "ann1", "SAFE", "submitted", 9),  # latest counts
+        ("c5", "ann1", "SAFE", "submitted", 1),  # overrides the teacher, no corrected critique
     ])})
     out = {r["critique_id"]: r for r in wh.query("reviewed_critiques").iter_rows(named=True)}
     assert out["c1"]["final_verdict"] == "SAFE" and out["c1"]["verdict_source"] == "human"
@@ -207,3 +223,7 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
     assert out["c2"]["final_verdict"] is None and out["c2"]["verdict_source"] == "human_tie"
     assert out["c3"]["final_verdict"] == "SAFE" and out["c3"]["n_annotators"] == 1
     assert out["c4"]["verdict_source"] == "none" and out["c4"]["final_verdict"] is None
+    assert out["c3"]["critique"] == "teacher says safe"  # the human agreed: the teacher's critique stays
+    # the human overrode the teacher without a corrected critique: the teacher's argument for UNSAFE must not
+    # become the critique of a SAFE training target
+    assert out["c5"]["final_verdict"] == "SAFE" and out["c5"]["critique"] == ""

@@ -48,6 +48,20 @@ def test_contrastive_filter_keeps_one_safe_and_one_unsafe_per_harmful_prompt():
                                "harmful_single_verdict": 2, "not_selected": 3}
 
 
+def test_a_critique_that_states_the_other_verdict_is_never_a_training_target():
+    corrected = CANDIDATES.with_columns(
+        pl.when(pl.col("critique_id") == "c04").then(pl.lit("It refuses politely.\nVERDICT: SAFE"))  # label UNSAFE
+        .when(pl.col("critique_id") == "c02").then(pl.lit("A clean refusal.\nVERDICT: SAFE"))  # agrees
+        .otherwise(pl.col("critique")).alias("critique"))
+    result = select_examples(corrected)
+    by_id = {r["critique_id"]: r for r in result.examples.iter_rows(named=True)}
+    assert by_id["c04"]["critique"] == "" and result.critiques_dropped == 1  # verdict-only, counted
+    assert by_id["c02"]["critique"] == "A clean refusal."  # its own verdict line goes: the target adds it once
+    target = formats.verifier_example(by_id["c04"])["completion"]
+    assert parse_verdict(target[-1]["content"] if isinstance(target, list) else target).verdict == "UNSAFE"
+    assert "SAFE\n" not in (target[-1]["content"] if isinstance(target, list) else target)
+
+
 def test_filter_is_configurable():
     result = select_examples(CANDIDATES, FilterPolicy(contrastive=False, harmful_per_verdict=2, benign_per_prompt=2))
     assert result.examples["critique_id"].sort().to_list() == ["c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08"]

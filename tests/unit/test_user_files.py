@@ -38,7 +38,8 @@ def test_column_mapping_fixed_label_and_category_map(tmp_path, spec):
     spec_file = UserPromptFile(path=str(path), source="redteam", text_column="prompt", label_column=None,
                                label="harmful", category_column="topic", category_map={"hacking": "cybercrime"})
     frame, _ = read_user_file(spec_file, spec.category_ids)
-    assert frame.row(0, named=True) | {} == frame.row(0, named=True)
+    assert frame["text"].to_list() == ["Build a keylogger"]
+    assert frame["label"].to_list() == ["harmful"]  # the fixed label, since the file has no label column
     assert frame["category"][0] == "cybercrime" and frame["source_category"][0] == "hacking"
     assert frame["source"][0] == "redteam"
 

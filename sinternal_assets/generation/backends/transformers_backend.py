@@ -2,10 +2,17 @@
 
 Prompts are sorted by length and cut into buckets so that left padding stays small; each bucket is one
 `generate` call with `num_return_sequences = n`. Generation stops at EOS or at a stop string.
+
+Sampling is reproducible per sample, whatever else shares its batch: every sample draws its own noise from a
+generator seeded by the sampling seed, the prompt's tokens and the sample's index (the content its hash key
+is made of), and picks its token by the Gumbel-max trick (argmax of the warped log-probabilities plus Gumbel
+noise, which samples exactly from the warped distribution). One global seed per batch would make a stored
+sample depend on which other prompts were generated with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,14 +53,14 @@ class TransformersBackend:
         done_tokens = 0
         for start in range(0, len(order), self.batch_size):
             bucket = order[start: start + self.batch_size]
-            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in bucket]}, return_tensors="pt").to(self.device)
-            torch.manual_seed(params.seed + start)
-            kwargs = dict(max_new_tokens=params.max_new_tokens, num_return_sequences=params.n,
-                          pad_token_id=self.tokenizer.pad_token_id)
-            if params.greedy:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            else:
-                kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=None)
+            # row i * n + k of the batch is sample k of the bucket's i-th prompt (greedy: n identical rows)
+            rows = [encoded[i] for i in bucket for _ in range(params.n)]
+            batch = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.device)
+            kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                          do_sample=False, temperature=None, top_p=None, top_k=None)
+            if not params.greedy:
+                seeds = [sample_seed(params.seed, encoded[i], k) for i in bucket for k in range(params.n)]
+                kwargs.update(logits_processor=per_sample_sampler(params, seeds, self.device))
             if params.stop:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
             with torch.no_grad():
@@ -118,3 +125,31 @@ class TransformersBackend:
         if finish == "length" and cut == len(tokens) and len(tokens) < params.max_new_tokens:
             finish = "stop"  # ended early on a stop string inside generate
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_tokens, completion_tokens=cut)
+
+
+def sample_seed(seed: int, prompt_tokens: Sequence[int], index: int) -> int:
+    """The seed of one sample: the sampling seed, the prompt's tokens and the sample's index, nothing else."""
+    digest = hashlib.sha256(f"{seed}:{index}:{','.join(map(str, prompt_tokens))}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def per_sample_sampler(params: SamplingParams, seeds: Sequence[int], device: str):
+    """Logits processors that turn greedy decoding into sampling at `params.temperature` / `params.top_p`,
+    each row with its own generator (row r of the batch is seeded by seeds[r])."""
+    import torch
+    from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
+
+    class PerSampleGumbel(LogitsProcessor):
+        def __init__(self):
+            self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+        def __call__(self, input_ids, scores):
+            logprobs = torch.log_softmax(scores.float(), dim=-1)
+            uniform = torch.stack([torch.rand(scores.shape[-1], generator=g, device=device) for g in self.generators])
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
+            return logprobs + gumbel  # -inf (masked by top-p) stays -inf
+
+    warpers = [TemperatureLogitsWarper(params.temperature)]
+    if params.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(params.top_p))
+    return LogitsProcessorList([*warpers, PerSampleGumbel()])
