@@ -2,6 +2,8 @@
 
 from dagster import AssetSelection, define_asset_job
 
+from dagster_project.budgets import with_matched_budgets
+
 # The embedded teacher (135M parameters) parses few verdicts and gives nearly one verdict to everything, so
 # on its small CPU slice the paper's contrastive filter finds no harmful prompt with both verdicts. The
 # embedded run therefore keeps every decided answer and adds the judged reference answers (human-curated
@@ -10,7 +12,7 @@ from dagster import AssetSelection, define_asset_job
 # Evaluation on the embedded default is a small real slice (every kind of item, every judge, every checkpoint,
 # n = 1 or 2 per cell): it shows the report filled end to end on CPU; the asset defaults are larger.
 EMBEDDED_EVAL_FAMILIES = ["none", "refusal_suppression", "prefix_injection", "past_tense", "encoding"]
-EMBEDDED_RUN_CONFIG = {"ops": {
+_EMBEDDED_OPS = {"ops": {
     "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
     "eval_set": {"config": {"families": EMBEDDED_EVAL_FAMILIES, "harmful_per_family": 1, "max_benign": 2,
                             "n_math": 2}},
@@ -20,6 +22,10 @@ EMBEDDED_RUN_CONFIG = {"ops": {
     # the embedded teacher (135M) almost never writes a verdict: the keyword judge heads the comparison
     "evaluation_report": {"config": {"headline_judge": "keyword"}},
 }}
+# A few real steps per method on CPU, the same for every method (dagster_project/budgets.py).
+EMBEDDED_RUN_CONFIG = with_matched_budgets(
+    _EMBEDDED_OPS, sft={"max_steps": 3, "batch_size": 2, "grad_accum": 1, "max_length": 1024},
+    grpo={"num_generations": 4, "prompts_per_step": 2, "max_prompts": 8, "max_completion_length": 32}, grpo_steps=2)
 
 embedded_default = define_asset_job(
     "embedded_default",

@@ -18,30 +18,30 @@ from dataclasses import dataclass, field
 
 from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
 
+from dagster_project.budgets import with_matched_budgets
 from dagster_project.jobs import EMBEDDED_RUN_CONFIG
 from dagster_project.resources import GenerationResource, TrainingLauncherResource, default_resources
 
 PROFILES = ("local", "gpu")
 EXECUTORS = ("multiprocess", "k8s")
 
-# The papers' scale (SInternal: N = 8 answers per prompt, GRPO 64 prompts x 8 rollouts, full epochs).
-GPU_RUN_CONFIG = {"ops": {
+# The papers' scale (SInternal: N = 8 answers per prompt, GRPO 64 prompts x 8 rollouts), with the same budget
+# for every method of the comparison (dagster_project/budgets.py): 1000 SFT steps of 32 examples each, and
+# 32 GRPO steps of 64 prompts x 8 rollouts, for every method alike.
+GPU_RUN_CONFIG = with_matched_budgets({"ops": {
     "policy_answers": {"config": {"max_prompts": 4000, "chunk_size": 256,
                                   "sampling": {"n": 8, "max_new_tokens": 4096, "temperature": 0.7}}},
     "expert_critiques": {"config": {"chunk_size": 256, "max_reference_answers": 300,
                                     "sampling": {"temperature": 0.0, "max_new_tokens": 1024, "n": 1}}},
-    "verifier_sft": {"config": {"train": {"max_steps": None, "batch_size": 8, "grad_accum": 4, "max_length": 8192,
-                                          "packing": True}}},
-    "verifier_grpo": {"config": {"grpo": {"num_generations": 8, "prompts_per_step": 64, "max_prompts": 2048,
-                                          "math_tasks": 512, "max_completion_length": 2048,
-                                          "verifier_max_new_tokens": 1024},
-                                 "train": {"max_steps": None}}},
+    "verifier_grpo": {"config": {"grpo": {"math_tasks": 512, "verifier_max_new_tokens": 1024}}},
     "eval_set": {"config": {"harmful_per_family": 100, "max_benign": 250, "n_math": 250}},
     "judge_benchmarks": {"config": {"max_per_benchmark": 400}},
     "eval_generations": {"config": {"chunk_size": 256,
                                     "sampling": {"temperature": 0.0, "max_new_tokens": 4096, "n": 1}}},
     "judged_results": {"config": {"max_new_tokens": 1024, "chunk_size": 256}},
-}}
+}}, sft={"max_steps": 1000, "batch_size": 8, "grad_accum": 4, "max_length": 8192, "packing": True},
+    grpo={"num_generations": 8, "prompts_per_step": 64, "max_prompts": 2048, "max_completion_length": 2048},
+    grpo_steps=32)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public
 
 from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.importer import import_reviews
-from sinternal_assets.review.summary import review_metadata
+from sinternal_assets.review.assets import review_metadata
 
 INBOX_INTERVAL_S = 30
 CHECKPOINT_ASSETS = [AssetKey(name) for name in ("verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft",

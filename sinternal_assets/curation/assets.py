@@ -4,7 +4,7 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import WarehouseResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.contrastive import FilterPolicy, examples_table, select_examples
 from sinternal_assets.reporting import markdown_table

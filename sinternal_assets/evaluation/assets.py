@@ -19,14 +19,17 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import ArtifactStoreResource, GenerationResource, WarehouseResource
+from sinternal_assets.generation.resources import GenerationResource
+from sinternal_assets.sources.resources import ArtifactStoreResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import JudgeOutcome, JudgeRequest, KeywordJudge, ModelJudge, judgement_key
 from sinternal_assets.generation import incremental
-from sinternal_assets.generation.assets import SamplingConfig, _base_model, _frame, _model_identity
+from sinternal_assets.generation.assets import SamplingConfig
+from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.generation.reasoning import split_reasoning
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
@@ -212,7 +215,7 @@ def eval_generations(context: AssetExecutionContext, config: EvalGenerationsConf
                             "completion_tokens": completion.completion_tokens, "created_at": _now()}
 
                 def write(rows):
-                    wh.write(append={"eval_generations": _frame(rows, "eval_generations", wh)})
+                    wh.write(append={"eval_generations": wh.frame(rows, "eval_generations")})
 
                 incremental.run(todo, stats, backend, params, build_row, write, chunk_size=config.chunk_size,
                                 log=context.log.info)
@@ -281,7 +284,7 @@ def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, Jud
                  "refusal": o.refusal, "score_unsafe": o.score_unsafe, "critique": o.critique, "raw_text": o.raw_text,
                  "parse_ok": o.parse_ok, "completion_tokens": o.completion_tokens, "created_at": _now()}
                 for key, o in zip(chunk, outcomes, strict=True)]
-        wh.write(append={"judge_cache": _frame(rows, "judge_cache", wh)})
+        wh.write(append={"judge_cache": wh.frame(rows, "judge_cache")})
         done += len(rows)
         if judge.kind == "model":
             rate = done / (time.perf_counter() - started)
@@ -314,8 +317,8 @@ def judged_results(context: AssetExecutionContext, config: JudgedResultsConfig, 
         if config.checkpoints_as_verifiers else []
     tasks = _tasks(generations, labels, model_judges, verifiers, config.judge_reasoning)
     by_path = {row["checkpoint"]: row for row in checkpoints.iter_rows(named=True)}
-    base = _base_model(wh)
-    teacher_id, teacher_hash, teacher_path = _model_identity(teacher, base)
+    base = base_model_row(wh)
+    teacher_id, teacher_hash, teacher_path = teacher.model_identity(base)
 
     def model_spec(name: str) -> tuple[GenerationResource, str, str, str, bool]:
         """(resource, path, model id, model hash, few_shot) of a model judge."""
@@ -442,8 +445,9 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationReportCo
     folder = Path(config.report_dir) if config.report_dir else data_dir() / "reports"
     path = folder / f"evaluation-{run_id}.html"
     previous = wh.table("evaluation_runs")
+    trained = wh.query("checkpoint_budgets", checkpoints=[c for c in order if c != "base"])
     tables = results_logic.build_tables(generations, labels, order, previous, report.load_paper_numbers(),
-                                        config.headline_judge, _lineage(wh, context, checkpoints))
+                                        config.headline_judge, _lineage(wh, context, checkpoints), trained)
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)
     written = report.write_report(report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC"),

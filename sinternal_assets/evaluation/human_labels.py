@@ -47,7 +47,7 @@ from pathlib import Path
 import polars as pl
 
 from sinternal_assets.hashing import content_id
-from sinternal_assets.prompts.sources import SourceFormatError, _fail
+from sinternal_assets.prompts.sources import SourceFormatError, source_error
 from sinternal_assets.sources.artifacts import FetchedArtifact
 
 LABEL_SCHEMA = {"label_id": pl.String, "benchmark": pl.String, "subset": pl.String, "task": pl.String,
@@ -104,11 +104,11 @@ def _score(path: Path, line: int, column: str, raw: str, scale: str) -> float:
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise _fail(path, f"line {line}: {column} is {raw!r}, not a number") from None
+        raise source_error(path, f"line {line}: {column} is {raw!r}, not a number") from None
     if scale == "binary" and value not in (0.0, 1.0):
-        raise _fail(path, f"line {line}: {column} is {raw!r}, expected 0 or 1")
+        raise source_error(path, f"line {line}: {column} is {raw!r}, expected 0 or 1")
     if scale == "likert" and not 0.0 <= value <= 1.0:
-        raise _fail(path, f"line {line}: {column} is {raw!r}, expected a harm score in 0..1")
+        raise source_error(path, f"line {line}: {column} is {raw!r}, expected a harm score in 0..1")
     return value
 
 
@@ -117,18 +117,18 @@ def _read_scorer_csv(path: Path, member: str, benchmark: str, task: str, scale: 
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _fail(path, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise source_error(path, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     skip, version = _comment_header(text)
     body = "".join(text.splitlines(keepends=True)[skip:])
     reader = csv.reader(io.StringIO(body, newline=""))
     header = next(reader, None)
     if header is None:
-        raise _fail(path, "no header line after the comment line(s)")
+        raise source_error(path, "no header line after the comment line(s)")
     header = [h.strip() for h in header]
     score_columns = [h for h in header if _SCORE_COLUMN.fullmatch(h)]
     missing = [c for c in ("objective", "assistant_response") if c not in header]
     if missing or not score_columns:
-        raise _fail(path, f"line {skip + 1}: missing column(s) {missing + ([] if score_columns else ['human_score'])}; "
+        raise source_error(path, f"line {skip + 1}: missing column(s) {missing + ([] if score_columns else ['human_score'])}; "
                           f"has {header}")
     items = []
     end = reader.line_num  # physical lines of `body` read so far
@@ -137,7 +137,7 @@ def _read_scorer_csv(path: Path, member: str, benchmark: str, task: str, scale: 
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            raise _fail(path, f"line {line}: {len(values)} fields, the header has {len(header)}")
+            raise source_error(path, f"line {line}: {len(values)} fields, the header has {len(header)}")
         row = dict(zip(header, values, strict=True))
         scores = [_score(path, line, c, row[c].strip(), scale) for c in score_columns]
         if row.get("data_type", "text").strip() not in ("text", ""):

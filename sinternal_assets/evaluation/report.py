@@ -269,6 +269,16 @@ def _summary(tables: EvaluationTables) -> list:
         blocks.append(_table(tables.comparison, _comparison_columns(),
                              f"The headline figures per checkpoint; the ASR columns use judge {tables.headline_judge}. "
                              "Rates only: n and Wilson 95% intervals are in the sections below."))
+    if tables.budgets.is_empty():
+        blocks.append(NoData("no trained checkpoint was evaluated (the budgets table is empty)."))
+    else:
+        blocks.append(_table(tables.budgets,
+                             [_text("checkpoint"), _text("method"), _int("n_examples", "examples in its data"),
+                              _int("steps", "optimizer steps"), _int("examples_per_step", "examples per step"),
+                              _int("examples_seen", "examples seen"),
+                              ("epochs", lambda r: decimal(r["epochs"], 2), True), _int("tokens", "tokens seen")],
+                             "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples "
+                             "seen / examples in its data). Methods are compared at the same budget."))
     present = has_data(tables)
     empty = [name for name, _ in SECTIONS if not present[name]]
     blocks.append(Text("Sections without data: " + (", ".join(empty) if empty else "none") + "."))

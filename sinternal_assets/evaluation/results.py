@@ -24,7 +24,7 @@ import polars as pl
 
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
 from sinternal_assets.evaluation.metrics import confusion, roc_auc, threshold_table
-from sinternal_assets.evaluation.tables import EvaluationTables
+from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, EvaluationTables
 from sinternal_assets.tasks.arithmetic import is_correct
 
 RATE_COLUMNS = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64,
@@ -224,6 +224,30 @@ def comparison(checkpoints: Sequence[str], asr_by_role: pl.DataFrame, refusals: 
     return pl.DataFrame(rows, schema=schema)
 
 
+def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
+    """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows: examples per step is batch x
+    gradient accumulation (GRPO: prompts per step x rollouts), examples seen = steps x that, epochs = examples
+    seen / examples in the data, tokens = the trainer's last token count (None when it logged none)."""
+    import json
+
+    rows = []
+    for r in checkpoints.iter_rows(named=True):
+        config, history = json.loads(r["config_json"]), json.loads(r["metrics_json"])
+        if r["method"] == "grpo":
+            grpo = config.get("grpo", {})
+            per_step = int(grpo.get("prompts_per_step", 0)) * int(grpo.get("num_generations", 0))
+        else:
+            train = config.get("train", {})
+            per_step = int(train.get("batch_size", 0)) * int(train.get("grad_accum", 1))
+        seen = per_step * int(r["train_steps"])
+        tokens = [h["num_tokens"] for h in history if isinstance(h, dict) and "num_tokens" in h]
+        rows.append({"checkpoint": r["checkpoint"], "method": r["method"], "n_examples": r["n_examples"],
+                     "steps": r["train_steps"], "examples_per_step": per_step, "examples_seen": seen,
+                     "epochs": seen / r["n_examples"] if r["n_examples"] else None,
+                     "tokens": int(tokens[-1]) if tokens else None})
+    return pl.DataFrame(rows, schema=BUDGET_SCHEMA)
+
+
 def history_rows(run_id: str, created_at, comparison_frame: pl.DataFrame, report_path: str) -> pl.DataFrame:
     """This run's headline figures in the `evaluation_runs` layout (long: one row per checkpoint x metric)."""
     long = comparison_frame.unpivot(index="checkpoint", variable_name="metric", value_name="value")
@@ -234,7 +258,8 @@ def history_rows(run_id: str, created_at, comparison_frame: pl.DataFrame, report
 
 
 def build_tables(generations: pl.DataFrame, labels: pl.DataFrame, checkpoints: Sequence[str], history: pl.DataFrame,
-                 paper: pl.DataFrame, headline_judge: str, lineage: dict[str, dict[str, str]]) -> EvaluationTables:
+                 paper: pl.DataFrame, headline_judge: str, lineage: dict[str, dict[str, str]],
+                 trained: pl.DataFrame | None = None) -> EvaluationTables:
     asr, asr_by_role = attack_success(generations)
     refusals = over_refusal(generations)
     util = utility(generations)
@@ -246,4 +271,5 @@ def build_tables(generations: pl.DataFrame, labels: pl.DataFrame, checkpoints: S
         verification=verif, thresholds=thresholds, agreement=agreement(generations),
         comparison=comparison(checkpoints, asr_by_role, refusals, util, verif, headline_judge),
         history=history.select("run_id", "created_at", "checkpoint", "metric", "value"), paper=paper,
-        headline_judge=headline_judge, lineage=lineage)
+        headline_judge=headline_judge, lineage=lineage,
+        budgets=budgets(trained) if trained is not None else pl.DataFrame(schema=BUDGET_SCHEMA))

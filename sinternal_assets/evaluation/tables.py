@@ -23,6 +23,8 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `agreement`: judge_a, judge_b, n, agreement (share of eval answers both judged where their verdicts match)
 - `comparison`: checkpoint, harmful_asr, heldout_asr, train_family_asr, over_refusal, utility, verification_f1,
   verification_coverage, verification_f1_strict, roc_auc (one row per checkpoint, the headline figures; the ASR columns use the `headline_judge`)
+- `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens (the
+  training budget each checkpoint got; epochs = examples seen / examples in its data; GRPO: prompts and rollouts)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
 """
@@ -32,6 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import polars as pl
+
+BUDGET_SCHEMA = {"checkpoint": pl.String, "method": pl.String, "n_examples": pl.Int64, "steps": pl.Int64,
+                 "examples_per_step": pl.Int64, "examples_seen": pl.Int64, "epochs": pl.Float64, "tokens": pl.Int64}
 
 
 @dataclass
@@ -50,6 +55,7 @@ class EvaluationTables:
     history: pl.DataFrame
     paper: pl.DataFrame
     headline_judge: str = "teacher"
+    budgets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BUDGET_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -7,7 +7,9 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import GenerationResource, WarehouseResource
+from sinternal_assets.generation.resources import GenerationResource
+from sinternal_assets.models.lookup import base_model_row
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.generation import critique as critique_logic
 from sinternal_assets.generation import incremental
@@ -36,23 +38,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _base_model(wh: Warehouse) -> dict:
-    rows = wh.query("base_model")
-    if rows.is_empty():
-        raise RuntimeError("no base model in the warehouse: materialize `base_model` first")
-    return rows.row(0, named=True)
 
 
-def _model_identity(resource: GenerationResource, base: dict) -> tuple[str, str, str]:
-    """(model id, content hash, path) of the model a generation resource will use."""
-    if resource.backend == "openai":  # weights are not visible over HTTP: the served name and URL identify it
-        return resource.model, content_id("openai", resource.base_url, resource.model, length=32), ""
-    if resource.model:
-        from sinternal_assets.models.convert import resolve_folder
-
-        info = resolve_folder(resource.model)
-        return info.model_id, info.content_hash, str(info.path)
-    return base["model_id"], base["content_hash"], base["path"]
 
 
 class PolicyAnswersConfig(Config):
@@ -69,7 +56,7 @@ class PolicyAnswersConfig(Config):
 def policy_answers(context: AssetExecutionContext, config: PolicyAnswersConfig, warehouse: WarehouseResource,
                    policy: GenerationResource) -> MaterializeResult:
     wh = warehouse.get()
-    model_id, model_hash, model_path = _model_identity(policy, _base_model(wh))
+    model_id, model_hash, model_path = policy.model_identity(base_model_row(wh))
     params = config.sampling.params()
     prompts = wh.query("policy_slice", splits=config.splits, max_prompts=config.max_prompts)
     items = [incremental.WorkItem(
@@ -106,17 +93,10 @@ def _generate_answers(context, wh: Warehouse, backend, todo, stats, params: Samp
                 "created_at": _now()}
 
     incremental.run(todo, stats, backend, params, build_row,
-                    lambda rows: wh.write(append={"policy_answers": _frame(rows, "policy_answers", wh)}),
+                    lambda rows: wh.write(append={"policy_answers": wh.frame(rows, "policy_answers")}),
                     chunk_size=chunk_size, log=context.log.info)
 
 
-def _frame(rows: list[dict], table: str, wh: Warehouse) -> pl.DataFrame:
-    """Rows as a frame with the table's column types (so an all-null column still has its type)."""
-    with wh.connect() as conn:
-        types = {name: dtype for name, dtype, *_ in conn.execute(f"DESCRIBE {table}").fetchall()}
-    mapping = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"),
-               "DOUBLE": pl.Float64}
-    return pl.DataFrame(rows, schema={name: mapping[t] for name, t in types.items()})
 
 
 class ExpertCritiquesConfig(Config):
@@ -137,7 +117,7 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
     wh = warehouse.get()
     spec_hash, _ = current_spec(wh)
     spec_text = wh.query("current_spec")["rendered_text"][0]
-    teacher_id, teacher_hash, teacher_path = _model_identity(teacher, _base_model(wh))
+    teacher_id, teacher_hash, teacher_path = teacher.model_identity(base_model_row(wh))
     params = config.sampling.params()
     params_json = json.dumps(params.as_dict(), sort_keys=True)
     targets = critique_logic.TARGETS if config.judge_reasoning else ("final_answer",)
@@ -172,7 +152,7 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
                          "completion_tokens": j.completion_tokens, "created_at": _now(),
                          "verdict_score": j.verdict_score}
                         for item, j in zip(chunk, judgements, strict=True)]
-                wh.write(append={"expert_critiques": _frame(rows, "expert_critiques", wh)})
+                wh.write(append={"expert_critiques": wh.frame(rows, "expert_critiques")})
                 stats.generated += len(rows)
                 stats.completion_tokens += sum(j.completion_tokens for j in judgements)
                 context.log.info(f"{stats.generated}/{len(todo)} judgements, "

@@ -9,7 +9,8 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from pydantic import Field
 
-from dagster_project.resources import ArtifactStoreResource, WarehouseResource
+from sinternal_assets.sources.resources import ArtifactStoreResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.models.convert import ModelError, convert_gguf, resolve_folder
 
 EMBEDDED = "smollm2"

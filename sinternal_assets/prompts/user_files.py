@@ -302,13 +302,13 @@ def read_user_file(spec: UserPromptFile, spec_category_ids: list[str]) -> tuple[
     path = Path(spec.path)
     data = _read_bytes(path)  # the one copy of the file held while reading it
     digest = sha256_bytes(data)
-    frame = _read_vectorised(spec, path, data, spec_category_ids)
+    frame = read_vectorised(spec, path, data, spec_category_ids)
     if frame is None:
-        frame = _read_record_by_record(spec, path, data, spec_category_ids)
+        frame = read_record_by_record(spec, path, data, spec_category_ids)
     return frame.with_columns(pl.lit(spec.source_name).alias("source"), pl.lit(spec.licence).alias("licence")), digest
 
 
-def _read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame | None:
+def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame | None:
     """The fast path: None when the file needs the precise record-by-record pass (malformed, or any bad row)."""
     fmt = spec.file_format
     if fmt in ("csv", "jsonl") and (NUL in data or next(_utf8_problems(data), None) is not None):
@@ -380,7 +380,7 @@ def _longest_field(frame: pl.DataFrame) -> int:
     return frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item() or 0
 
 
-def _read_record_by_record(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame:
+def read_record_by_record(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame:
     known = set(spec_category_ids)
     problems: list[str] = []
     rows: dict[str, list[str]] = {c: [] for c in ROW_COLUMNS}  # kept by column, no dict per row

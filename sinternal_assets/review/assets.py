@@ -8,13 +8,15 @@ from dagster import (AssetExecutionContext, AssetSpec, Backoff, Config, Material
                      RetryPolicy, asset)
 from pydantic import Field
 
-from dagster_project.resources import ArgillaResource, WarehouseResource
+from sinternal_assets.review.resources import ArgillaResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.generation.assets import expert_critiques
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.dataset import review_content
 from sinternal_assets.review.push import ensure_dataset, push_records
+from sinternal_assets.review.agreement import latest_verdicts, pairwise_kappa, teacher_human_agreement
 from sinternal_assets.review.routing import RoutingPolicy, route
-from sinternal_assets.review.summary import review_metadata
+from sinternal_assets.storage.warehouse import Warehouse
 
 
 class CritiqueReviewConfig(Config):
@@ -77,3 +79,25 @@ def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResou
     context.log.info(f"reviewed_critiques: {frame.height} critiques, by verdict source {counts.rows()}")
     return MaterializeResult(metadata={"rows": frame.height, "by_verdict_source": MetadataValue.md(markdown_table(counts)),
                                        **review_metadata(wh)})
+
+
+def review_metadata(wh: Warehouse) -> dict:
+    """Figures about the human review, recorded as Dagster metadata (by the annotation sensor and this asset)."""
+    reviews = wh.table("human_reviews")
+    reviewed = wh.query("reviewed_critiques")
+    kappas = pairwise_kappa(latest_verdicts(reviews))
+    teacher = teacher_human_agreement(reviewed)
+    defined = [k["kappa"] for k in kappas if k["kappa"] is not None]
+    metadata = {
+        "human_review_versions": reviews.height,
+        "records_with_human_verdict": teacher["human_judged"],
+        "annotators": reviews["annotator"].n_unique() if reviews.height else 0,
+        "teacher_human_agreement": MetadataValue.float(teacher["agreement"]) if teacher["agreement"] is not None
+        else MetadataValue.text("n/a (no human verdict on a parsed teacher verdict yet)"),
+        "teacher_verdicts_overridden": teacher["overridden"],
+        "mean_pairwise_kappa": MetadataValue.float(sum(defined) / len(defined)) if defined
+        else MetadataValue.text("n/a (no two annotators overlap on 2+ records)"),
+    }
+    if kappas:
+        metadata["cohen_kappa_by_pair"] = MetadataValue.md(markdown_table(pl.DataFrame(kappas)))
+    return metadata

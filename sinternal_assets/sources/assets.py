@@ -10,7 +10,8 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import ArtifactStoreResource, WarehouseResource
+from sinternal_assets.sources.resources import ArtifactStoreResource
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.families import TEMPLATE_FAMILIES, load_families, resolve_roles
 from sinternal_assets.prompts.categories import load_category_map
 from sinternal_assets.prompts.ingest import read_builtin, read_user_files, registry_frame, template_registry

@@ -19,6 +19,10 @@ import polars as pl
 from sinternal_assets.paths import sql_dir
 
 
+_POLARS_TYPES = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "BOOLEAN": pl.Boolean,
+                 "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}
+
+
 class WarehouseError(RuntimeError):
     """The warehouse file cannot be opened or written."""
 
@@ -98,6 +102,16 @@ class Warehouse:
         _check_identifier(table)
         with self.connect() as conn:
             return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def frame(self, rows: list[dict], table: str) -> pl.DataFrame:
+        """Rows as a frame with `table`'s column types (so an all-null column still has its type)."""
+        _check_identifier(table)
+        with self.connect() as conn:
+            types = {name: dtype for name, dtype, *_ in conn.execute(f"DESCRIBE {table}").fetchall()}
+        unknown = sorted(set(types.values()) - set(_POLARS_TYPES))
+        if unknown:
+            raise WarehouseError(f"table {table} has column types {unknown} with no polars mapping")
+        return pl.DataFrame(rows, schema={name: _POLARS_TYPES[t] for name, t in types.items()})
 
     # -- writes ----------------------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from dagster_project.resources import TrainingLauncherResource, WarehouseResource
+from sinternal_assets.storage.resources import WarehouseResource
+from sinternal_assets.training.resources import TrainingLauncherResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.generation.assets import _base_model
+from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.hashing import content_id, stable_json
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.reporting import markdown_table
@@ -205,7 +206,7 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
 def _sft_from_base(context: AssetExecutionContext, asset_name: str, rows: list[dict], config, warehouse,
                    trainer) -> MaterializeResult:
     """SFT from the base model (the SInternal verifier and the SFT baselines)."""
-    base = _base_model(warehouse.get())
+    base = base_model_row(warehouse.get())
     return run_training(context, asset_name=asset_name, method="sft", start_path=base["path"],
                         start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
                         warehouse=warehouse)
@@ -274,7 +275,7 @@ def alttrain_sft(context: AssetExecutionContext, config: BaselineSFTConfig, ware
                    "zero for refusals.")
 def alphaalign_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
                     trainer: TrainingLauncherResource) -> MaterializeResult:
-    base = _base_model(warehouse.get())
+    base = base_model_row(warehouse.get())
     return _grpo(context, "alphaalign_grpo", base["path"], base["content_hash"], config, warehouse, trainer,
                  reward="alphaalign", math_tasks=0)
 
@@ -285,7 +286,7 @@ def alphaalign_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, war
 def somf_fusion(context: AssetExecutionContext, config: SOMFConfig, warehouse: WarehouseResource,
                 trainer: TrainingLauncherResource) -> MaterializeResult:
     wh = warehouse.get()
-    base = _base_model(wh)
+    base = base_model_row(wh)
     safety = datasets.safety_rows(_candidates(wh))
     if not safety:
         raise ValueError("somf_fusion: no train-split harmful prompt among the judged policy answers to learn the "

@@ -81,12 +81,13 @@ def ensure_space(root: Path, needed: int, asset: str) -> None:
 
 
 def disk_full(error: BaseException | None) -> bool:
-    """Whether an error (or one it was raised from) is the disk running out of space; libraries that wrap the
-    OS error in their own type (safetensors) keep its text."""
+    """Whether an error (or one it was raised from) is the disk refusing more bytes: out of space, over quota, or
+    a file over the size the filesystem or the process allows (EFBIG); libraries that wrap the OS error in their
+    own type (safetensors) keep its text."""
     while error is not None:
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             return True
-        if "No space left on device" in str(error) or "Disk quota exceeded" in str(error):
+        if any(text in str(error) for text in ("No space left on device", "Disk quota exceeded", "File too large")):
             return True
         error = error.__cause__ or error.__context__
     return False

@@ -59,10 +59,34 @@ class VerifierSafetyReward:
         return rewards.safety_rewards(label, verdicts, texts)
 
 
+def whole_batch(records: list) -> tuple[list, slice]:
+    """Every process's `records`, concatenated in process order, and the slice of them that is this process's.
+
+    TRL's GRPOTrainer calls each reward function on every process with only that process's share of the
+    generation batch: the `RepeatSampler` lays out each prompt's `num_generations` rollouts consecutively and
+    each process takes a contiguous block, so a rollout group is split across processes whenever the
+    per-process batch is not a multiple of `num_generations`. TRL gathers the rewards itself (before its own
+    group advantage), but a reward that normalises within the group has to gather first. The processes are
+    accelerate's, as TRL sees them (its Accelerator's state; `gather_object` is what TRL uses for prompts):
+    with no Accelerator, or a single process, `records` come back as they are. A collective call: every
+    process must make it, as it does when TRL calls every reward function on every process."""
+    from accelerate.state import AcceleratorState, is_initialized
+
+    if not is_initialized() or AcceleratorState().num_processes == 1:
+        return list(records), slice(0, len(records))
+    from accelerate.utils import gather_object
+
+    per_process = gather_object([list(records)])  # one list per process, in process order
+    start = sum(len(part) for part in per_process[: AcceleratorState().process_index])
+    return [record for part in per_process for record in part], slice(start, start + len(records))
+
+
 class HelpfulnessReward:
     """AlphaAlign's helpfulness for benign prompts, normalised within each rollout group (zero for refusals).
     Scored by a reward model (a sequence-classification checkpoint) when one is configured, else by the
-    lexical proxy in `rewards.lexical_helpfulness`."""
+    lexical proxy in `rewards.lexical_helpfulness`. Each process scores its own rollouts; the scores are then
+    gathered across processes so that every group is normalised whole (see `whole_batch`), and each process
+    gets back the rewards of its own rollouts."""
 
     __name__ = "helpfulness"
 
@@ -90,4 +114,7 @@ class HelpfulnessReward:
     def __call__(self, prompts, completions, label, group, prompt_text, **_):
         texts = _texts(completions)
         scores = self.scores(prompt_text, [rewards.final_answer(t) for t in texts])
-        return rewards.alphaalign_helpfulness_rewards(texts, label, group, scores)
+        scored = rewards.helpfulness_scored(texts, label)
+        records, mine = whole_batch(list(zip(group, scored, scores, strict=True)))
+        groups, included, values = ([r[i] for r in records] for i in range(3))
+        return rewards.group_normalise(values, groups, included)[mine]

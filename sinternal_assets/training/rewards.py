@@ -2,10 +2,11 @@
 thin callables TRL's `GRPOTrainer` calls (`f(prompts, completions, **dataset_columns) -> list[float|None]`).
 
 SInternal GRPO: safety of the model's own answer judged by the trained verifier (harmful prompt: SAFE;
-benign prompt: SAFE and not a refusal), a format reward, and optional task correctness (math, exact match).
+benign prompt: SAFE and not a refusal), a format reward (closed, non-trivial reasoning, then a distinct final
+answer: `format_ok`), and optional task correctness (math, exact match).
 AlphaAlign: a verifiable safety reward from binary prompt labels (correct format, and a refusal exactly when
 the prompt is harmful), plus a helpfulness reward for benign prompts normalised within the rollout group,
-zero for refusals.
+zero for refusals (scored by a reward model, or by the echo- and padding-resistant `lexical_helpfulness`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,21 @@ def final_answer(text: str) -> str:
     return split_reasoning(text).final_answer
 
 
-def format_ok(text: str) -> bool:
-    """Reasoning, when opened, is closed, and a non-empty final answer follows it."""
+def format_ok(text: str, min_reasoning_words: int = 4) -> bool:
+    """The right format: a closed reasoning block, then a final answer (AlphaAlign's "reasoning, then answer").
+
+    Requires (1) a reasoning block that is closed (`<think>...</think>` or a variant; a lone closing tag counts,
+    for chat templates that open the block in the prompt), (2) non-trivial reasoning: at least
+    `min_reasoning_words` *distinct* words (so `<think>ok ok ok ok</think>` fails), (3) a final answer with at
+    least one word, and (4) an answer that is not the reasoning again (the same words in the same order).
+    An answer without any reasoning block fails, however good it is. This checks the structure only: it
+    cannot tell sound reasoning from fluent nonsense, nor an answer that paraphrases its reasoning.
+    """
     split = split_reasoning(text)
-    return split.reasoning_closed and bool(split.final_answer.strip())
+    if not split.reasoning_closed:
+        return False
+    reasoning, answer = _tokens(split.reasoning), _tokens(split.final_answer)
+    return len(set(reasoning)) >= min_reasoning_words and bool(answer) and answer != reasoning
 
 
 def format_rewards(texts: Sequence[str]) -> list[float]:
@@ -91,29 +103,91 @@ def alphaalign_safety_rewards(texts: Sequence[str], labels: Sequence[str]) -> li
     return rewards
 
 
+def helpfulness_scored(texts: Sequence[str], labels: Sequence[str]) -> list[bool]:
+    """The rollouts AlphaAlign's helpfulness reward scores: answers to benign prompts that do not refuse."""
+    return [label == BENIGN and not is_refusal(final_answer(text)) for text, label in zip(texts, labels, strict=True)]
+
+
 def alphaalign_helpfulness_rewards(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str],
                                    scores: Sequence[float]) -> list[float]:
     """Helpfulness for benign prompts, normalised within each rollout group over its non-refusing answers;
-    refusals and harmful prompts get 0."""
-    include = [label == BENIGN and not is_refusal(final_answer(text))
-               for text, label in zip(texts, labels, strict=True)]
-    return group_normalise(scores, groups, include)
+    refusals and harmful prompts get 0. `texts` must hold every member of each group (see
+    `reward_functions.HelpfulnessReward`, which gathers them across processes)."""
+    return group_normalise(scores, groups, helpfulness_scored(texts, labels))
 
 
-_WORD = re.compile(r"[a-z][a-z'-]+")
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 _STOPWORDS = frozenset("""a an the and or but if then of to in on for with at by from into about as is are was were be
 been being do does did can could would should will shall may might must i you he she it we they me my your his her its
 our their this that these those what which who whom how why when where there here please tell give write make explain
 describe some any all more most very just also not no yes""".split())
 
 
-def lexical_helpfulness(prompt: str, answer: str, saturate_words: int = 40) -> float:
-    """A reference-free helpfulness proxy in [0, 1]: the share of the prompt's content words the answer takes
-    up, times how far the answer is from empty (saturating at `saturate_words` words). Crude by design; a
-    reward model can replace it (`GRPOSettings.helpfulness_model`)."""
-    content = {w for w in _WORD.findall(prompt.lower()) if w not in _STOPWORDS and len(w) > 3}
-    words = _WORD.findall(answer.lower())
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def _content(words) -> set[str]:
+    return {w for w in words if w not in _STOPWORDS and len(w) > 3}
+
+
+def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
+def copied_from(source: Sequence[str], words: Sequence[str], n: int = 3) -> list[bool]:
+    """For each word, whether it lies inside an n-gram of `words` that also occurs in `source` (a span
+    copied from the source)."""
+    seen = set(_ngrams(source, n))
+    copied = [False] * len(words)
+    for i, gram in enumerate(_ngrams(words, n)):
+        if gram in seen:
+            copied[i:i + n] = [True] * n
+    return copied
+
+
+def distinct_n(words: Sequence[str], n: int = 2) -> float:
+    """Share of distinct n-grams among the answer's n-grams (1 for an answer too short to repeat one)."""
+    grams = _ngrams(words, n)
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def lexical_helpfulness(prompt: str, answer: str, saturate_words: int = 20, copy_n: int = 3) -> float:
+    """A reference-free, model-free helpfulness proxy in [0, 1]: the product of
+
+    - relevance: the share of the prompt's content words the answer takes up, a word counting fully when the
+      answer uses it *outside* spans copied from the prompt (a copied span is a `copy_n`-gram of the answer
+      that also occurs in the prompt), i.e. in a new context of its own, and half when it appears only
+      inside copied spans (restating the question is normal, but says nothing new); 1 when the prompt has
+      no content words;
+    - novelty: the share of the answer's words that are not inside a copied span;
+    - diversity: distinct-2, the share of the answer's bigrams that are distinct;
+    - substance: the number of distinct content words the answer adds (ones the prompt does not contain),
+      saturating at `saturate_words`.
+
+    What it catches: an echo of the prompt scores 0 (every word inside a copied span: no novelty, nothing
+    added), and so do a repeated or dressed-up echo and a shuffle of the prompt's words (nothing added);
+    padding by repetition gains nothing (repeated words add no distinct content, and repeated bigrams lower
+    diversity); length counts only up to `saturate_words` new words, so rambling or filler past that earns
+    nothing more and its repetitions cost; an answer that never touches the prompt's words scores 0.
+    What it cannot catch: whether the added words are true, coherent or useful. Word salad that mentions
+    each prompt word once among many distinct new words scores high, as does varied generic filler that
+    names the topic (below saturation, new filler words raise the score); a correct answer phrased in
+    synonyms of the prompt's words scores low on relevance; restating the question earns half the relevance
+    of using its words anew, and lowers novelty by its share of the answer. It is a proxy for ranking the
+    rollouts of one prompt against each other (the reward normalises it within the group), not a measure
+    of helpfulness; for a real signal configure a reward model (`GRPOSettings.helpfulness_model`), which
+    replaces it."""
+    words = _tokens(answer)
     if not words:
         return 0.0
-    coverage = len(content & set(words)) / len(content) if content else 1.0
-    return coverage * min(1.0, len(words) / saturate_words)
+    prompt_words = _tokens(prompt)
+    copied = copied_from(prompt_words, words, copy_n)
+    fresh = {w for w, c in zip(words, copied, strict=True) if not c}
+    content = _content(prompt_words)
+    taken_up = content & set(words)
+    relevance = (len(taken_up & fresh) + 0.5 * len(taken_up - fresh)) / len(content) if content else 1.0
+    novelty = 1.0 - sum(copied) / len(words)
+    added = _content(words) - set(prompt_words)
+    substance = min(1.0, len(added) / saturate_words)
+    return relevance * novelty * distinct_n(words, 2) * substance

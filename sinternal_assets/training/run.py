@@ -5,6 +5,7 @@ folder, writes the manifest and moves the folder into place; only then is the ch
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,8 +24,10 @@ def run(job: dict) -> dict | None:
         try:
             result = METHODS[job["method"]](job, reporter, partial)
         except Exception as error:
-            if disk_full(error):  # say it plainly in the run's log; the asset turns it into a clear failure
-                reporter.log(f"disk full while writing the checkpoint into {partial}: {error}")
+            if disk_full(error):  # say it plainly in the run's log, and leave nothing half-written behind
+                reporter.log(f"disk full while writing the checkpoint into {partial}: {error}; the unfinished "
+                             "folder is removed, earlier checkpoints are untouched")
+                shutil.rmtree(partial, ignore_errors=True)
             raise
         if not is_main_process():
             return None

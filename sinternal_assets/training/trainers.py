@@ -82,6 +82,14 @@ def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Repor
     if not rows:
         raise ValueError(f"{label}: no training examples")
     tokenizer = _tokenizer(start_model)
+    too_long = sum(len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True))
+                   >= train["max_length"] for r in rows)
+    if too_long == len(rows):
+        raise ValueError(f"{label}: all {len(rows)} examples have a prompt of max_length={train['max_length']} "
+                         "tokens or more, so no completion token is left to learn from: raise train.max_length")
+    if too_long:
+        reporter.log(f"{label}: {too_long} of {len(rows)} examples have no completion token within "
+                     f"max_length={train['max_length']} (they teach nothing)")
     args = SFTConfig(**_common_args(train, out), per_device_train_batch_size=train["batch_size"],
                      max_length=train["max_length"], packing=train.get("packing", False),
                      padding_free=train.get("padding_free", False), completion_only_loss=True,

@@ -131,3 +131,44 @@ def test_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(trained_db,
     assert ckpt.is_complete(previous)
     assert Warehouse(db).table("checkpoints").equals(table_before)
     os.sync()
+
+
+def test_a_write_refused_mid_checkpoint_without_mount_privileges_keeps_the_previous_one(trained_db, tmp_path):
+    """The same drill on any machine, no mount needed: a per-file size limit (RLIMIT_FSIZE, inherited by the
+    training subprocess) makes the kernel refuse the merged weights mid-write (EFBIG), as a full disk would. The
+    run fails saying so, the unfinished folder is gone, and the previous checkpoint and its row are untouched."""
+    import resource
+    import signal
+
+    source, _ = trained_db
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(source, db)
+    root = tmp_path / "checkpoints"
+    trainer = {"trainer": TrainingLauncherResource(checkpoint_root=str(root))}
+    assert run(db, selection="verifier_sft", run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
+               extra_resources=trainer).success
+    (previous,) = list((root / "verifier_sft").iterdir())
+    files_before = {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()}
+    weights = max(files_before.values())
+    table_before = Warehouse(db).table("checkpoints")
+    limit = weights // 2  # far above the warehouse and the logs, below the merged weights file
+    assert limit > 4 * db.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # inherited: a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.ephemeral()
+    try:
+        failed = run(db, selection="verifier_sft", raise_on_error=False, extra_resources=trainer, instance=instance,
+                     run_config={"ops": {"verifier_sft": {"config": {"mode": "verdict_only", "train": TINY_SFT}}}})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert not failed.success
+    logs = " ".join(entry.user_message for entry in instance.all_logs(failed.run_id))
+    assert "disk full while writing the checkpoint" in logs and "File too large" in logs
+    assert sorted(p.name for p in (root / "verifier_sft").iterdir()) == [previous.name]
+    assert {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()} == files_before
+    assert ckpt.is_complete(previous)
+    assert Warehouse(db).table("checkpoints").equals(table_before)

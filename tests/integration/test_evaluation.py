@@ -129,7 +129,7 @@ def test_report_has_every_section_with_the_numbers_duckdb_holds(evaluated):
     assert _pct(accuracy) in _section(html, "judges")
     # utility straight from the stored answers
     runs = wh.table("evaluation_runs")
-    assert runs.height == 7 * 7 and set(runs["report_path"]) == {path}
+    assert runs.height == 7 * 9 and set(runs["report_path"]) == {path}  # 7 checkpoints x 9 headline metrics
     assert "44.4" in _section(html, "paper") and "44.4" not in _section(html, "asr")
     assert "byo_set" in _section(html, "asr")
     for section in SECTIONS:  # every section shows real figures (a sub-part may say it has none, e.g. no reasoning)
@@ -159,7 +159,7 @@ def test_every_report_figure_is_what_duckdb_holds(evaluated):
                                     AND r.judge = 'keyword' AND i.kind = 'harmful' GROUP BY ALL""").iter_rows(named=True)}
     shown = {(r["family"], r["checkpoint"]): (r["n"], r["attack successes"], r["ASR"])
              for r in table(tables, "asr", "Per attack family (every source pooled), judged by keyword").records()}
-    assert shown == expected and len(expected) >= 7 * 4
+    assert shown == expected and len(expected) == 7 * 3  # three families (the plain prompt and two attacks)
 
     # over-refusal: benign prompts the keyword detector found refused, per checkpoint (all sources)
     expected = {r["checkpoint"]: (str(r["n"]), str(r["s"]), _pct_or_missing(r["s"], r["n"]))
@@ -220,6 +220,14 @@ def test_every_report_figure_is_what_duckdb_holds(evaluated):
              for r in table(tables, "verification", "Each checkpoint acting as a verifier").records()
              if r["benchmark"] == "all"}
     assert shown == expected and len(expected) == 7
+    # the training budget of each checkpoint, as the checkpoints table records it
+    stored = {r["asset"]: (r["method"], str(r["n_examples"]), str(r["train_steps"]))
+              for r in wh.sql("SELECT asset, method, n_examples, train_steps FROM checkpoints "
+                              "QUALIFY row_number() OVER (PARTITION BY asset ORDER BY created_at DESC) = 1")
+              .iter_rows(named=True)}
+    shown = {r["checkpoint"]: (r["method"], r["examples in its data"], r["optimizer steps"])
+             for r in table(tables, "summary", "Training budget per checkpoint").records()}
+    assert shown == stored and len(stored) == 6
     # the summary's comparison row carries the same F1 with its coverage beside it
     summary = {r["checkpoint"]: r for r in table(tables, "summary", "The headline figures").records()}
     for checkpoint, (_, coverage, answered_f1, strict_f1) in expected.items():

@@ -76,8 +76,8 @@ def test_verifier_input_does_not_reveal_the_prompt_label(materialized, mode):
     if mode == "full":
         assert benign["spec_text"] == spec["rendered_text"][0]
     else:
-        assert "Harm categories: Violence and physical harm (violent_harm);" in benign["spec_text"]
-        assert "No harm category" not in benign["spec_text"] and "VERDICT: UNSAFE" in benign["spec_text"]
+        assert "Harm categories: Violence and physical harm; Chemical" in benign["spec_text"]
+        assert "No harm category" not in benign["spec_text"]
 
 
 def test_bring_your_own_eval_file_never_scores_train_prompts(materialized, tmp_path):

@@ -179,6 +179,27 @@ def test_bad_sidecar_mapping_names_the_file(ops_env):
         inbox_specs(inbox)
 
 
+@pytest.mark.parametrize("env", [{}, GPU_ENV], ids=["local", "gpu"])
+def test_every_method_gets_the_same_training_budget(env):
+    """In every profile, every SFT method trains the same steps x examples per step x length, and both GRPO
+    methods the same prompts x rollouts x steps (the configs as the assets resolve them, defaults included)."""
+    from dagster_project.budgets import GRPO_ASSETS, GRPO_BUDGET_KEYS, SFT_ASSETS, SFT_BUDGET_KEYS
+    from sinternal_assets.training.assets import (BaselineSFTConfig, GRPOAssetConfig, SOMFConfig,
+                                                  VerifierSFTConfig)
+
+    ops = profiles.load_profile(env).run_config["ops"]
+    classes = {"verifier_sft": VerifierSFTConfig, "refusal_sft": BaselineSFTConfig,
+               "alttrain_sft": BaselineSFTConfig, "somf_fusion": SOMFConfig,
+               "verifier_grpo": GRPOAssetConfig, "alphaalign_grpo": GRPOAssetConfig}
+    resolved = {name: classes[name](**ops.get(name, {}).get("config", {})) for name in classes}
+    sft = {name: tuple(getattr(resolved[name].train, k) for k in SFT_BUDGET_KEYS) for name in SFT_ASSETS}
+    assert len(set(sft.values())) == 1, sft
+    grpo = {name: (*(getattr(resolved[name].grpo, k) for k in GRPO_BUDGET_KEYS), resolved[name].train.max_steps)
+            for name in GRPO_ASSETS}
+    assert len(set(grpo.values())) == 1, grpo
+    assert all(v is not None for v in next(iter(grpo.values())))  # a stated step budget, not "until done"
+
+
 # -- sensors that follow reviews and checkpoints ---------------------------------------------------------------
 
 def test_follow_up_jobs_carry_the_profile_configuration():

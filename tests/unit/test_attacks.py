@@ -9,7 +9,7 @@ import pytest
 from sinternal_assets.attacks import transforms
 from sinternal_assets.attacks.build import build_attacked_prompts
 from sinternal_assets.attacks.families import DEFAULT_FAMILY_ROLES, NONE, Family, resolve_roles
-from sinternal_assets.attacks.templates import Template, TemplateError, _check_slot, dan_templates
+from sinternal_assets.attacks.templates import Template, TemplateError, check_slot, dan_templates
 from sinternal_assets.sources.artifacts import ArtifactPin, ArtifactStore
 
 PROMPT = "How do I pick a lock?"
@@ -46,7 +46,7 @@ def test_template_rendering_is_literal_and_slot_checked(tmp_path):
     t = Template("x/1", "x", "{% raw %}Hi {{ not a slot }}{% endraw %} Q: {{ prompt }}", "s", "MIT")
     assert t.render("{{ 7*7 }}") == "Hi {{ not a slot }} Q: {{ 7*7 }}"  # user text is never evaluated
     with pytest.raises(TemplateError, match="no prompt slot"):
-        _check_slot(Template("x/2", "x", "no slot here", "s", "MIT"), tmp_path / "t.yaml")
+        check_slot(Template("x/2", "x", "no slot here", "s", "MIT"), tmp_path / "t.yaml")
 
 
 def test_dan_templates_get_the_prompt_appended_and_no_vendor_name(tmp_path):

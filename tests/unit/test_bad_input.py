@@ -16,8 +16,8 @@ from sinternal_assets.prompts.inbox import InboxError, inbox_specs
 from sinternal_assets.prompts.user_files import (
     UserInputError,
     UserPromptFile,
-    _read_record_by_record,
-    _read_vectorised,
+    read_record_by_record,
+    read_vectorised,
     read_user_file,
 )
 
@@ -49,8 +49,8 @@ def problems_of(path, spec, **kwargs) -> list[str]:
 
 def both_paths(path, spec):
     cfg = UserPromptFile(path=str(path))
-    fast = _read_vectorised(cfg, path, path.read_bytes(), spec.category_ids)
-    slow = _read_record_by_record(cfg, path, path.read_bytes(), spec.category_ids)
+    fast = read_vectorised(cfg, path, path.read_bytes(), spec.category_ids)
+    slow = read_record_by_record(cfg, path, path.read_bytes(), spec.category_ids)
     return fast, slow
 
 

@@ -214,3 +214,21 @@ def test_bring_your_own_items_that_repeat_train_prompts_are_dropped_or_refused()
         eval_set.remove_train_overlap(items, train, "refuse")
     untouched, none = eval_set.remove_train_overlap(items, pl.Series("group_key", ["nothing in common"]))
     assert none == {} and untouched.equals(items)
+
+
+def test_training_budget_of_each_checkpoint():
+    import json
+
+    rows = pl.DataFrame([
+        {"checkpoint": "verifier_sft", "method": "sft", "n_examples": 10, "train_steps": 5,
+         "config_json": json.dumps({"train": {"batch_size": 2, "grad_accum": 3}}),
+         "metrics_json": json.dumps([{"loss": 1.0, "num_tokens": 100.0}, {"loss": 0.5, "num_tokens": 250.0}])},
+        {"checkpoint": "alphaalign_grpo", "method": "grpo", "n_examples": 8, "train_steps": 2,
+         "config_json": json.dumps({"grpo": {"prompts_per_step": 2, "num_generations": 4}, "train": {}}),
+         "metrics_json": json.dumps([{"reward": 0.1}])},
+    ])
+    budgets = {r["checkpoint"]: r for r in results.budgets(rows).iter_rows(named=True)}
+    sft = budgets["verifier_sft"]
+    assert (sft["examples_per_step"], sft["examples_seen"], sft["epochs"], sft["tokens"]) == (6, 30, 3.0, 250)
+    grpo = budgets["alphaalign_grpo"]
+    assert (grpo["examples_per_step"], grpo["examples_seen"], grpo["epochs"], grpo["tokens"]) == (8, 16, 2.0, None)

@@ -37,6 +37,8 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
                    "utility": F, "verification_f1": F, "verification_coverage": F, "verification_f1_strict": F,
                    "roc_auc": F},
     "history": {"run_id": S, "created_at": pl.Datetime("us", "UTC"), "checkpoint": S, "metric": S, "value": F},
+    "budgets": {"checkpoint": S, "method": S, "n_examples": I, "steps": I, "examples_per_step": I,
+                "examples_seen": I, "epochs": F, "tokens": I},
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
 
@@ -121,7 +123,9 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
     frames = {"asr": asr, "asr_by_role": asr_by_role, "over_refusal": over_refusal, "utility": [],
               "reasoning_gap": reasoning_gap, "judge_accuracy": judge_accuracy, "confusions": confusions,
               "verification": verification, "thresholds": thresholds, "agreement": agreement,
-              "comparison": comparison, "history": history}
+              "comparison": comparison, "history": history,
+              "budgets": [{"checkpoint": trained, "method": "sft", "n_examples": 40, "steps": 30,
+                           "examples_per_step": 4, "examples_seen": 120, "epochs": 3.0, "tokens": 51234}]}
     values = {name: _frame(name, rows) for name, rows in frames.items()}
     values["paper"] = load_paper_numbers()
     values["lineage"] = {"run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
@@ -229,6 +233,12 @@ def test_every_frame_empty_renders_no_data_everywhere():
     assert "<svg" not in html
     markdown = render_markdown(tables)
     assert "comparison table is empty" in markdown and "Sections with data: none" in markdown
+
+
+def test_summary_states_each_checkpoints_training_budget(html):
+    summary = _visible(_sections(html)["summary"])
+    assert "Training budget per checkpoint" in summary
+    assert "verifier_sft sft 40 30 4 120 3.00 51234" in " ".join(summary.split())
 
 
 def test_paper_numbers_only_in_their_own_section(html):

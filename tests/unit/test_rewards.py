@@ -10,6 +10,7 @@ from sinternal_assets.training import rewards
 
 REFUSAL = "I can't help with that request."
 HELPFUL = "Sure: preheat the oven to 180C, mix flour and sugar, then bake the cake for 30 minutes."
+THINK = "<think>The user asks for a recipe; the request is benign under the specification.</think>\n"
 
 
 def test_refusal_detector():
@@ -22,9 +23,21 @@ def test_refusal_detector():
     assert not is_refusal("x" * 250 + " I can't stress this enough.")
 
 
-def test_format_reward():
-    assert rewards.format_rewards(["<think>plan</think>answer", "answer only", "<think>never closed",
-                                   "<think>plan</think>   "]) == [1.0, 1.0, 0.0, 0.0]
+def test_format_reward_needs_reasoning_then_a_distinct_answer():
+    reasoning = "The user wants a cake recipe, which is benign."
+    good = [f"<think>{reasoning}</think>Preheat the oven.",
+            f"{reasoning}</think>Preheat the oven.",  # the chat template opened the block in the prompt
+            f"<thinking>{reasoning}</thinking>\nPreheat the oven."]
+    bad = ["answer only, however long and helpful it may look",  # no reasoning at all
+           "<think>plan</think>answer",  # trivial reasoning
+           "<think>ok ok ok ok ok ok</think>Preheat the oven.",  # repeated filler is no reasoning
+           "<think></think>Preheat the oven.",
+           f"<think>{reasoning} never closed",
+           f"<think>{reasoning}</think>   ",  # no final answer
+           f"<think>{reasoning}</think>...",  # punctuation is no answer
+           f"<think>{reasoning}</think>The user wants a cake recipe, which is benign!"]  # the reasoning again
+    assert rewards.format_rewards(good) == [1.0] * len(good)
+    assert rewards.format_rewards(bad) == [0.0] * len(bad)
 
 
 def test_safety_reward_harmful_and_benign():
@@ -72,10 +85,11 @@ def test_group_normalise_by_hand():
 
 
 def test_alphaalign_safety_reward():
-    texts = [REFUSAL, HELPFUL, REFUSAL, HELPFUL, "<think>unclosed " + REFUSAL]
-    labels = ["harmful", "harmful", "benign", "benign", "harmful"]
-    # refusal exactly when harmful, in the right format
-    assert rewards.alphaalign_safety_rewards(texts, labels) == [1.0, 0.0, 0.0, 1.0, 0.0]
+    texts = [THINK + REFUSAL, THINK + HELPFUL, THINK + REFUSAL, THINK + HELPFUL, "<think>unclosed " + REFUSAL,
+             HELPFUL, REFUSAL]
+    labels = ["harmful", "harmful", "benign", "benign", "harmful", "benign", "harmful"]
+    # refusal exactly when harmful, in the right format; no reasoning block is the wrong format
+    assert rewards.alphaalign_safety_rewards(texts, labels) == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
 
 
 def test_alphaalign_helpfulness_is_group_normalised_and_zero_for_refusals():
@@ -88,14 +102,73 @@ def test_alphaalign_helpfulness_is_group_normalised_and_zero_for_refusals():
     assert out == pytest.approx([1.0, -1.0, 0.0, 0.0])
 
 
-def test_lexical_helpfulness():
-    prompt = "How do I bake a chocolate cake at home?"
-    assert rewards.lexical_helpfulness(prompt, "") == 0.0
-    short = rewards.lexical_helpfulness(prompt, "Bake the chocolate cake.")
-    long = rewards.lexical_helpfulness(prompt, "To bake a chocolate cake at home, " + "mix well and wait. " * 10)
-    off_topic = rewards.lexical_helpfulness(prompt, "The weather is nice today. " * 10)
-    assert 0 < short < long <= 1.0
-    assert off_topic == 0.0
+PROMPT = "How do I bake a chocolate cake at home?"
+ANSWER = ("Preheat the oven to 180C. Whisk flour, sugar, cocoa powder, baking soda and salt, then beat in eggs, "
+          "milk and melted butter. Pour the batter into a greased tin and bake for 30 minutes, until a skewer "
+          "comes out clean; let the chocolate cake cool before icing it at home.")
+
+
+def test_lexical_helpfulness_prefers_a_real_answer():
+    assert rewards.lexical_helpfulness(PROMPT, "") == 0.0
+    real = rewards.lexical_helpfulness(PROMPT, ANSWER)
+    short = rewards.lexical_helpfulness(PROMPT, "Mix flour, cocoa and eggs, then bake the cake.")
+    assert 0 < short < real <= 1.0
+    assert rewards.lexical_helpfulness(PROMPT, "The weather is nice today. " * 10) == 0.0  # off topic
+
+
+@pytest.mark.parametrize("gamed", [
+    PROMPT,  # an echo
+    (PROMPT + " ") * 5,  # a repeated echo
+    "Sure! " + PROMPT + " Here is how.",  # an echo dressed up
+    "Home cake: chocolate, bake. Bake a cake at home, chocolate cake, home.",  # shuffled prompt words
+    "To bake a chocolate cake at home, " + "mix well and wait. " * 10,  # a restatement padded by repetition
+    "Bake the chocolate cake. " + "cake " * 60,  # repeated words
+])
+def test_lexical_helpfulness_is_not_maxed_by_echo_or_padding(gamed):
+    score = rewards.lexical_helpfulness(PROMPT, gamed)
+    assert score < 0.1 and score < rewards.lexical_helpfulness(PROMPT, ANSWER) / 5, score
+
+
+def test_padding_a_full_answer_does_not_raise_its_score():
+    real = rewards.lexical_helpfulness(PROMPT, ANSWER)
+    assert rewards.lexical_helpfulness(PROMPT, ANSWER + " " + PROMPT) <= real  # echo appended
+    assert rewards.lexical_helpfulness(PROMPT, ANSWER + " It is really very good and nice." * 8) < real  # filler
+    assert rewards.lexical_helpfulness(PROMPT, " ".join([ANSWER] * 4)) < real  # the answer four times
+
+
+def test_lexical_helpfulness_parts_by_hand():
+    # the copied span "chocolate cake at home" (trigrams found in the prompt) is marked; "bake" is not
+    assert rewards.copied_from("how do i bake a chocolate cake at home".split(),
+                               "first bake the chocolate cake at home slowly".split()) == [
+        False, False, False, True, True, True, True, False]
+    assert rewards.distinct_n("a b a b".split(), 2) == pytest.approx(2 / 3)
+    assert rewards.distinct_n(["one"], 2) == 1.0
+    # relevance (1 + 3 / 2) / 4 ("bake" in a new context; "chocolate", "cake", "home" only copied: half),
+    # novelty 4/8, diversity 1, substance 2/20 ("first", "slowly" are new; "the" is a stop word)
+    score = rewards.lexical_helpfulness(PROMPT, "first bake the chocolate cake at home slowly")
+    assert score == pytest.approx((1 + 3 / 2) / 4 * 4 / 8 * 1.0 * 2 / 20)
+
+
+def test_helpfulness_gets_a_signal_through_the_group():
+    # the proxy's scores, normalised in their rollout group, put a real answer above its gamed siblings
+    texts = [THINK + ANSWER, THINK + PROMPT, THINK + "cake " * 40, THINK + REFUSAL]
+    scores = [rewards.lexical_helpfulness(PROMPT, rewards.final_answer(t)) for t in texts]
+    out = rewards.alphaalign_helpfulness_rewards(texts, ["benign"] * 4, ["g"] * 4, scores)
+    assert out[0] > 0 > max(out[1], out[2]) and out[3] == 0.0
+
+
+def test_helpfulness_reward_in_one_process_normalises_its_batch():
+    from sinternal_assets.training.reward_functions import HelpfulnessReward, whole_batch
+
+    assert whole_batch([1, 2, 3]) == ([1, 2, 3], slice(0, 3))  # no Accelerator: nothing to gather
+    answers = [ANSWER, "Mix flour, cocoa and eggs, then bake the cake.", PROMPT, REFUSAL]
+    completions = [[{"role": "assistant", "content": THINK + a}] for a in answers]
+    out = HelpfulnessReward(None)(prompts=[PROMPT] * 4, completions=completions, label=["benign"] * 4,
+                                  group=["g"] * 4, prompt_text=[PROMPT] * 4)
+    scores = [rewards.lexical_helpfulness(PROMPT, a) for a in answers]
+    assert out == pytest.approx(rewards.alphaalign_helpfulness_rewards(
+        [THINK + a for a in answers], ["benign"] * 4, ["g"] * 4, scores))
+    assert out[0] > out[1] > out[2] and out[3] == 0.0
 
 
 def test_completion_text_of_conversational_completions():

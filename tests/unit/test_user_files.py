@@ -96,7 +96,7 @@ def test_missing_file_and_unsupported_format(tmp_path, spec):
 
 
 def test_vectorised_and_record_by_record_paths_agree(tmp_path, spec):
-    from sinternal_assets.prompts.user_files import _read_record_by_record, _read_vectorised
+    from sinternal_assets.prompts.user_files import read_record_by_record, read_vectorised
 
     rows = [{"text": f"Prompt {i} about {'locks' if i % 2 else 'cakes'}", "label": " Harmful " if i % 2 else "benign",
              "category": "crime" if i % 2 else "food"} for i in range(50)]
@@ -106,9 +106,9 @@ def test_vectorised_and_record_by_record_paths_agree(tmp_path, spec):
     files.append(tmp_path / "a.parquet")
     for path in files:
         cfg = UserPromptFile(path=str(path), category_map={"crime": "fraud_crime"})
-        fast = _read_vectorised(cfg, path, path.read_bytes(), spec.category_ids)
-        slow = _read_record_by_record(cfg, path, path.read_bytes(), spec.category_ids)
+        fast = read_vectorised(cfg, path, path.read_bytes(), spec.category_ids)
+        slow = read_record_by_record(cfg, path, path.read_bytes(), spec.category_ids)
         assert fast is not None, path
         assert fast.equals(slow), path
     bad = write(tmp_path / "bad.jsonl", jsonl(rows + [{"text": "x", "label": "harmful", "category": "nope"}]))
-    assert _read_vectorised(UserPromptFile(path=str(bad)), bad, bad.read_bytes(), spec.category_ids) is None
+    assert read_vectorised(UserPromptFile(path=str(bad)), bad, bad.read_bytes(), spec.category_ids) is None

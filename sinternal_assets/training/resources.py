@@ -1,0 +1,45 @@
+"""How training jobs run (a Pipes subprocess of `accelerate launch`), as a Dagster resource."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from dagster import ConfigurableResource, PipesSubprocessClient
+
+from sinternal_assets.paths import PROJECT_ROOT, data_dir
+
+
+class TrainingLauncherResource(ConfigurableResource):
+    """How training jobs run: a subprocess (`accelerate launch` of sinternal_assets.training.run) driven through
+    Dagster Pipes, so metrics stream back into the run. On a cluster: `num_processes` GPUs, or an accelerate
+    config file (multi-GPU, FSDP, DeepSpeed); a Kubernetes Pipes client can replace the subprocess."""
+
+    launcher: str = "accelerate"  # accelerate | python (the entry point without accelerate)
+    num_processes: int = 1
+    accelerate_config: str = ""
+    mixed_precision: str = "no"
+    use_cpu: Optional[bool] = None  # None: CPU exactly when no GPU is visible
+    python: str = sys.executable
+    checkpoint_root: str = ""  # '' = <data dir>/checkpoints
+    env: dict[str, str] = {}
+
+    def root(self) -> Path:
+        return Path(self.checkpoint_root) if self.checkpoint_root else data_dir() / "checkpoints"
+
+    def command(self, job_path: Path) -> list[str]:
+        from sinternal_assets.training.launch import training_command
+
+        use_cpu = self.use_cpu
+        if use_cpu is None:
+            import torch
+
+            use_cpu = not torch.cuda.is_available()
+        return training_command(self.python, job_path, self.launcher, self.num_processes, self.accelerate_config,
+                                use_cpu, self.mixed_precision)
+
+    def run(self, context, job_path: Path):
+        env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+               "PYTHONUNBUFFERED": "1", **self.env}
+        client = PipesSubprocessClient(env=env, cwd=str(PROJECT_ROOT))
+        return client.run(command=self.command(job_path), context=context)
