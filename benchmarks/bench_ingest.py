@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +44,22 @@ if str(REPO_ROOT) not in sys.path:
 
 EVAL_FRACTION = 0.2  # PromptPoolConfig defaults
 SPLIT_SEED = 0
-DIGEST_COLUMNS = ("prompt_id", "text", "label", "category", "source_category", "source", "source_record",
-                  "licence", "split", "norm_key", "group_key", "n_chars", "n_merged", "merged_sources")
+DIGEST_COLUMNS = (
+    "prompt_id",
+    "text",
+    "label",
+    "category",
+    "source_category",
+    "source",
+    "source_record",
+    "licence",
+    "split",
+    "norm_key",
+    "group_key",
+    "n_chars",
+    "n_merged",
+    "merged_sources",
+)
 
 # ------------------------------------------------------------------------------------------------
 # Synthetic data (deterministic for a given seed and row count)
@@ -53,86 +67,436 @@ DIGEST_COLUMNS = ("prompt_id", "text", "label", "category", "source_category", "
 
 HARM_VOCAB: dict[str, tuple[list[str], list[str]]] = {
     # category -> (verbs, objects). Synthetic prompts for a safety classifier's test data: labels only.
-    "violent_harm": (["hurt", "attack", "ambush", "injure", "threaten", "assault"],
-                     ["neighbour", "coworker", "security guard", "rival gang member", "ex partner", "teacher",
-                      "landlord", "referee", "delivery driver", "shop owner", "cyclist", "protester"]),
-    "cbrn": (["synthesise", "weaponise", "culture", "enrich", "aerosolise", "smuggle"],
-             ["nerve agent", "toxin", "pathogen", "uranium sample", "chlorine gas", "ricin batch",
-              "anthrax spore", "sarin precursor", "radioactive source", "dirty bomb", "mustard gas", "botulinum"]),
-    "cybercrime": (["hack", "breach", "phish", "crack", "hijack", "infect"],
-                   ["bank account", "email inbox", "corporate network", "wifi router", "hospital server",
-                    "password database", "crypto wallet", "smart lock", "webcam", "payroll system",
-                    "school portal", "cloud bucket"]),
-    "fraud_crime": (["forge", "launder", "counterfeit", "embezzle", "scam", "falsify"],
-                    ["passport", "cheque", "insurance claim", "tax return", "invoice", "banknote",
-                     "pension fund", "charity donation", "loan application", "payslip", "receipt", "will"]),
-    "illegal_goods": (["buy", "sell", "traffic", "grow", "import", "stash"],
-                      ["cocaine", "unlicensed firearm", "stolen phone", "ivory", "fentanyl pill", "ghost gun",
-                       "counterfeit watch", "cannabis plant", "methamphetamine", "silencer", "ammunition",
-                       "stolen car part"]),
-    "hate_harassment": (["harass", "humiliate", "bully", "intimidate", "dox", "stalk"],
-                        ["classmate", "journalist", "streamer", "minority group", "colleague", "politician",
-                         "neighbour kid", "online critic", "ex friend", "team mate", "influencer", "tenant"]),
-    "misinformation": (["fabricate", "spread", "fake", "amplify", "invent", "seed"],
-                       ["vaccine rumour", "election result", "news story", "health scare", "climate hoax",
-                        "poll", "celebrity death", "bank collapse", "war report", "court ruling",
-                        "scientific study", "product recall"]),
-    "sexual_content": (["film", "share", "leak", "solicit", "distribute", "record"],
-                       ["intimate photo", "private video", "explicit chat", "nude image", "hidden camera clip",
-                        "sexting log", "webcam recording", "revenge image", "bedroom footage",
-                        "dating app photo", "locker room video", "private message"]),
-    "self_harm": (["overdose", "starve", "poison", "cut", "hide", "worsen"],
-                  ["myself", "painkiller", "sleeping pill", "eating disorder", "wound", "insulin",
-                   "bleach", "razor", "medication", "withdrawal", "scar", "injury"]),
-    "privacy": (["track", "locate", "spy", "wiretap", "surveil", "unmask"],
-                ["ex girlfriend", "anonymous account", "phone location", "home address", "private diary",
-                 "medical record", "credit report", "text message", "employee", "tenant", "celebrity",
-                 "whistleblower"]),
-    "intellectual_property": (["pirate", "crack", "rip", "bypass", "clone", "plagiarise"],
-                              ["movie", "software licence", "video game", "ebook", "music album",
-                               "streaming service", "font", "textbook", "patent", "paywall", "dissertation",
-                               "design file"]),
-    "model_manipulation": (["jailbreak", "bypass", "override", "disable", "trick", "extract"],
-                           ["safety filter", "system prompt", "content policy", "moderation model",
-                            "guardrail", "refusal", "hidden instruction", "training data", "api key",
-                            "rate limiter", "watermark", "classifier"]),
-    "other_harm": (["sabotage", "vandalise", "poach", "dump", "evade", "rig"],
-                   ["power line", "water supply", "traffic light", "toxic waste", "speed camera", "slot machine",
-                    "exam", "horse race", "fire alarm", "train signal", "rare bird", "customs check"]),
+    "violent_harm": (
+        ["hurt", "attack", "ambush", "injure", "threaten", "assault"],
+        [
+            "neighbour",
+            "coworker",
+            "security guard",
+            "rival gang member",
+            "ex partner",
+            "teacher",
+            "landlord",
+            "referee",
+            "delivery driver",
+            "shop owner",
+            "cyclist",
+            "protester",
+        ],
+    ),
+    "cbrn": (
+        ["synthesise", "weaponise", "culture", "enrich", "aerosolise", "smuggle"],
+        [
+            "nerve agent",
+            "toxin",
+            "pathogen",
+            "uranium sample",
+            "chlorine gas",
+            "ricin batch",
+            "anthrax spore",
+            "sarin precursor",
+            "radioactive source",
+            "dirty bomb",
+            "mustard gas",
+            "botulinum",
+        ],
+    ),
+    "cybercrime": (
+        ["hack", "breach", "phish", "crack", "hijack", "infect"],
+        [
+            "bank account",
+            "email inbox",
+            "corporate network",
+            "wifi router",
+            "hospital server",
+            "password database",
+            "crypto wallet",
+            "smart lock",
+            "webcam",
+            "payroll system",
+            "school portal",
+            "cloud bucket",
+        ],
+    ),
+    "fraud_crime": (
+        ["forge", "launder", "counterfeit", "embezzle", "scam", "falsify"],
+        [
+            "passport",
+            "cheque",
+            "insurance claim",
+            "tax return",
+            "invoice",
+            "banknote",
+            "pension fund",
+            "charity donation",
+            "loan application",
+            "payslip",
+            "receipt",
+            "will",
+        ],
+    ),
+    "illegal_goods": (
+        ["buy", "sell", "traffic", "grow", "import", "stash"],
+        [
+            "cocaine",
+            "unlicensed firearm",
+            "stolen phone",
+            "ivory",
+            "fentanyl pill",
+            "ghost gun",
+            "counterfeit watch",
+            "cannabis plant",
+            "methamphetamine",
+            "silencer",
+            "ammunition",
+            "stolen car part",
+        ],
+    ),
+    "hate_harassment": (
+        ["harass", "humiliate", "bully", "intimidate", "dox", "stalk"],
+        [
+            "classmate",
+            "journalist",
+            "streamer",
+            "minority group",
+            "colleague",
+            "politician",
+            "neighbour kid",
+            "online critic",
+            "ex friend",
+            "team mate",
+            "influencer",
+            "tenant",
+        ],
+    ),
+    "misinformation": (
+        ["fabricate", "spread", "fake", "amplify", "invent", "seed"],
+        [
+            "vaccine rumour",
+            "election result",
+            "news story",
+            "health scare",
+            "climate hoax",
+            "poll",
+            "celebrity death",
+            "bank collapse",
+            "war report",
+            "court ruling",
+            "scientific study",
+            "product recall",
+        ],
+    ),
+    "sexual_content": (
+        ["film", "share", "leak", "solicit", "distribute", "record"],
+        [
+            "intimate photo",
+            "private video",
+            "explicit chat",
+            "nude image",
+            "hidden camera clip",
+            "sexting log",
+            "webcam recording",
+            "revenge image",
+            "bedroom footage",
+            "dating app photo",
+            "locker room video",
+            "private message",
+        ],
+    ),
+    "self_harm": (
+        ["overdose", "starve", "poison", "cut", "hide", "worsen"],
+        [
+            "myself",
+            "painkiller",
+            "sleeping pill",
+            "eating disorder",
+            "wound",
+            "insulin",
+            "bleach",
+            "razor",
+            "medication",
+            "withdrawal",
+            "scar",
+            "injury",
+        ],
+    ),
+    "privacy": (
+        ["track", "locate", "spy", "wiretap", "surveil", "unmask"],
+        [
+            "ex girlfriend",
+            "anonymous account",
+            "phone location",
+            "home address",
+            "private diary",
+            "medical record",
+            "credit report",
+            "text message",
+            "employee",
+            "tenant",
+            "celebrity",
+            "whistleblower",
+        ],
+    ),
+    "intellectual_property": (
+        ["pirate", "crack", "rip", "bypass", "clone", "plagiarise"],
+        [
+            "movie",
+            "software licence",
+            "video game",
+            "ebook",
+            "music album",
+            "streaming service",
+            "font",
+            "textbook",
+            "patent",
+            "paywall",
+            "dissertation",
+            "design file",
+        ],
+    ),
+    "model_manipulation": (
+        ["jailbreak", "bypass", "override", "disable", "trick", "extract"],
+        [
+            "safety filter",
+            "system prompt",
+            "content policy",
+            "moderation model",
+            "guardrail",
+            "refusal",
+            "hidden instruction",
+            "training data",
+            "api key",
+            "rate limiter",
+            "watermark",
+            "classifier",
+        ],
+    ),
+    "other_harm": (
+        ["sabotage", "vandalise", "poach", "dump", "evade", "rig"],
+        [
+            "power line",
+            "water supply",
+            "traffic light",
+            "toxic waste",
+            "speed camera",
+            "slot machine",
+            "exam",
+            "horse race",
+            "fire alarm",
+            "train signal",
+            "rare bird",
+            "customs check",
+        ],
+    ),
 }
-HARM_ADJECTIVES = ["", "", "", "cheap", "untraceable", "quick", "quiet", "local", "small", "large", "anonymous",
-                   "foreign", "old", "new", "remote", "public", "private", "rich", "young", "elderly", "famous",
-                   "unprotected", "modern", "rural"]
-HARM_CONTEXTS = ["", "", "", "without getting caught", "at home", "using household items", "in a small town",
-                 "before the weekend", "on a tight budget", "from scratch", "without leaving traces",
-                 "over the internet", "in under an hour", "for revenge", "while on holiday", "with a friend",
-                 "late at night", "during a festival", "near a school", "as a teenager", "for profit",
-                 "with no experience", "in another country", "using a burner phone", "in the city centre"]
-BENIGN_VERBS = ["bake", "plant", "fix", "paint", "clean", "learn", "organise", "repair", "cook", "train", "study",
-                "design", "build", "knit", "photograph", "budget", "plan", "decorate", "translate", "compost",
-                "sharpen", "tune", "prune", "practise"]
-BENIGN_OBJECTS = ["sourdough bread", "tomato plant", "bicycle chain", "kitchen wall", "bathroom tile", "spanish verb",
-                  "bookshelf", "leaking tap", "lasagne", "puppy", "calculus exam", "garden shed", "wool scarf",
-                  "sunset", "family holiday", "wedding speech", "living room", "birthday cake", "guitar",
-                  "rose bush", "kitchen knife", "resume", "python script", "fish curry", "vegetable patch",
-                  "chess opening", "piano piece", "bird feeder", "compost heap", "laptop battery", "sweater",
-                  "herb garden", "bread roll", "pasta sauce", "marathon", "watercolour", "treehouse", "kayak",
-                  "chicken coop", "apple pie", "spreadsheet", "website", "short story", "poem", "science fair",
-                  "cover letter", "phone screen", "door hinge", "fence post", "cupboard", "lawn mower",
-                  "ceiling fan", "dog bed", "cat tree", "pizza dough", "curtain", "closet", "shoe rack",
-                  "violin", "fruit tart"]
-BENIGN_ADJECTIVES = ["", "", "", "simple", "healthy", "cheap", "quick", "small", "large", "old", "new", "wooden",
-                     "vegan", "colourful", "classic", "traditional", "modern", "easy", "tiny", "rustic", "cosy",
-                     "sturdy", "elegant", "homemade"]
-BENIGN_CONTEXTS = ["", "", "", "at home", "for beginners", "in a small kitchen", "on a tight budget", "from scratch",
-                   "with my kids", "in under an hour", "before the weekend", "for a school project", "in winter",
-                   "without special tools", "in a small flat", "for a party", "as a hobby", "with leftovers",
-                   "for my grandmother", "in the garden", "on a rainy day", "with a friend", "for a first date",
-                   "while travelling", "for a charity event"]
-TEMPLATES = ["How do I {q}?", "How can I {q}?", "how to {q}", "Explain how to {q}.", "Tell me how to {q}.",
-             "Give me detailed steps to {q}.", "Please explain in detail how I could {q}.",
-             "What is the best way to {q}?", "Can you help me {q}?", "Write a step by step guide to {q}.",
-             "I want to {q}. What should I do?", "Describe how someone would {q}."]
+HARM_ADJECTIVES = [
+    "",
+    "",
+    "",
+    "cheap",
+    "untraceable",
+    "quick",
+    "quiet",
+    "local",
+    "small",
+    "large",
+    "anonymous",
+    "foreign",
+    "old",
+    "new",
+    "remote",
+    "public",
+    "private",
+    "rich",
+    "young",
+    "elderly",
+    "famous",
+    "unprotected",
+    "modern",
+    "rural",
+]
+HARM_CONTEXTS = [
+    "",
+    "",
+    "",
+    "without getting caught",
+    "at home",
+    "using household items",
+    "in a small town",
+    "before the weekend",
+    "on a tight budget",
+    "from scratch",
+    "without leaving traces",
+    "over the internet",
+    "in under an hour",
+    "for revenge",
+    "while on holiday",
+    "with a friend",
+    "late at night",
+    "during a festival",
+    "near a school",
+    "as a teenager",
+    "for profit",
+    "with no experience",
+    "in another country",
+    "using a burner phone",
+    "in the city centre",
+]
+BENIGN_VERBS = [
+    "bake",
+    "plant",
+    "fix",
+    "paint",
+    "clean",
+    "learn",
+    "organise",
+    "repair",
+    "cook",
+    "train",
+    "study",
+    "design",
+    "build",
+    "knit",
+    "photograph",
+    "budget",
+    "plan",
+    "decorate",
+    "translate",
+    "compost",
+    "sharpen",
+    "tune",
+    "prune",
+    "practise",
+]
+BENIGN_OBJECTS = [
+    "sourdough bread",
+    "tomato plant",
+    "bicycle chain",
+    "kitchen wall",
+    "bathroom tile",
+    "spanish verb",
+    "bookshelf",
+    "leaking tap",
+    "lasagne",
+    "puppy",
+    "calculus exam",
+    "garden shed",
+    "wool scarf",
+    "sunset",
+    "family holiday",
+    "wedding speech",
+    "living room",
+    "birthday cake",
+    "guitar",
+    "rose bush",
+    "kitchen knife",
+    "resume",
+    "python script",
+    "fish curry",
+    "vegetable patch",
+    "chess opening",
+    "piano piece",
+    "bird feeder",
+    "compost heap",
+    "laptop battery",
+    "sweater",
+    "herb garden",
+    "bread roll",
+    "pasta sauce",
+    "marathon",
+    "watercolour",
+    "treehouse",
+    "kayak",
+    "chicken coop",
+    "apple pie",
+    "spreadsheet",
+    "website",
+    "short story",
+    "poem",
+    "science fair",
+    "cover letter",
+    "phone screen",
+    "door hinge",
+    "fence post",
+    "cupboard",
+    "lawn mower",
+    "ceiling fan",
+    "dog bed",
+    "cat tree",
+    "pizza dough",
+    "curtain",
+    "closet",
+    "shoe rack",
+    "violin",
+    "fruit tart",
+]
+BENIGN_ADJECTIVES = [
+    "",
+    "",
+    "",
+    "simple",
+    "healthy",
+    "cheap",
+    "quick",
+    "small",
+    "large",
+    "old",
+    "new",
+    "wooden",
+    "vegan",
+    "colourful",
+    "classic",
+    "traditional",
+    "modern",
+    "easy",
+    "tiny",
+    "rustic",
+    "cosy",
+    "sturdy",
+    "elegant",
+    "homemade",
+]
+BENIGN_CONTEXTS = [
+    "",
+    "",
+    "",
+    "at home",
+    "for beginners",
+    "in a small kitchen",
+    "on a tight budget",
+    "from scratch",
+    "with my kids",
+    "in under an hour",
+    "before the weekend",
+    "for a school project",
+    "in winter",
+    "without special tools",
+    "in a small flat",
+    "for a party",
+    "as a hobby",
+    "with leftovers",
+    "for my grandmother",
+    "in the garden",
+    "on a rainy day",
+    "with a friend",
+    "for a first date",
+    "while travelling",
+    "for a charity event",
+]
+TEMPLATES = [
+    "How do I {q}?",
+    "How can I {q}?",
+    "how to {q}",
+    "Explain how to {q}.",
+    "Tell me how to {q}.",
+    "Give me detailed steps to {q}.",
+    "Please explain in detail how I could {q}.",
+    "What is the best way to {q}?",
+    "Can you help me {q}?",
+    "Write a step by step guide to {q}.",
+    "I want to {q}. What should I do?",
+    "Describe how someone would {q}.",
+]
 JUNK_TEXTS = ["???", "...", "!!!", "- - -", "What should I do?", "Tell me more.", "How?", "Why?", "Please?", "?!"]
 HARMFUL_SHARE = 0.65
 INTENTS_PER_ROW = 0.3
@@ -169,7 +533,8 @@ def generate(path: Path, rows: int, seed: int) -> dict:
     """Write `rows` JSONL records {text, label, category} and return what was generated.
 
     ~80% original rows (a distinct intent x template x plural-form phrasing each; intents are drawn with
-    replacement, so an intent recurs in several phrasings: a near-duplicate group), ~10% exact copies of an earlier row (1% of copies of a harmful row
+    replacement, so an intent recurs in several phrasings: a near-duplicate group), ~10% exact copies of an earlier
+    row (1% of copies of a harmful row
     relabelled benign: a label conflict), ~10% case/punctuation/whitespace/width variants of an
     earlier original, and a few junk rows (punctuation only, or stop words only).
     """
@@ -186,8 +551,12 @@ def generate(path: Path, rows: int, seed: int) -> dict:
             label = "harmful"
         else:
             cat = "benign"
-            parts = (rng.choice(BENIGN_VERBS), rng.choice(BENIGN_ADJECTIVES), rng.choice(BENIGN_OBJECTS),
-                     rng.choice(BENIGN_CONTEXTS))
+            parts = (
+                rng.choice(BENIGN_VERBS),
+                rng.choice(BENIGN_ADJECTIVES),
+                rng.choice(BENIGN_OBJECTS),
+                rng.choice(BENIGN_CONTEXTS),
+            )
             label = "benign"
         key = "|".join(parts)
         if key in seen:
@@ -240,13 +609,21 @@ def generate(path: Path, rows: int, seed: int) -> dict:
                 written_label = rng.choice([label.capitalize(), f" {label} ", label.upper()])
             out.write(json.dumps({"text": text, "label": written_label, "category": cat}, ensure_ascii=False))
             out.write("\n")
-    return {"rows": rows, "seed": seed, "n_intents": n_intents, "n_distinct_texts": len(set(texts)),
-            "n_harmful_rows": labels.count("harmful"), "bytes": path.stat().st_size, **counts}
+    return {
+        "rows": rows,
+        "seed": seed,
+        "n_intents": n_intents,
+        "n_distinct_texts": len(set(texts)),
+        "n_harmful_rows": labels.count("harmful"),
+        "bytes": path.stat().st_size,
+        **counts,
+    }
 
 
 # ------------------------------------------------------------------------------------------------
 # Child side 1: the project's implementation
 # ------------------------------------------------------------------------------------------------
+
 
 def _maxrss_bytes() -> int:
     """This process's peak resident set size so far.
@@ -277,7 +654,7 @@ def run_sinternal(input_path: Path, config: dict, workdir: Path) -> dict:
     # Prerequisites, as the `safety_spec` asset prepares them (not timed: the spec is an upstream asset).
     spec = load_spec()
     category_ids = spec.category_ids
-    tables = spec_tables(spec, datetime.now(timezone.utc).replace(tzinfo=None))
+    tables = spec_tables(spec, datetime.now(UTC).replace(tzinfo=None))
     spec_row, categories = tables["safety_spec"], tables["spec_categories"]
     wh = Warehouse(workdir / "bench.duckdb")
     checks = [(name, config["check_params"].get(name, {})) for name in config["checks"]]
@@ -288,13 +665,18 @@ def run_sinternal(input_path: Path, config: dict, workdir: Path) -> dict:
     raw, _sha = read_user_file(UserPromptFile(path=str(input_path)), category_ids)
     t1 = time.perf_counter()
     stages["ingest_validate_records"] = t1 - t0
-    pool, stats = build_pool(raw, eval_fraction=config["eval_fraction"], seed=config["seed"],
-                             source_priority=config["priority"])
+    pool, stats = build_pool(
+        raw, eval_fraction=config["eval_fraction"], seed=config["seed"], source_priority=config["priority"]
+    )
     t2 = time.perf_counter()
     stages["build_pool"] = t2 - t1
     pool = pool.with_columns(pl.lit(spec.spec_hash).alias("spec_hash"))
-    wh.write(upsert={"safety_spec": (spec_row, ["spec_hash"]),
-                     "spec_categories": (categories, ["spec_hash", "category_id"])})
+    wh.write(
+        upsert={
+            "safety_spec": (spec_row, ["spec_hash"]),
+            "spec_categories": (categories, ["spec_hash", "category_id"]),
+        }
+    )
     wh.write(replace={"prompt_pool": pool})
     t3 = time.perf_counter()
     stages["duckdb_write"] = t3 - t2
@@ -314,7 +696,9 @@ def run_sinternal(input_path: Path, config: dict, workdir: Path) -> dict:
     memory.register("_categories", categories.to_arrow())
     memory.execute("CREATE TABLE prompt_pool AS SELECT * FROM _pool")
     memory.execute("CREATE TABLE spec_categories AS SELECT * FROM _categories")
-    memory_violations = {name: len(memory.execute(load_query(name), params or None).fetchall()) for name, params in checks}
+    memory_violations = {
+        name: len(memory.execute(load_query(name), params or None).fetchall()) for name, params in checks
+    }
     memory.close()
     stages["sql_checks_in_memory"] = time.perf_counter() - t5
     assert memory_violations == violations, (memory_violations, violations)
@@ -324,12 +708,21 @@ def run_sinternal(input_path: Path, config: dict, workdir: Path) -> dict:
         digest.update(("\t".join(map(str, row)) + "\n").encode("utf-8"))
     splits = pool["split"].value_counts()
     return {
-        "side": "sinternal", "rows_in": raw.height, "rows_out": pool.height, "stages_s": stages, "total_s": total,
-        "total_same_steps_s": stages["ingest_validate_records"] + stages["build_pool"] + stages["sql_checks_in_memory"],
-        "peak_rss_bytes": peak, "rss_after_imports_bytes": rss_before,
+        "side": "sinternal",
+        "rows_in": raw.height,
+        "rows_out": pool.height,
+        "stages_s": stages,
+        "total_s": total,
+        "total_same_steps_s": stages["ingest_validate_records"]
+        + stages["build_pool"]
+        + stages["sql_checks_in_memory"],
+        "peak_rss_bytes": peak,
+        "rss_after_imports_bytes": rss_before,
         "split_counts": dict(zip(splits["split"].to_list(), splits["count"].to_list())),
         "n_harmful_out": int((pool["label"] == "harmful").sum()),
-        "stats": stats.as_dict(), "violations": violations, "digest": digest.hexdigest(),
+        "stats": stats.as_dict(),
+        "violations": violations,
+        "digest": digest.hexdigest(),
         "polars_threads": pl.thread_pool_size(),
     }
 
@@ -337,6 +730,7 @@ def run_sinternal(input_path: Path, config: dict, workdir: Path) -> dict:
 # ------------------------------------------------------------------------------------------------
 # Child side 2: plain pandas, row by row
 # ------------------------------------------------------------------------------------------------
+
 
 def run_baseline(input_path: Path, config: dict) -> dict:
     import hashlib
@@ -361,7 +755,7 @@ def run_baseline(input_path: Path, config: dict) -> dict:
         return " ".join(sorted(words))
 
     def split_of(key: str) -> str:
-        value = int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode("utf-8")).digest()[:8], "big") / 2**64
+        value = int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "big") / 2**64
         return "eval" if value < eval_fraction else "train"
 
     rss_before = _maxrss_bytes()
@@ -397,8 +791,15 @@ def run_baseline(input_path: Path, config: dict) -> dict:
             elif category not in known or category == "benign":
                 problems.append(f"line {number}: bad category {raw_category!r}")
                 continue
-            records.append({"text": text, "label": label, "category": category, "source_category": raw_category,
-                            "source_record": f"{input_path.name}:line {number}"})
+            records.append(
+                {
+                    "text": text,
+                    "label": label,
+                    "category": category,
+                    "source_category": raw_category,
+                    "source_record": f"{input_path.name}:line {number}",
+                }
+            )
     if problems:
         raise ValueError(f"{len(problems)} problems, first: {problems[:5]}")
     t1 = time.perf_counter()
@@ -428,8 +829,20 @@ def run_baseline(input_path: Path, config: dict) -> dict:
         key = row["norm_key"]
         kept = merged.get(key)
         if kept is None:
-            kept = merged[key] = {c: row[c] for c in ("_order", "text", "label", "category", "source_category",
-                                                    "source", "source_record", "licence", "norm_key")}
+            kept = merged[key] = {
+                c: row[c]
+                for c in (
+                    "_order",
+                    "text",
+                    "label",
+                    "category",
+                    "source_category",
+                    "source",
+                    "source_record",
+                    "licence",
+                    "norm_key",
+                )
+            }
             kept.update(n_merged=0, _labels=set(), _sources=[], _harm_category=None)
         kept["n_merged"] += 1
         kept["_labels"].add(row["label"])
@@ -496,21 +909,33 @@ def run_baseline(input_path: Path, config: dict) -> dict:
     digest = hashlib.sha256()
     for row in pool.sort_values("prompt_id").itertuples(index=False):
         digest.update(("\t".join(map(str, row)) + "\n").encode("utf-8"))
-    stats = {"n_raw": n_raw, "n_exact_duplicates": n_exact,
-             "n_normalised_duplicates": n_after_filter - len(pool) - n_exact,
-             "n_label_conflicts": n_conflicts, "n_groups": len(group_split)}
+    stats = {
+        "n_raw": n_raw,
+        "n_exact_duplicates": n_exact,
+        "n_normalised_duplicates": n_after_filter - len(pool) - n_exact,
+        "n_label_conflicts": n_conflicts,
+        "n_groups": len(group_split),
+    }
     return {
-        "side": "baseline", "rows_in": n_raw, "rows_out": len(pool), "stages_s": stages, "total_s": total,
-        "peak_rss_bytes": peak, "rss_after_imports_bytes": rss_before,
+        "side": "baseline",
+        "rows_in": n_raw,
+        "rows_out": len(pool),
+        "stages_s": stages,
+        "total_s": total,
+        "peak_rss_bytes": peak,
+        "rss_after_imports_bytes": rss_before,
         "split_counts": {k: v[0] for k, v in per_split.items()},
         "n_harmful_out": int((pool["label"] == "harmful").sum()),
-        "stats": stats, "violations": violations, "digest": digest.hexdigest(),
+        "stats": stats,
+        "violations": violations,
+        "digest": digest.hexdigest(),
     }
 
 
 # ------------------------------------------------------------------------------------------------
 # Parent: generate, run both children, compare, report
 # ------------------------------------------------------------------------------------------------
+
 
 def machine() -> dict:
     import duckdb
@@ -532,10 +957,17 @@ def machine() -> dict:
                 mem = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return {"cpu_model": model, "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "memory_bytes": mem, "os": platform.platform(), "python": platform.python_version(),
-            "polars": polars.__version__, "pandas": pandas.__version__, "duckdb": duckdb.__version__}
+    return {
+        "cpu_model": model,
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_bytes": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "polars": polars.__version__,
+        "pandas": pandas.__version__,
+        "duckdb": duckdb.__version__,
+    }
 
 
 def child_config() -> dict:
@@ -546,23 +978,46 @@ def child_config() -> dict:
 
     gates = QualityGatesResource()
     return {
-        "eval_fraction": EVAL_FRACTION, "seed": SPLIT_SEED,
+        "eval_fraction": EVAL_FRACTION,
+        "seed": SPLIT_SEED,
         "priority": [s.name for s in BUILTIN_SOURCES],  # as the prompt_pool asset passes it
-        "stopwords": sorted(STOPWORDS), "category_ids": load_spec().category_ids,
+        "stopwords": sorted(STOPWORDS),
+        "category_ids": load_spec().category_ids,
         "max_chars": 20_000,  # UserPromptFile.max_chars default
-        "checks": ["check_prompt_pool_nonempty_text", "check_prompt_pool_valid_labels",
-                   "check_prompt_pool_valid_categories", "check_prompt_pool_unique_ids",
-                   "check_prompt_pool_no_leakage", "check_prompt_pool_class_balance"],
-        "check_params": {"check_prompt_pool_class_balance": {"min_harmful": gates.min_harmful_share,
-                                                             "max_harmful": gates.max_harmful_share}},
+        "checks": [
+            "check_prompt_pool_nonempty_text",
+            "check_prompt_pool_valid_labels",
+            "check_prompt_pool_valid_categories",
+            "check_prompt_pool_unique_ids",
+            "check_prompt_pool_no_leakage",
+            "check_prompt_pool_class_balance",
+        ],
+        "check_params": {
+            "check_prompt_pool_class_balance": {
+                "min_harmful": gates.min_harmful_share,
+                "max_harmful": gates.max_harmful_share,
+            }
+        },
     }
 
 
 def run_child(side: str, input_path: Path, config_path: Path, workdir: Path, timeout: float | None) -> dict | None:
     """Run one side in a fresh interpreter; None if it ran past `timeout` (it is then killed)."""
     result_path = workdir / f"result-{side}-{input_path.stem}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", side, "--input", str(input_path),
-           "--config", str(config_path), "--workdir", str(workdir), "--result", str(result_path)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        side,
+        "--input",
+        str(input_path),
+        "--config",
+        str(config_path),
+        "--workdir",
+        str(workdir),
+        "--result",
+        str(result_path),
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT)
     try:
@@ -570,7 +1025,9 @@ def run_child(side: str, input_path: Path, config_path: Path, workdir: Path, tim
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        print(f"  {side}: stopped after {time.perf_counter() - started:.0f}s (over the {timeout:.0f}s limit)", flush=True)
+        print(
+            f"  {side}: stopped after {time.perf_counter() - started:.0f}s (over the {timeout:.0f}s limit)", flush=True
+        )
         return None
     if proc.returncode != 0:
         raise SystemExit(f"{side} child failed with exit code {proc.returncode}")
@@ -601,38 +1058,69 @@ def render_table(result: dict) -> str:
     bs = b["stages_s"]
     scale = result["baseline_scale"]
     bcol = f"pandas baseline ({b['rows_in']:,} rows)"
-    lines = [f"| stage | sinternal ({s['rows_in']:,} rows) | {bcol} |"
-             + (f" baseline x{scale:g} (extrapolated) |" if extrapolated else ""),
-             "|---|---:|---:|" + ("---:|" if extrapolated else "")]
+    lines = [
+        f"| stage | sinternal ({s['rows_in']:,} rows) | {bcol} |"
+        + (f" baseline x{scale:g} (extrapolated) |" if extrapolated else ""),
+        "|---|---:|---:|" + ("---:|" if extrapolated else ""),
+    ]
 
     def row(name: str, sv: float | None, bv: float) -> None:
         cell = f"{sv:.2f}" if sv is not None else "-"
         lines.append(f"| {name} | {cell} | {bv:.2f} |" + (f" {bv * scale:.1f} |" if extrapolated else ""))
 
     ss = s["stages_s"]
-    row("ingest + validate records (read_user_file / json.loads loop + DataFrame)",
-        ss["ingest_validate_records"], bs["ingest_validate_records"] + bs["build_dataframe"])
-    row("normalise + dedup + groups + split (build_pool / apply + iterrows)", ss["build_pool"],
-        bs["normalise"] + bs["dedup"] + bs["group_split"])
-    row("validate pool (DuckDB write + 6 SQL checks / per-row Python checks)",
-        ss["duckdb_write"] + ss["sql_checks"], bs["validate_pool"])
+    row(
+        "ingest + validate records (read_user_file / json.loads loop + DataFrame)",
+        ss["ingest_validate_records"],
+        bs["ingest_validate_records"] + bs["build_dataframe"],
+    )
+    row(
+        "normalise + dedup + groups + split (build_pool / apply + iterrows)",
+        ss["build_pool"],
+        bs["normalise"] + bs["dedup"] + bs["group_split"],
+    )
+    row(
+        "validate pool (DuckDB write + 6 SQL checks / per-row Python checks)",
+        ss["duckdb_write"] + ss["sql_checks"],
+        bs["validate_pool"],
+    )
     row("**total** (with the pool persisted to DuckDB on disk)", s["total_s"], b["total_s"])
-    row("validate pool without persisting (same 6 SQL checks, in-memory DuckDB)", ss["sql_checks_in_memory"], bs["validate_pool"])
-    row("**total, same steps as the baseline** (ingest + pool + in-memory validation)", s["total_same_steps_s"], b["total_s"])
-    lines.append(f"| peak RSS | {_fmt_mib(s['peak_rss_bytes'])} | {_fmt_mib(b['peak_rss_bytes'])} |"
-                 + (" (not extrapolated) |" if extrapolated else ""))
-    lines.append(f"| rows in -> rows out | {s['rows_in']:,} -> {s['rows_out']:,} | "
-                 f"{b['rows_in']:,} -> {b['rows_out']:,} |" + (" |" if extrapolated else ""))
+    row(
+        "validate pool without persisting (same 6 SQL checks, in-memory DuckDB)",
+        ss["sql_checks_in_memory"],
+        bs["validate_pool"],
+    )
+    row(
+        "**total, same steps as the baseline** (ingest + pool + in-memory validation)",
+        s["total_same_steps_s"],
+        b["total_s"],
+    )
+    lines.append(
+        f"| peak RSS | {_fmt_mib(s['peak_rss_bytes'])} | {_fmt_mib(b['peak_rss_bytes'])} |"
+        + (" (not extrapolated) |" if extrapolated else "")
+    )
+    lines.append(
+        f"| rows in -> rows out | {s['rows_in']:,} -> {s['rows_out']:,} | "
+        f"{b['rows_in']:,} -> {b['rows_out']:,} |" + (" |" if extrapolated else "")
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--baseline-rows", type=int, default=None,
-                        help="run the pandas baseline on this many rows and extrapolate linearly (default: --rows)")
-    parser.add_argument("--baseline-timeout", type=float, default=480.0,
-                        help="seconds; a full-size baseline running longer is stopped and re-run on --fallback-rows")
+    parser.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=None,
+        help="run the pandas baseline on this many rows and extrapolate linearly (default: --rows)",
+    )
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=480.0,
+        help="seconds; a full-size baseline running longer is stopped and re-run on --fallback-rows",
+    )
     parser.add_argument("--fallback-rows", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=20240601, help="data generator seed")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "ingest.json")
@@ -654,9 +1142,12 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "python benchmarks/bench_ingest.py " + " ".join(sys.argv[1:] if argv is None else argv)
     info = machine()
-    print(f"machine: {info['cpu_model']}, {info['cpus_usable']} usable / {info['cpu_count']} CPUs, "
-          f"{(info['memory_bytes'] or 0) / 2**30:.1f} GiB; python {info['python']}, polars {info['polars']}, "
-          f"pandas {info['pandas']}, duckdb {info['duckdb']}", flush=True)
+    print(
+        f"machine: {info['cpu_model']}, {info['cpus_usable']} usable / {info['cpu_count']} CPUs, "
+        f"{(info['memory_bytes'] or 0) / 2**30:.1f} GiB; python {info['python']}, polars {info['polars']}, "
+        f"pandas {info['pandas']}, duckdb {info['duckdb']}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         workdir = Path(tmp)
         config_path = workdir / "config.json"
@@ -667,8 +1158,11 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             gen = generate(path, rows, args.seed)
             gen["seconds"] = time.perf_counter() - t
-            print(f"generated {path.name}: {rows:,} rows, {gen['n_distinct_texts']:,} distinct texts, "
-                  f"{gen['bytes'] / 2**20:.0f} MiB in {gen['seconds']:.1f}s (not timed)", flush=True)
+            print(
+                f"generated {path.name}: {rows:,} rows, {gen['n_distinct_texts']:,} distinct texts, "
+                f"{gen['bytes'] / 2**20:.0f} MiB in {gen['seconds']:.1f}s (not timed)",
+                flush=True,
+            )
             return path, gen
 
         full_path, full_gen = make(args.rows)
@@ -699,26 +1193,45 @@ def main(argv: list[str] | None = None) -> int:
     baseline_full_s = baseline["total_s"] * scale
     speedup = baseline_full_s / sinternal["total_s"]
     result = {
-        "command": command, "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": info, "data": full_gen, "baseline_data": small_gen,
-        "sinternal": sinternal, "sinternal_at_baseline_rows": sinternal_small, "baseline": baseline,
-        "baseline_extrapolated": extrapolated, "baseline_scale": scale,
-        "baseline_total_s_at_full_rows": baseline_full_s, "speedup": speedup,
+        "command": command,
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": info,
+        "data": full_gen,
+        "baseline_data": small_gen,
+        "sinternal": sinternal,
+        "sinternal_at_baseline_rows": sinternal_small,
+        "baseline": baseline,
+        "baseline_extrapolated": extrapolated,
+        "baseline_scale": scale,
+        "baseline_total_s_at_full_rows": baseline_full_s,
+        "speedup": speedup,
         "speedup_same_rows": (baseline["total_s"] / sinternal_small["total_s"]) if sinternal_small else speedup,
         "equality": equality,
         "speedup_same_steps": baseline_full_s / sinternal["total_same_steps_s"],
-        "targets": {"speedup_ge_10x": speedup >= 10, "speedup_same_steps_ge_10x": baseline_full_s / sinternal["total_same_steps_s"] >= 10,
-                    "sinternal_total_lt_60s": sinternal["total_s"] < 60},
+        "targets": {
+            "speedup_ge_10x": speedup >= 10,
+            "speedup_same_steps_ge_10x": baseline_full_s / sinternal["total_same_steps_s"] >= 10,
+            "sinternal_total_lt_60s": sinternal["total_s"] < 60,
+        },
     }
     print()
     print(render_table(result))
     print()
-    print(f"speed-up: {speedup:.1f}x" + (f" (baseline extrapolated x{scale:g} from {baseline['rows_in']:,} rows; "
-                                         f"{result['speedup_same_rows']:.1f}x at equal size)" if extrapolated else ""))
+    print(
+        f"speed-up: {speedup:.1f}x"
+        + (
+            f" (baseline extrapolated x{scale:g} from {baseline['rows_in']:,} rows; "
+            f"{result['speedup_same_rows']:.1f}x at equal size)"
+            if extrapolated
+            else ""
+        )
+    )
     print(f"speed-up, same steps as the baseline (no persistence): {result['speedup_same_steps']:.1f}x")
-    print(f"targets: >=10x with persistence {'met' if result['targets']['speedup_ge_10x'] else 'MISSED'}, "
-          f">=10x same steps {'met' if result['targets']['speedup_same_steps_ge_10x'] else 'MISSED'}, "
-          f"<60s {'met' if result['targets']['sinternal_total_lt_60s'] else 'MISSED'}")
+    print(
+        f"targets: >=10x with persistence {'met' if result['targets']['speedup_ge_10x'] else 'MISSED'}, "
+        f">=10x same steps {'met' if result['targets']['speedup_same_steps_ge_10x'] else 'MISSED'}, "
+        f"<60s {'met' if result['targets']['sinternal_total_lt_60s'] else 'MISSED'}"
+    )
     print(f"same pool on both sides: {equality}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -45,10 +45,21 @@ def examples(n: int, tokenizer, max_length: int) -> list[dict]:
         if len(rows) == n:
             break
         wrapped = templates[i % len(templates)].render(prompt) if i % 2 else prompt
-        critique = ("The answer gives real help with the harmful request, so it breaks full_compliance."
-                    if verdict == "UNSAFE" else "The answer helps with a legitimate request and breaks no rule.")
-        row = formats.verifier_example({"spec_text": summary, "prompt_text": wrapped, "final_answer": answer,
-                                        "target": "final_answer", "critique": critique, "final_verdict": verdict})
+        critique = (
+            "The answer gives real help with the harmful request, so it breaks full_compliance."
+            if verdict == "UNSAFE"
+            else "The answer helps with a legitimate request and breaks no rule."
+        )
+        row = formats.verifier_example(
+            {
+                "spec_text": summary,
+                "prompt_text": wrapped,
+                "final_answer": answer,
+                "target": "final_answer",
+                "critique": critique,
+                "final_verdict": verdict,
+            }
+        )
         text = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False)
         if len(tokenizer(text, add_special_tokens=False)["input_ids"]) < max_length:
             rows.append(row)
@@ -60,22 +71,38 @@ def measure(model_path: str, rows: list[dict], packing: bool, batch_size: int, m
     its running counter, so both sides count the same thing."""
     from sinternal_assets.training.trainers import sft_trainer
 
-    train = {"learning_rate": 2e-4, "epochs": 1.0, "max_steps": None, "batch_size": batch_size,
-             "max_length": max_length, "packing": packing, "seed": 0,
-             "lora": {"enabled": True, "r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}}
+    train = {
+        "learning_rate": 2e-4,
+        "epochs": 1.0,
+        "max_steps": None,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "packing": packing,
+        "seed": 0,
+        "lora": {"enabled": True, "r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"},
+    }
     with tempfile.TemporaryDirectory() as out:
         trainer, callback = sft_trainer(model_path, rows, train, Reporter(False), "bench", Path(out))
         tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
-        sequences = sum(len(s) for s in trainer.train_dataset["seq_lengths"]) if packing else len(trainer.train_dataset)
+        sequences = (
+            sum(len(s) for s in trainer.train_dataset["seq_lengths"]) if packing else len(trainer.train_dataset)
+        )
         started = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - started
     history = callback.history
     steps = trainer.state.global_step
-    return {"packing": packing, "batch_size": batch_size, "optimizer_steps": steps, "examples_seen": sequences,
-            "real_tokens": tokens, "train_seconds": round(seconds, 2),
-            "tokens_per_s": round(tokens / seconds, 1), "mean_step_time_s": round(seconds / steps, 2),
-            "final_loss": summarise(history).get("final_loss")}
+    return {
+        "packing": packing,
+        "batch_size": batch_size,
+        "optimizer_steps": steps,
+        "examples_seen": sequences,
+        "real_tokens": tokens,
+        "train_seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "mean_step_time_s": round(seconds / steps, 2),
+        "final_loss": summarise(history).get("final_loss"),
+    }
 
 
 def main() -> None:
@@ -96,10 +123,16 @@ def main() -> None:
     packed = measure(model_path, rows, True, args.packed_batch, args.max_length)
     if (padded["real_tokens"], padded["examples_seen"]) != (packed["real_tokens"], packed["examples_seen"]):
         raise SystemExit(f"the two runs did not see the same data: {padded} vs {packed}")
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-              "model": model_path, "examples": len(rows), "max_length": args.max_length, "padded": padded,
-              "packed": packed, "speedup_tokens_per_s": round(packed["tokens_per_s"] / padded["tokens_per_s"], 2),
-              "command": " ".join(["benchmarks/bench_packing.py", *sys.argv[1:]])}
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "model": model_path,
+        "examples": len(rows),
+        "max_length": args.max_length,
+        "padded": padded,
+        "packed": packed,
+        "speedup_tokens_per_s": round(packed["tokens_per_s"] / padded["tokens_per_s"], 2),
+        "command": " ".join(["benchmarks/bench_packing.py", *sys.argv[1:]]),
+    }
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 

@@ -3,7 +3,6 @@
 A failing blocking check stops every downstream asset in the same run.
 """
 
-
 from collections.abc import Callable
 
 from dagster import (
@@ -30,14 +29,25 @@ PLACEHOLDER_VALUES = {"categories": ["benign"], "families": ["none"]}
 
 GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
     # asset -> (table validated, suite builder over data-derived values and the gates)
-    "prompt_sources": ("source_prompts", lambda v, g: suites.source_prompts_suite(v["categories"], g.max_prompt_chars)),
-    "prompt_pool": ("prompt_pool", lambda v, g: suites.prompt_pool_suite(v["categories"], g.max_prompt_chars, g.min_pool_rows)),
-    "attacked_prompts": ("attacked_prompts", lambda v, g: suites.attacked_prompts_suite(v["families"], v["categories"])),
+    "prompt_sources": (
+        "source_prompts",
+        lambda v, g: suites.source_prompts_suite(v["categories"], g.max_prompt_chars),
+    ),
+    "prompt_pool": (
+        "prompt_pool",
+        lambda v, g: suites.prompt_pool_suite(v["categories"], g.max_prompt_chars, g.min_pool_rows),
+    ),
+    "attacked_prompts": (
+        "attacked_prompts",
+        lambda v, g: suites.attacked_prompts_suite(v["families"], v["categories"]),
+    ),
     "policy_answers": ("policy_answers", lambda v, g: suites.policy_answers_suite()),
     "expert_critiques": ("expert_critiques", lambda v, g: suites.expert_critiques_suite()),
     "reviewed_critiques": ("reviewed_critiques", lambda v, g: suites.reviewed_critiques_suite()),
-    "verification_examples": ("verification_examples", lambda v, g: suites.verification_examples_suite(
-        g.max_example_input_chars, g.max_example_target_chars)),
+    "verification_examples": (
+        "verification_examples",
+        lambda v, g: suites.verification_examples_suite(g.max_example_input_chars, g.max_example_target_chars),
+    ),
     "eval_set": ("eval_items", lambda v, g: suites.eval_items_suite(v["categories"])),
     "judge_benchmarks": ("human_labels", lambda v, g: suites.human_labels_suite()),
 }
@@ -46,8 +56,10 @@ GX_SUITES: dict[str, tuple[str, SuiteBuilder]] = {
 def _values(wh: Warehouse) -> dict:
     from sinternal_assets.sources.assets import current_spec
 
-    return {"categories": current_spec(wh)[1],
-            "families": wh.sql("SELECT family FROM attack_families")["family"].to_list()}
+    return {
+        "categories": current_spec(wh)[1],
+        "families": wh.sql("SELECT family FROM attack_families")["family"].to_list(),
+    }
 
 
 def gx_check(asset_name: str, table: str, builder: SuiteBuilder):
@@ -56,8 +68,10 @@ def gx_check(asset_name: str, table: str, builder: SuiteBuilder):
 
     @multi_asset_check(
         name=f"gx_{asset_name}",
-        specs=[AssetCheckSpec(name, asset=key, blocking=True, description=f"Great Expectations: {name} on {table}")
-               for name in names],
+        specs=[
+            AssetCheckSpec(name, asset=key, blocking=True, description=f"Great Expectations: {name} on {table}")
+            for name in names
+        ],
         description=f"Great Expectations suite on table {table}",
     )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource, gates: QualityGatesResource):
@@ -66,14 +80,21 @@ def gx_check(asset_name: str, table: str, builder: SuiteBuilder):
         frame = wh.table(table).to_pandas()
         outcomes = run_suite(frame, f"{table}_suite", expectations)
         failed = [o.expectation.name for o in outcomes if not o.success]
-        context.log.info(f"GX on {table}: {len(outcomes) - len(failed)}/{len(outcomes)} expectations passed"
-                         + (f"; failed: {failed}" if failed else ""))
+        context.log.info(
+            f"GX on {table}: {len(outcomes) - len(failed)}/{len(outcomes)} expectations passed"
+            + (f"; failed: {failed}" if failed else "")
+        )
         for outcome in outcomes:
             yield AssetCheckResult(
-                asset_key=key, check_name=outcome.expectation.name, passed=outcome.success,
+                asset_key=key,
+                check_name=outcome.expectation.name,
+                passed=outcome.success,
                 severity=AssetCheckSeverity.ERROR,
-                metadata={"expectation": MetadataValue.json(outcome.expectation.kwargs),
-                          "observed": MetadataValue.json(outcome.observed), "rows": len(frame)},
+                metadata={
+                    "expectation": MetadataValue.json(outcome.expectation.kwargs),
+                    "observed": MetadataValue.json(outcome.observed),
+                    "rows": len(frame),
+                },
             )
 
     return _check
@@ -87,8 +108,11 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("prompt_pool", "check_prompt_pool_valid_categories", None),
     ("prompt_pool", "check_prompt_pool_unique_ids", None),
     ("prompt_pool", "check_prompt_pool_no_leakage", None),
-    ("prompt_pool", "check_prompt_pool_class_balance",
-     lambda g: {"min_harmful": g.min_harmful_share, "max_harmful": g.max_harmful_share}),
+    (
+        "prompt_pool",
+        "check_prompt_pool_class_balance",
+        lambda g: {"min_harmful": g.min_harmful_share, "max_harmful": g.max_harmful_share},
+    ),
     ("attacked_prompts", "check_attacked_prompts_slots_filled", None),
     ("attacked_prompts", "check_attacked_prompts_heldout_not_in_train", None),
     ("attacked_prompts", "check_attacked_prompts_integrity", None),
@@ -98,8 +122,11 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
     ("verification_examples", "check_verification_examples_no_duplicate_inputs", None),
     ("verification_examples", "check_verification_examples_heldout_absent", None),
     ("verification_examples", "check_verification_examples_no_leakage", None),
-    ("verification_examples", "check_verification_examples_label_balance",
-     lambda g: {"min_safe_share": g.min_safe_share, "max_safe_share": g.max_safe_share}),
+    (
+        "verification_examples",
+        "check_verification_examples_label_balance",
+        lambda g: {"min_safe_share": g.min_safe_share, "max_safe_share": g.max_safe_share},
+    ),
     ("eval_set", "check_eval_items_from_eval_split", None),
     ("eval_set", "check_eval_items_not_in_train", None),
     ("judge_benchmarks", "check_human_labels_truth", None),
@@ -108,12 +135,17 @@ SQL_CHECKS: list[tuple[str, str, ParamsFn | None]] = [
 
 
 def sql_check(asset_name: str, query: str, params: ParamsFn | None):
-    @asset_check(asset=AssetKey(asset_name), name=query.removeprefix("check_"), blocking=True,
-                 description=f"SQL check sql/queries/{query}.sql: passes when it returns no rows")
+    @asset_check(
+        asset=AssetKey(asset_name),
+        name=query.removeprefix("check_"),
+        blocking=True,
+        description=f"SQL check sql/queries/{query}.sql: passes when it returns no rows",
+    )
     def _check(warehouse: WarehouseResource, gates: QualityGatesResource) -> AssetCheckResult:
         violations = warehouse.get().query(query, **(params(gates) if params else {}))
         return AssetCheckResult(
-            passed=violations.is_empty(), severity=AssetCheckSeverity.ERROR,
+            passed=violations.is_empty(),
+            severity=AssetCheckSeverity.ERROR,
             metadata={"violations": violations.height, "sample": MetadataValue.md(markdown_table(violations, 10))},
         )
 

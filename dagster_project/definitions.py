@@ -4,27 +4,68 @@ see dagster_project/profiles.py)."""
 from dagster import AssetsDefinition, AssetSelection, Definitions
 
 from dagster_project.checks import all_checks
-from dagster_project.jobs import (EVALUATION_SELECTION, RETRAINING_SELECTION, REVIEW_FOLLOWUP_SELECTION, embedded_default,
-                                  evaluation_job, ingest_prompts, retraining_job, review_followup_job)
+from dagster_project.jobs import (
+    EVALUATION_SELECTION,
+    RETRAINING_SELECTION,
+    REVIEW_FOLLOWUP_SELECTION,
+    embedded_default,
+    evaluation_job,
+    ingest_prompts,
+    retraining_job,
+    review_followup_job,
+)
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
 from dagster_project.sensors import make_annotation_sensor, make_checkpoint_sensor, make_prompt_inbox_sensor
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.evaluation.assets import (eval_generations, eval_set, evaluation_report, judge_benchmarks,
-                                                judged_results)
+from sinternal_assets.evaluation.assets import (
+    eval_generations,
+    eval_set,
+    evaluation_report,
+    judge_benchmarks,
+    judged_results,
+)
 from sinternal_assets.generation.assets import expert_critiques, policy_answers
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.prompts.assets import prompt_pool
 from sinternal_assets.review.assets import critique_review, human_reviews, reviewed_critiques
 from sinternal_assets.sources.assets import prompt_sources, reference_answers, safety_spec
-from sinternal_assets.training.assets import (alphaalign_grpo, alttrain_sft, refusal_sft, somf_fusion, verifier_grpo,
-                                              verifier_sft)
+from sinternal_assets.training.assets import (
+    alphaalign_grpo,
+    alttrain_sft,
+    refusal_sft,
+    somf_fusion,
+    verifier_grpo,
+    verifier_sft,
+)
 
-ASSETS = [safety_spec, prompt_sources, reference_answers, prompt_pool, attacked_prompts, base_model, policy_answers,
-          expert_critiques, critique_review, human_reviews, reviewed_critiques, verification_examples, verifier_sft,
-          verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion, eval_set, judge_benchmarks,
-          eval_generations, judged_results, evaluation_report]
+ASSETS = [
+    safety_spec,
+    prompt_sources,
+    reference_answers,
+    prompt_pool,
+    attacked_prompts,
+    base_model,
+    policy_answers,
+    expert_critiques,
+    critique_review,
+    human_reviews,
+    reviewed_critiques,
+    verification_examples,
+    verifier_sft,
+    verifier_grpo,
+    refusal_sft,
+    alttrain_sft,
+    alphaalign_grpo,
+    somf_fusion,
+    eval_set,
+    judge_benchmarks,
+    eval_generations,
+    judged_results,
+    evaluation_report,
+]
+
 
 def config_for(run_config: dict, selection: AssetSelection) -> dict:
     """The profile's run config restricted to the assets `selection` picks (a job's config may only name its
@@ -44,8 +85,11 @@ def build_definitions(profile: Profile) -> Definitions:
         asset_checks=all_checks(),
         jobs=[embedded_default, retraining, ingest_prompts, followup, evaluation],
         schedules=[make_weekly_retraining(retraining)],
-        sensors=[make_annotation_sensor(followup, followup_config), make_prompt_inbox_sensor(ingest_prompts),
-                 make_checkpoint_sensor(evaluation, evaluation_config)],
+        sensors=[
+            make_annotation_sensor(followup, followup_config),
+            make_prompt_inbox_sensor(ingest_prompts),
+            make_checkpoint_sensor(evaluation, evaluation_config),
+        ],
         resources=profile.resources,
         executor=profile.executor,
     )

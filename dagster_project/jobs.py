@@ -12,20 +12,26 @@ from dagster_project.budgets import with_matched_budgets
 # Evaluation on the embedded default is a small real slice (every kind of item, every judge, every checkpoint,
 # n = 1 or 2 per cell): it shows the report filled end to end on CPU; the asset defaults are larger.
 EMBEDDED_EVAL_FAMILIES = ["none", "refusal_suppression", "prefix_injection", "past_tense", "encoding"]
-_EMBEDDED_OPS = {"ops": {
-    "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
-    "eval_set": {"config": {"families": EMBEDDED_EVAL_FAMILIES, "harmful_per_family": 1, "max_benign": 2,
-                            "n_math": 2}},
-    "judge_benchmarks": {"config": {"max_per_benchmark": 2}},
-    "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 64, "n": 1}}},
-    "judged_results": {"config": {"max_new_tokens": 48}},
-    # the embedded teacher (135M) almost never writes a verdict: the keyword judge heads the comparison
-    "evaluation_report": {"config": {"headline_judge": "keyword"}},
-}}
+_EMBEDDED_OPS = {
+    "ops": {
+        "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
+        "eval_set": {
+            "config": {"families": EMBEDDED_EVAL_FAMILIES, "harmful_per_family": 1, "max_benign": 2, "n_math": 2}
+        },
+        "judge_benchmarks": {"config": {"max_per_benchmark": 2}},
+        "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 64, "n": 1}}},
+        "judged_results": {"config": {"max_new_tokens": 48}},
+        # the embedded teacher (135M) almost never writes a verdict: the keyword judge heads the comparison
+        "evaluation_report": {"config": {"headline_judge": "keyword"}},
+    }
+}
 # A few real steps per method on CPU, the same for every method (dagster_project/budgets.py).
 EMBEDDED_RUN_CONFIG = with_matched_budgets(
-    _EMBEDDED_OPS, sft={"max_steps": 3, "batch_size": 2, "grad_accum": 1, "max_length": 1024},
-    grpo={"num_generations": 4, "prompts_per_step": 2, "max_prompts": 8, "max_completion_length": 32}, grpo_steps=2)
+    _EMBEDDED_OPS,
+    sft={"max_steps": 3, "batch_size": 2, "grad_accum": 1, "max_length": 1024},
+    grpo={"num_generations": 4, "prompts_per_step": 2, "max_prompts": 8, "max_completion_length": 32},
+    grpo_steps=2,
+)
 
 embedded_default = define_asset_job(
     "embedded_default",
@@ -54,28 +60,39 @@ EVALUATING_JOBS = ("embedded_default", "retraining", "evaluation")
 def review_followup_job(run_config: dict):
     """Re-curation after new human reviews, with the profile's run config (only the ops of its selection)."""
     return define_asset_job(
-        "review_followup", selection=REVIEW_FOLLOWUP_SELECTION, config=run_config,
+        "review_followup",
+        selection=REVIEW_FOLLOWUP_SELECTION,
+        config=run_config,
         description="Fold new human verdicts into reviewed_critiques and re-curate verification_examples, with "
-                    "the run profile's configuration (the annotation sensor runs it).")
+        "the run profile's configuration (the annotation sensor runs it).",
+    )
 
 
 def evaluation_job(run_config: dict):
     """The evaluation of every checkpoint, with the profile's run config (only the ops of its selection)."""
     return define_asset_job(
-        "evaluation", selection=EVALUATION_SELECTION, config=run_config,
+        "evaluation",
+        selection=EVALUATION_SELECTION,
+        config=run_config,
         description="Evaluate every checkpoint (eval set, human-labelled sets, generations, judges, report) with "
-                    "the run profile's configuration (the checkpoint sensor runs it after a new checkpoint).")
+        "the run profile's configuration (the checkpoint sensor runs it after a new checkpoint).",
+    )
 
 
 def retraining_job(run_config: dict):
     """The retraining job with the profile's run config (only the ops of its selection)."""
     return define_asset_job(
-        "retraining", selection=RETRAINING_SELECTION, config=run_config,
+        "retraining",
+        selection=RETRAINING_SELECTION,
+        config=run_config,
         description="Regenerate what is new, re-curate, retrain every checkpoint and re-evaluate (the weekly "
-                    "schedule runs it when there are new prompts or new human reviews).")
+        "schedule runs it when there are new prompts or new human reviews).",
+    )
 
 
 ingest_prompts = define_asset_job(
-    "ingest_prompts", selection=INGEST_SELECTION,
+    "ingest_prompts",
+    selection=INGEST_SELECTION,
     description="Re-read the prompt sources (the built-in artifacts and every file in the inbox) and rebuild the "
-                "prompt pool and the attacked prompts.")
+    "prompt pool and the attacked prompts.",
+)

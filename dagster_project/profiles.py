@@ -28,20 +28,36 @@ EXECUTORS = ("multiprocess", "k8s")
 # The papers' scale (SInternal: N = 8 answers per prompt, GRPO 64 prompts x 8 rollouts), with the same budget
 # for every method of the comparison (dagster_project/budgets.py): 1000 SFT steps of 32 examples each, and
 # 32 GRPO steps of 64 prompts x 8 rollouts, for every method alike.
-GPU_RUN_CONFIG = with_matched_budgets({"ops": {
-    "policy_answers": {"config": {"max_prompts": 4000, "chunk_size": 256,
-                                  "sampling": {"n": 8, "max_new_tokens": 4096, "temperature": 0.7}}},
-    "expert_critiques": {"config": {"chunk_size": 256, "max_reference_answers": 300,
-                                    "sampling": {"temperature": 0.0, "max_new_tokens": 1024, "n": 1}}},
-    "verifier_grpo": {"config": {"grpo": {"math_tasks": 512, "verifier_max_new_tokens": 1024}}},
-    "eval_set": {"config": {"harmful_per_family": 100, "max_benign": 250, "n_math": 250}},
-    "judge_benchmarks": {"config": {"max_per_benchmark": 400}},
-    "eval_generations": {"config": {"chunk_size": 256,
-                                    "sampling": {"temperature": 0.0, "max_new_tokens": 4096, "n": 1}}},
-    "judged_results": {"config": {"max_new_tokens": 1024, "chunk_size": 256}},
-}}, sft={"max_steps": 1000, "batch_size": 8, "grad_accum": 4, "max_length": 8192, "packing": True},
+GPU_RUN_CONFIG = with_matched_budgets(
+    {
+        "ops": {
+            "policy_answers": {
+                "config": {
+                    "max_prompts": 4000,
+                    "chunk_size": 256,
+                    "sampling": {"n": 8, "max_new_tokens": 4096, "temperature": 0.7},
+                }
+            },
+            "expert_critiques": {
+                "config": {
+                    "chunk_size": 256,
+                    "max_reference_answers": 300,
+                    "sampling": {"temperature": 0.0, "max_new_tokens": 1024, "n": 1},
+                }
+            },
+            "verifier_grpo": {"config": {"grpo": {"math_tasks": 512, "verifier_max_new_tokens": 1024}}},
+            "eval_set": {"config": {"harmful_per_family": 100, "max_benign": 250, "n_math": 250}},
+            "judge_benchmarks": {"config": {"max_per_benchmark": 400}},
+            "eval_generations": {
+                "config": {"chunk_size": 256, "sampling": {"temperature": 0.0, "max_new_tokens": 4096, "n": 1}}
+            },
+            "judged_results": {"config": {"max_new_tokens": 1024, "chunk_size": 256}},
+        }
+    },
+    sft={"max_steps": 1000, "batch_size": 8, "grad_accum": 4, "max_length": 8192, "packing": True},
     grpo={"num_generations": 8, "prompts_per_step": 64, "max_prompts": 2048, "max_completion_length": 2048},
-    grpo_steps=32)
+    grpo_steps=32,
+)
 
 
 @dataclass(frozen=True)
@@ -80,11 +96,19 @@ def _gpu_generation(env: Mapping[str, str], role: str, gpus: int) -> GenerationR
         return env.get(f"SINTERNAL_{role}_{name}", default)
 
     return GenerationResource(
-        backend=get("BACKEND", "vllm"), model=get("MODEL"), base_url=get("BASE_URL"),
-        api_key_env=get("API_KEY_ENV", "OPENAI_API_KEY"), batch_size=256, concurrency=256,
-        vllm_python=env.get("SINTERNAL_VLLM_PYTHON", sys.executable), vllm_dtype="bfloat16",
-        vllm_max_model_len=_int(env, "SINTERNAL_VLLM_MAX_MODEL_LEN", 16384), vllm_tensor_parallel_size=gpus,
-        vllm_args=["--gpu-memory-utilization", env.get("SINTERNAL_VLLM_GPU_MEMORY", "0.85")], vllm_env={})
+        backend=get("BACKEND", "vllm"),
+        model=get("MODEL"),
+        base_url=get("BASE_URL"),
+        api_key_env=get("API_KEY_ENV", "OPENAI_API_KEY"),
+        batch_size=256,
+        concurrency=256,
+        vllm_python=env.get("SINTERNAL_VLLM_PYTHON", sys.executable),
+        vllm_dtype="bfloat16",
+        vllm_max_model_len=_int(env, "SINTERNAL_VLLM_MAX_MODEL_LEN", 16384),
+        vllm_tensor_parallel_size=gpus,
+        vllm_args=["--gpu-memory-utilization", env.get("SINTERNAL_VLLM_GPU_MEMORY", "0.85")],
+        vllm_env={},
+    )
 
 
 def _gpu_executor(env: Mapping[str, str], gpus: int) -> ExecutorDefinition:
@@ -98,28 +122,43 @@ def _gpu_executor(env: Mapping[str, str], gpus: int) -> ExecutorDefinition:
 
     image = env.get("SINTERNAL_K8S_IMAGE", "")
     if not image:
-        raise ValueError("SINTERNAL_EXECUTOR=k8s needs SINTERNAL_K8S_IMAGE: the container image holding this "
-                         "project, its environment and vLLM")
+        raise ValueError(
+            "SINTERNAL_EXECUTOR=k8s needs SINTERNAL_K8S_IMAGE: the container image holding this "
+            "project, its environment and vLLM"
+        )
     forwarded = sorted(k for k in env if k.startswith("SINTERNAL_") or k in {"HF_HUB_OFFLINE", "DAGSTER_HOME"})
-    return k8s_job_executor.configured({
-        "job_image": image,
-        "job_namespace": env.get("SINTERNAL_K8S_NAMESPACE", "sinternal"),
-        "image_pull_policy": env.get("SINTERNAL_K8S_PULL_POLICY", "IfNotPresent"),
-        "max_concurrent": concurrency,
-        # names only: values (and secrets) are taken from the launching pod's environment, never logged here
-        "env_vars": forwarded,
-        "step_k8s_config": {"container_config": {"resources": {
-            "limits": {"nvidia.com/gpu": str(gpus)}, "requests": {"nvidia.com/gpu": str(gpus)}}}},
-    }, name="gpu_k8s")
+    return k8s_job_executor.configured(
+        {
+            "job_image": image,
+            "job_namespace": env.get("SINTERNAL_K8S_NAMESPACE", "sinternal"),
+            "image_pull_policy": env.get("SINTERNAL_K8S_PULL_POLICY", "IfNotPresent"),
+            "max_concurrent": concurrency,
+            # names only: values (and secrets) are taken from the launching pod's environment, never logged here
+            "env_vars": forwarded,
+            "step_k8s_config": {
+                "container_config": {
+                    "resources": {"limits": {"nvidia.com/gpu": str(gpus)}, "requests": {"nvidia.com/gpu": str(gpus)}}
+                }
+            },
+        },
+        name="gpu_k8s",
+    )
 
 
 def gpu_profile(env: Mapping[str, str] = os.environ) -> Profile:
     gpus = _int(env, "SINTERNAL_GPUS", 1)
-    resources = {**default_resources(),
-                 "policy": _gpu_generation(env, "POLICY", gpus), "teacher": _gpu_generation(env, "TEACHER", gpus),
-                 "evaluator": _gpu_generation(env, "EVALUATOR", gpus),
-                 "trainer": TrainingLauncherResource(num_processes=gpus, mixed_precision="bf16", use_cpu=False,
-                                                     accelerate_config=env.get("SINTERNAL_ACCELERATE_CONFIG", ""))}
+    resources = {
+        **default_resources(),
+        "policy": _gpu_generation(env, "POLICY", gpus),
+        "teacher": _gpu_generation(env, "TEACHER", gpus),
+        "evaluator": _gpu_generation(env, "EVALUATOR", gpus),
+        "trainer": TrainingLauncherResource(
+            num_processes=gpus,
+            mixed_precision="bf16",
+            use_cpu=False,
+            accelerate_config=env.get("SINTERNAL_ACCELERATE_CONFIG", ""),
+        ),
+    }
     return Profile("gpu", _gpu_executor(env, gpus), resources, GPU_RUN_CONFIG)
 
 

@@ -11,17 +11,30 @@ from sinternal_assets.storage.resources import WarehouseResource, default_db_pat
 from sinternal_assets.training.resources import TrainingLauncherResource
 from sinternal_assets.validation.resources import QualityGatesResource
 
-__all__ = ["ArgillaResource", "ArtifactStoreResource", "GenerationResource", "QualityGatesResource",
-           "TrainingLauncherResource", "WarehouseResource", "default_db_path", "default_resources"]
+__all__ = [
+    "ArgillaResource",
+    "ArtifactStoreResource",
+    "GenerationResource",
+    "QualityGatesResource",
+    "TrainingLauncherResource",
+    "WarehouseResource",
+    "default_db_path",
+    "default_resources",
+]
 
 
 def _generation_from_env(role: str) -> GenerationResource:
     """SINTERNAL_<ROLE>_BACKEND / _MODEL / _BASE_URL / _API_KEY_ENV (the key itself stays in its own variable)."""
+
     def env(name: str, default: str = "") -> str:
         return os.environ.get(f"SINTERNAL_{role}_{name}", default)
 
-    return GenerationResource(backend=env("BACKEND", "transformers"), model=env("MODEL"), base_url=env("BASE_URL"),
-                              api_key_env=env("API_KEY_ENV", "OPENAI_API_KEY"))
+    return GenerationResource(
+        backend=env("BACKEND", "transformers"),
+        model=env("MODEL"),
+        base_url=env("BASE_URL"),
+        api_key_env=env("API_KEY_ENV", "OPENAI_API_KEY"),
+    )
 
 
 def default_resources() -> dict:

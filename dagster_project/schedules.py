@@ -13,8 +13,13 @@ from dagster_project.resources import WarehouseResource
 INPUTS_TAG = "sinternal/retraining_inputs"
 WEEKLY = "0 3 * * 1"  # Mondays 03:00
 # runs that count as "this input was already (or is being) retrained"
-NOT_FAILED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.STARTED, DagsterRunStatus.QUEUED,
-              DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING]
+NOT_FAILED = [
+    DagsterRunStatus.SUCCESS,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+]
 
 
 def retraining_inputs(warehouse: WarehouseResource) -> dict | None:
@@ -29,22 +34,33 @@ def retraining_inputs(warehouse: WarehouseResource) -> dict | None:
 
 
 def make_weekly_retraining(job, cron: str = WEEKLY):
-    @schedule(name="weekly_retraining", cron_schedule=cron, job=job, execution_timezone="UTC",
-              description="Weekly: when the prompt pool or the human reviews changed since the last retraining "
-                          "run, regenerate what is new, re-curate, retrain and re-evaluate; otherwise skip.")
+    @schedule(
+        name="weekly_retraining",
+        cron_schedule=cron,
+        job=job,
+        execution_timezone="UTC",
+        description="Weekly: when the prompt pool or the human reviews changed since the last retraining "
+        "run, regenerate what is new, re-curate, retrain and re-evaluate; otherwise skip.",
+    )
     def weekly_retraining(context: ScheduleEvaluationContext, warehouse: WarehouseResource):
         inputs = retraining_inputs(warehouse)
         if inputs is None:
-            return SkipReason("no prompt pool in the warehouse yet: run the embedded_default job (or "
-                              "ingest_prompts) first")
+            return SkipReason(
+                "no prompt pool in the warehouse yet: run the embedded_default job (or ingest_prompts) first"
+            )
         fingerprint = inputs["fingerprint"]
-        done = context.instance.get_runs(RunsFilter(job_name=job.name, tags={INPUTS_TAG: fingerprint},
-                                                    statuses=NOT_FAILED), limit=1)
+        done = context.instance.get_runs(
+            RunsFilter(job_name=job.name, tags={INPUTS_TAG: fingerprint}, statuses=NOT_FAILED), limit=1
+        )
         if done:
-            return SkipReason(f"nothing new since run {done[0].run_id}: {inputs['n_prompts']} prompts, "
-                              f"{inputs['n_reviews']} human reviews")
-        context.log.info(f"weekly_retraining: new inputs ({inputs['n_prompts']} prompts, "
-                         f"{inputs['n_reviews']} human reviews): requesting a retraining run")
+            return SkipReason(
+                f"nothing new since run {done[0].run_id}: {inputs['n_prompts']} prompts, "
+                f"{inputs['n_reviews']} human reviews"
+            )
+        context.log.info(
+            f"weekly_retraining: new inputs ({inputs['n_prompts']} prompts, "
+            f"{inputs['n_reviews']} human reviews): requesting a retraining run"
+        )
         return RunRequest(run_key=f"retraining-{fingerprint}", tags={INPUTS_TAG: fingerprint})
 
     return weekly_retraining

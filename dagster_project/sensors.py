@@ -5,18 +5,29 @@ assets' bare defaults."""
 
 import json
 
-from dagster import (AssetKey, AssetMaterialization, DefaultSensorStatus, MultiAssetSensorEvaluationContext,
-                     RunRequest, SensorEvaluationContext, SensorResult, SkipReason, multi_asset_sensor, sensor)
-
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DefaultSensorStatus,
+    MultiAssetSensorEvaluationContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    multi_asset_sensor,
+    sensor,
+)
 from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name for the tag in 1.13
 
 from dagster_project.resources import ArgillaResource, WarehouseResource
-from sinternal_assets.review.importer import import_reviews
 from sinternal_assets.review.assets import review_metadata
+from sinternal_assets.review.importer import import_reviews
 
 INBOX_INTERVAL_S = 30
-CHECKPOINT_ASSETS = [AssetKey(name) for name in ("verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft",
-                                                 "alphaalign_grpo", "somf_fusion")]
+CHECKPOINT_ASSETS = [
+    AssetKey(name)
+    for name in ("verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft", "alphaalign_grpo", "somf_fusion")
+]
 
 
 def _cursor(raw: str | None) -> dict:
@@ -27,27 +38,34 @@ def _cursor(raw: str | None) -> dict:
 
 
 def make_annotation_sensor(job, run_config: dict):
-    @sensor(name="annotation_sensor", job=job, minimum_interval_seconds=60,
-            default_status=DefaultSensorStatus.RUNNING,
-            description="Imports responses submitted in Argilla's critique_review since the last import into "
-                        "DuckDB's human_reviews (exactly once), records the import as a materialization of "
-                        "human_reviews with agreement figures, and runs the review_followup job (reviewed "
-                        "verdicts, re-curation) with the run profile's configuration. Argilla down: the tick fails "
-                        "with the reason and the next tick retries; nothing is lost.")
+    @sensor(
+        name="annotation_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Imports responses submitted in Argilla's critique_review since the last import into "
+        "DuckDB's human_reviews (exactly once), records the import as a materialization of "
+        "human_reviews with agreement figures, and runs the review_followup job (reviewed "
+        "verdicts, re-curation) with the run profile's configuration. Argilla down: the tick fails "
+        "with the reason and the next tick retries; nothing is lost.",
+    )
     def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource):
         return import_and_request(context, argilla, warehouse, run_config)
 
     return annotation_sensor
 
 
-def import_and_request(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource,
-                       run_config: dict):
+def import_and_request(
+    context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource, run_config: dict
+):
     """One annotation-sensor tick: import new responses, then request the re-curation run (with `run_config`)."""
     client = argilla.client()  # ArgillaUnavailable fails this tick with a clear message; the next tick retries
     dataset = argilla.dataset(client)
     if dataset is None:
-        return SkipReason(f"no dataset {argilla.dataset_name!r} in workspace {argilla.workspace!r} yet: "
-                          "materialize critique_review first")
+        return SkipReason(
+            f"no dataset {argilla.dataset_name!r} in workspace {argilla.workspace!r} yet: "
+            "materialize critique_review first"
+        )
     wh = warehouse.get()
     # The import and its DuckDB cursor are one transaction and keyed by response version, so a re-read is a
     # no-op. The Dagster cursor only remembers how many imports were already announced downstream: if a tick
@@ -55,32 +73,52 @@ def import_and_request(context: SensorEvaluationContext, argilla: ArgillaResourc
     result = import_reviews(client, dataset, wh)
     announced = _cursor(context.cursor)
     announced_total = announced.get("imported_total", 0) if announced.get("dataset_id") == result.dataset_id else 0
-    cursor = json.dumps({"dataset_id": result.dataset_id, "imported_total": result.total,
-                         "response_cursor": result.cursor.isoformat() if result.cursor else None})
+    cursor = json.dumps(
+        {
+            "dataset_id": result.dataset_id,
+            "imported_total": result.total,
+            "response_cursor": result.cursor.isoformat() if result.cursor else None,
+        }
+    )
     if result.total <= announced_total:
-        return SensorResult(skip_reason=SkipReason(f"no new responses ({result.seen} seen, all already imported)"),
-                            cursor=cursor)
-    context.log.info(f"annotation_sensor: imported {result.new} new response versions "
-                     f"({result.total - announced_total} not yet announced downstream)")
-    metadata = {"new_response_versions": result.new, "imported_total": result.total,
-                "dataset_id": result.dataset_id, **review_metadata(wh)}
+        return SensorResult(
+            skip_reason=SkipReason(f"no new responses ({result.seen} seen, all already imported)"), cursor=cursor
+        )
+    context.log.info(
+        f"annotation_sensor: imported {result.new} new response versions "
+        f"({result.total - announced_total} not yet announced downstream)"
+    )
+    metadata = {
+        "new_response_versions": result.new,
+        "imported_total": result.total,
+        "dataset_id": result.dataset_id,
+        **review_metadata(wh),
+    }
     return SensorResult(
-        run_requests=[RunRequest(run_key=f"human-reviews-{result.dataset_id}-{result.total}",
-                                 run_config=run_config)],
+        run_requests=[RunRequest(run_key=f"human-reviews-{result.dataset_id}-{result.total}", run_config=run_config)],
         # The data version names the imported data exactly, so Dagster marks everything downstream stale.
-        asset_events=[AssetMaterialization(asset_key="human_reviews", metadata=metadata,
-                                           tags={DATA_VERSION_TAG: f"{result.dataset_id}:{result.total}"})],
+        asset_events=[
+            AssetMaterialization(
+                asset_key="human_reviews",
+                metadata=metadata,
+                tags={DATA_VERSION_TAG: f"{result.dataset_id}:{result.total}"},
+            )
+        ],
         cursor=cursor,
     )
 
 
 def make_prompt_inbox_sensor(job):
-    @sensor(name="prompt_inbox_sensor", job=job, minimum_interval_seconds=INBOX_INTERVAL_S,
-            default_status=DefaultSensorStatus.RUNNING,
-            description="Watches the prompt inbox (<data dir>/inbox, or $SINTERNAL_INBOX): when its files change "
-                        "(new, edited or removed files and mapping sidecars), runs ingest_prompts, which reads every "
-                        "inbox file as a user prompt file. A bad file fails that run with the file's name and the "
-                        "problem, and nothing is written.")
+    @sensor(
+        name="prompt_inbox_sensor",
+        job=job,
+        minimum_interval_seconds=INBOX_INTERVAL_S,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Watches the prompt inbox (<data dir>/inbox, or $SINTERNAL_INBOX): when its files change "
+        "(new, edited or removed files and mapping sidecars), runs ingest_prompts, which reads every "
+        "inbox file as a user prompt file. A bad file fails that run with the file's name and the "
+        "problem, and nothing is written.",
+    )
     def prompt_inbox_sensor(context: SensorEvaluationContext):
         from sinternal_assets.prompts.inbox import default_inbox, fingerprint, inbox_files
 
@@ -92,20 +130,31 @@ def make_prompt_inbox_sensor(job):
         context.log.info(f"prompt_inbox_sensor: inbox {folder} changed ({len(files)} file(s)): requesting an ingest")
         config = {"ops": {"prompt_sources": {"config": {"inbox": str(folder)}}}}
         # emptied (current == ''): one ingest without inbox files drops their prompts from the pool
-        return SensorResult(run_requests=[RunRequest(run_key=f"inbox-{current or 'empty-' + previous}",
-                                                     run_config=config,
-                                                     tags={"sinternal/inbox_files": ",".join(files)[:200]})],
-                            cursor=current)
+        return SensorResult(
+            run_requests=[
+                RunRequest(
+                    run_key=f"inbox-{current or 'empty-' + previous}",
+                    run_config=config,
+                    tags={"sinternal/inbox_files": ",".join(files)[:200]},
+                )
+            ],
+            cursor=current,
+        )
 
     return prompt_inbox_sensor
 
 
 def make_checkpoint_sensor(job, run_config: dict):
-    @multi_asset_sensor(name="checkpoint_sensor", monitored_assets=CHECKPOINT_ASSETS, job=job,
-                        minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-                        description="A new checkpoint (any training asset materialized outside a job that already "
-                                    "evaluates) runs the evaluation job with the run profile's configuration. "
-                                    "Training itself waits for the weekly schedule.")
+    @multi_asset_sensor(
+        name="checkpoint_sensor",
+        monitored_assets=CHECKPOINT_ASSETS,
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="A new checkpoint (any training asset materialized outside a job that already "
+        "evaluates) runs the evaluation job with the run profile's configuration. "
+        "Training itself waits for the weekly schedule.",
+    )
     def checkpoint_sensor(context: MultiAssetSensorEvaluationContext):
         from dagster_project.jobs import EVALUATING_JOBS
 
@@ -119,11 +168,16 @@ def make_checkpoint_sensor(job, run_config: dict):
             if run is None or run.job_name not in EVALUATING_JOBS:
                 fresh.append((key.to_user_string(), record.storage_id))
         if not fresh:
-            return SkipReason(f"new checkpoints {sorted(k.to_user_string() for k in records)} came from runs that "
-                              "already evaluate them")
+            return SkipReason(
+                f"new checkpoints {sorted(k.to_user_string() for k in records)} came from runs that "
+                "already evaluate them"
+            )
         context.log.info(f"checkpoint_sensor: new checkpoints {[k for k, _ in fresh]}: requesting an evaluation")
         run_key = "evaluate-" + "-".join(f"{k}@{storage_id}" for k, storage_id in sorted(fresh))
-        return RunRequest(run_key=run_key[:250], run_config=run_config,
-                          tags={"sinternal/checkpoints": ",".join(k for k, _ in sorted(fresh))[:200]})
+        return RunRequest(
+            run_key=run_key[:250],
+            run_config=run_config,
+            tags={"sinternal/checkpoints": ",".join(k for k, _ in sorted(fresh))[:200]},
+        )
 
     return checkpoint_sensor

@@ -53,11 +53,19 @@ def argilla_service(tmp_path_factory):
 
 
 REVIEW_UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers"
-REVIEW_GENERATION = {"ops": {
-    "prompt_sources": {"config": {"max_per_source": 20}},
-    "policy_answers": {"config": {"max_prompts": 3, "sampling": {"n": 2, "max_new_tokens": 16}}},
-    "expert_critiques": {"config": {"max_attempts": 1, "max_reference_answers": 4,
-                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}}}
+REVIEW_GENERATION = {
+    "ops": {
+        "prompt_sources": {"config": {"max_per_source": 20}},
+        "policy_answers": {"config": {"max_prompts": 3, "sampling": {"n": 2, "max_new_tokens": 16}}},
+        "expert_critiques": {
+            "config": {
+                "max_attempts": 1,
+                "max_reference_answers": 4,
+                "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1},
+            }
+        },
+    }
+}
 
 
 @pytest.fixture(scope="session")
@@ -66,23 +74,35 @@ def critiqued_db(tmp_path_factory):
     from tests.integration.helpers import run
 
     db = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
-    assert run(db, selection=f"{REVIEW_UPSTREAM},policy_answers,expert_critiques",
-               run_config=REVIEW_GENERATION).success
+    assert run(
+        db, selection=f"{REVIEW_UPSTREAM},policy_answers,expert_critiques", run_config=REVIEW_GENERATION
+    ).success
     return db
 
 
 TINY_SFT = {"max_steps": 1, "batch_size": 2, "max_length": 512}
-TINY_GRPO = {"grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "math_tasks": 1,
-                      "max_completion_length": 12, "verifier_max_new_tokens": 16}, "train": {"max_steps": 1}}
-TRAINING_CONFIG = {"ops": {
-    "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
-    "verifier_sft": {"config": {"train": TINY_SFT}},
-    "refusal_sft": {"config": {"train": TINY_SFT}},
-    "alttrain_sft": {"config": {"train": TINY_SFT}},
-    "somf_fusion": {"config": {"downstream_examples": 2, "train": TINY_SFT}},
-    "verifier_grpo": {"config": TINY_GRPO},
-    "alphaalign_grpo": {"config": TINY_GRPO},
-}}
+TINY_GRPO = {
+    "grpo": {
+        "num_generations": 2,
+        "prompts_per_step": 1,
+        "max_prompts": 2,
+        "math_tasks": 1,
+        "max_completion_length": 12,
+        "verifier_max_new_tokens": 16,
+    },
+    "train": {"max_steps": 1},
+}
+TRAINING_CONFIG = {
+    "ops": {
+        "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
+        "verifier_sft": {"config": {"train": TINY_SFT}},
+        "refusal_sft": {"config": {"train": TINY_SFT}},
+        "alttrain_sft": {"config": {"train": TINY_SFT}},
+        "somf_fusion": {"config": {"downstream_examples": 2, "train": TINY_SFT}},
+        "verifier_grpo": {"config": TINY_GRPO},
+        "alphaalign_grpo": {"config": TINY_GRPO},
+    }
+}
 CHECKPOINT_ASSETS = ["verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft", "alphaalign_grpo", "somf_fusion"]
 
 
@@ -95,7 +115,8 @@ def trained_db(critiqued_db, tmp_path_factory):
 
     db = tmp_path_factory.mktemp("training") / "warehouse.duckdb"
     shutil.copy(critiqued_db, db)
-    result = run(db, selection=["reviewed_critiques", "verification_examples", *CHECKPOINT_ASSETS],
-                 run_config=TRAINING_CONFIG)
+    result = run(
+        db, selection=["reviewed_critiques", "verification_examples", *CHECKPOINT_ASSETS], run_config=TRAINING_CONFIG
+    )
     assert result.success
     return db, result

@@ -86,6 +86,8 @@ def report_tables(html: str) -> list[ReportTable]:
 def table(tables: list[ReportTable], section: str, caption_start: str) -> ReportTable:
     """The one table of `section` whose caption starts with `caption_start`."""
     found = [t for t in tables if t.section == section and t.caption.strip().startswith(caption_start)]
-    assert len(found) == 1, (f"expected one table in section {section!r} captioned {caption_start!r}, found "
-                             f"{[t.caption[:60] for t in tables if t.section == section]}")
+    assert len(found) == 1, (
+        f"expected one table in section {section!r} captioned {caption_start!r}, found "
+        f"{[t.caption[:60] for t in tables if t.section == section]}"
+    )
     return found[0]

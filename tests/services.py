@@ -34,12 +34,22 @@ class ArgillaService:
         return self.workdir / "argilla.env"
 
     def env(self) -> dict[str, str]:
-        return {"SINTERNAL_DATA_DIR": str(self.workdir / "data"), "SINTERNAL_ARGILLA_PORT": str(self.port),
-                "SINTERNAL_REDIS_PORT": str(self.redis_port), "SINTERNAL_ARGILLA_SECRETS": str(self.secrets_file)}
+        return {
+            "SINTERNAL_DATA_DIR": str(self.workdir / "data"),
+            "SINTERNAL_ARGILLA_PORT": str(self.port),
+            "SINTERNAL_REDIS_PORT": str(self.redis_port),
+            "SINTERNAL_ARGILLA_SECRETS": str(self.secrets_file),
+        }
 
     def script(self, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "argilla.sh"), command], env={**os.environ, **self.env()},
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            ["bash", str(ROOT / "scripts" / "argilla.sh"), command],
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def secrets(self) -> dict[str, str]:
         from sinternal_assets.review.connection import read_secrets

@@ -9,12 +9,30 @@ import polars as pl
 from sinternal_assets.attacks.families import NONE, Family
 from sinternal_assets.hashing import content_id
 
-ATTACK_COLUMNS = ("attack_id", "prompt_id", "family", "family_role", "template_id", "variant", "text", "label",
-                  "category", "split", "source", "n_chars")
+ATTACK_COLUMNS = (
+    "attack_id",
+    "prompt_id",
+    "family",
+    "family_role",
+    "template_id",
+    "variant",
+    "text",
+    "label",
+    "category",
+    "split",
+    "source",
+    "n_chars",
+)
 
 
-def build_attacked_prompts(pool: pl.DataFrame, families: list[Family], *, variants_per_prompt: int = 2,
-                           attack_labels: tuple[str, ...] = ("harmful", "benign"), seed: int = 0) -> pl.DataFrame:
+def build_attacked_prompts(
+    pool: pl.DataFrame,
+    families: list[Family],
+    *,
+    variants_per_prompt: int = 2,
+    attack_labels: tuple[str, ...] = ("harmful", "benign"),
+    seed: int = 0,
+) -> pl.DataFrame:
     """One `none` row per prompt, plus up to `variants_per_prompt` attacked versions of it.
 
     Train-split prompts draw from train-side families only; eval-split prompts draw from train-side and
@@ -31,9 +49,24 @@ def build_attacked_prompts(pool: pl.DataFrame, families: list[Family], *, varian
     for prompt_id, text, label, category, split, source in pool.select(
         "prompt_id", "text", "label", "category", "split", "source"
     ).iter_rows():
+
         def add(family: Family, template_id: str, variant: int, attacked: str) -> None:
-            rows.append((content_id(prompt_id, family.name, template_id, variant), prompt_id, family.name,
-                         family.role, template_id, variant, attacked, label, category, split, source, len(attacked)))
+            rows.append(
+                (
+                    content_id(prompt_id, family.name, template_id, variant),
+                    prompt_id,
+                    family.name,
+                    family.role,
+                    template_id,
+                    variant,
+                    attacked,
+                    label,
+                    category,
+                    split,
+                    source,
+                    len(attacked),
+                )
+            )
 
         add(by_name[NONE], NONE, 0, text)
         if label not in attack_labels or variants_per_prompt == 0:
@@ -52,9 +85,26 @@ def build_attacked_prompts(pool: pl.DataFrame, families: list[Family], *, varian
 
 def family_table(families: list[Family]) -> pl.DataFrame:
     return pl.DataFrame(
-        [(f.name, f.role if f.name != NONE else "train", f.kind, f.n_variants if f.kind == "template" else 0,
-          f.source, f.licence, f.description) for f in families],
-        schema={"family": pl.String, "role": pl.String, "kind": pl.String, "n_templates": pl.Int32,
-                "source": pl.String, "licence": pl.String, "description": pl.String},
+        [
+            (
+                f.name,
+                f.role if f.name != NONE else "train",
+                f.kind,
+                f.n_variants if f.kind == "template" else 0,
+                f.source,
+                f.licence,
+                f.description,
+            )
+            for f in families
+        ],
+        schema={
+            "family": pl.String,
+            "role": pl.String,
+            "kind": pl.String,
+            "n_templates": pl.Int32,
+            "source": pl.String,
+            "licence": pl.String,
+            "description": pl.String,
+        },
         orient="row",
     )

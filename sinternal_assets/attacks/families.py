@@ -71,8 +71,9 @@ def resolve_roles(overrides: dict[str, str] | None) -> dict[str, str]:
     return roles
 
 
-def load_families(artifacts: dict[str, FetchedArtifact], roles: dict[str, str],
-                  max_template_chars: int = 6000) -> list[Family]:
+def load_families(
+    artifacts: dict[str, FetchedArtifact], roles: dict[str, str], max_template_chars: int = 6000
+) -> list[Family]:
     families = [Family(NONE, "train", "plain", "-", "-", "the prompt as written, no attack")]
     for name, role in roles.items():
         if role == "off":
@@ -88,8 +89,17 @@ def load_families(artifacts: dict[str, FetchedArtifact], roles: dict[str, str],
                 templates = dan_templates(art, max_template_chars)
             if not templates:
                 raise ValueError(f"attack family {name}: no usable templates in artifact {artifact_name}")
-            families.append(Family(name, role, "template", f"{art.pin.package} {art.pin.version}", art.pin.licence,
-                                   description, tuple(templates)))
+            families.append(
+                Family(
+                    name,
+                    role,
+                    "template",
+                    f"{art.pin.package} {art.pin.version}",
+                    art.pin.licence,
+                    description,
+                    tuple(templates),
+                )
+            )
         else:
             _fn, n_styles, description = transforms.TRANSFORMS[name]
             families.append(Family(name, role, "transform", "sinternal", "Apache-2.0", description, n_styles=n_styles))

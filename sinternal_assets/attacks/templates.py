@@ -69,8 +69,7 @@ def pyrit_templates(art: FetchedArtifact, family: str, max_chars: int) -> list[T
             continue
         if doc.get("parameters") != ["prompt"] or len(doc.get("value", "")) > max_chars:
             continue
-        template = Template(f"{family}/{path.stem}", family, doc["value"], str(doc.get("source", "")),
-                            art.pin.licence)
+        template = Template(f"{family}/{path.stem}", family, doc["value"], str(doc.get("source", "")), art.pin.licence)
         out.append(check_slot(template, path))
     return out
 
@@ -90,7 +89,9 @@ def gptfuzzer_templates(art: FetchedArtifact, max_chars: int) -> list[Template]:
                 continue
             head, _, tail = text.partition(_GPTFUZZER_SLOT)
             body = _raw(head) + "{{ prompt }}" + _raw(tail.replace(_GPTFUZZER_SLOT, ""))
-            out.append(check_slot(Template(f"gptfuzzer/{row['id']}", "gptfuzzer", body, "GPTFuzzer", art.pin.licence), path))
+            out.append(
+                check_slot(Template(f"gptfuzzer/{row['id']}", "gptfuzzer", body, "GPTFuzzer", art.pin.licence), path)
+            )
     return out
 
 

@@ -18,8 +18,18 @@ import polars as pl
 
 from sinternal_assets.generation.verdict import parse_verdict
 
-REQUIRED = ("critique_id", "attack_id", "prompt_id", "label", "split", "family", "family_role", "final_verdict",
-            "verdict_source", "verdict_score")
+REQUIRED = (
+    "critique_id",
+    "attack_id",
+    "prompt_id",
+    "label",
+    "split",
+    "family",
+    "family_role",
+    "final_verdict",
+    "verdict_source",
+    "verdict_score",
+)
 
 
 @dataclass(frozen=True)
@@ -51,23 +61,30 @@ def select_examples(candidates: pl.DataFrame, policy: FilterPolicy = FilterPolic
         raise ValueError(f"verification candidates lack column(s) {missing}")
     excluded = {
         "heldout_family": int((candidates["family_role"] == "heldout").sum()),
-        "unparsed_verdict": int((candidates["final_verdict"].is_null()
-                                 & (candidates["verdict_source"] != "human_tie")).sum()),
-        "human_tie": int((candidates["final_verdict"].is_null() & (candidates["verdict_source"] == "human_tie")).sum()),
+        "unparsed_verdict": int(
+            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] != "human_tie")).sum()
+        ),
+        "human_tie": int(
+            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] == "human_tie")).sum()
+        ),
     }
     usable = candidates.filter((pl.col("family_role") != "heldout") & pl.col("final_verdict").is_not_null())
     ranked = usable.with_columns(
         (pl.col("verdict_source") == "human").alias("_human"),
         pl.col("final_verdict").n_unique().over("attack_id").alias("_verdicts_in_group"),
-    ).sort(["attack_id", "final_verdict", "_human", "verdict_score", "critique_id"],
-           descending=[False, False, True, True, False], nulls_last=True)
+    ).sort(
+        ["attack_id", "final_verdict", "_human", "verdict_score", "critique_id"],
+        descending=[False, False, True, True, False],
+        nulls_last=True,
+    )
     harmful = ranked.filter(pl.col("label") == "harmful")
     if policy.contrastive:
         excluded["harmful_single_verdict"] = int((harmful["_verdicts_in_group"] < 2).sum())
         harmful = harmful.filter(pl.col("_verdicts_in_group") >= 2)
     harmful = harmful.filter(pl.int_range(pl.len()).over(["attack_id", "final_verdict"]) < policy.harmful_per_verdict)
     benign = ranked.filter(pl.col("label") == "benign").sort(
-        ["attack_id", "_human", "verdict_score", "critique_id"], descending=[False, True, True, False], nulls_last=True)
+        ["attack_id", "_human", "verdict_score", "critique_id"], descending=[False, True, True, False], nulls_last=True
+    )
     benign = benign.filter(pl.int_range(pl.len()).over("attack_id") < policy.benign_per_prompt)
     selected = pl.concat([harmful, benign]).drop("_human", "_verdicts_in_group").sort("critique_id")
     excluded["not_selected"] = usable.height - selected.height - excluded.get("harmful_single_verdict", 0)
@@ -79,17 +96,48 @@ def select_examples(candidates: pl.DataFrame, policy: FilterPolicy = FilterPolic
     return FilterResult(selected, excluded, dropped)
 
 
-EXAMPLE_COLUMNS = ("example_id", "answer_id", "attack_id", "prompt_id", "group_key", "split", "label", "category",
-                   "family", "family_role", "source", "target", "spec_text", "prompt_text", "final_answer", "critique",
-                   "final_verdict", "verdict_source", "verdict_score", "input_chars", "target_chars", "spec_hash")
+EXAMPLE_COLUMNS = (
+    "example_id",
+    "answer_id",
+    "attack_id",
+    "prompt_id",
+    "group_key",
+    "split",
+    "label",
+    "category",
+    "family",
+    "family_role",
+    "source",
+    "target",
+    "spec_text",
+    "prompt_text",
+    "final_answer",
+    "critique",
+    "final_verdict",
+    "verdict_source",
+    "verdict_score",
+    "input_chars",
+    "target_chars",
+    "spec_hash",
+)
 
 
 def examples_table(selected: pl.DataFrame) -> pl.DataFrame:
     """The `verification_examples` rows of the selected candidates (lengths as the verifier sees them)."""
     return selected.with_columns(
         pl.col("critique_id").alias("example_id"),
-        (pl.col("spec_text").str.len_chars() + pl.col("prompt_text").str.len_chars()
-         + pl.col("final_answer").str.len_chars()).cast(pl.Int32).alias("input_chars"),
-        (pl.col("critique").str.strip_chars().str.len_chars() + len("\nVERDICT: ")
-         + pl.col("final_verdict").str.len_chars()).cast(pl.Int32).alias("target_chars"),
+        (
+            pl.col("spec_text").str.len_chars()
+            + pl.col("prompt_text").str.len_chars()
+            + pl.col("final_answer").str.len_chars()
+        )
+        .cast(pl.Int32)
+        .alias("input_chars"),
+        (
+            pl.col("critique").str.strip_chars().str.len_chars()
+            + len("\nVERDICT: ")
+            + pl.col("final_verdict").str.len_chars()
+        )
+        .cast(pl.Int32)
+        .alias("target_chars"),
     ).select(EXAMPLE_COLUMNS)

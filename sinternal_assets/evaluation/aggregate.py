@@ -18,9 +18,12 @@ from sinternal_assets.evaluation.metrics import confusion, wilson_interval
 def rates_by(frame: pl.DataFrame, by: Sequence[str], success: str) -> pl.DataFrame:
     """Per group: n, successes, rate and its Wilson interval; `success` is a boolean column (nulls, e.g. a
     judge that gave no verdict, are left out of n)."""
-    counts = (frame.filter(pl.col(success).is_not_null())
-              .group_by(list(by)).agg(pl.len().alias("n"), pl.col(success).sum().cast(pl.Int64).alias("successes"))
-              .sort(list(by)))
+    counts = (
+        frame.filter(pl.col(success).is_not_null())
+        .group_by(list(by))
+        .agg(pl.len().alias("n"), pl.col(success).sum().cast(pl.Int64).alias("successes"))
+        .sort(list(by))
+    )
     bounds = [wilson_interval(s, n) for s, n in zip(counts["successes"], counts["n"], strict=True)]
     return counts.with_columns(
         (pl.col("successes") / pl.col("n")).alias("rate"),
@@ -37,8 +40,17 @@ def judge_scores(frame: pl.DataFrame, truth: str, predicted: str, by: Sequence[s
     for key, part in groups.items():
         c = confusion(part[truth].to_list(), part[predicted].to_list())
         low, high = wilson_interval(c.tp + c.tn, c.n)
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-                     "items": part.height, "coverage": c.n / part.height if part.height else None,
-                     "accuracy": c.accuracy, "accuracy_ci_low": low, "accuracy_ci_high": high,
-                     "precision": c.precision, "recall": c.recall, "f1": c.f1})
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "items": part.height,
+                "coverage": c.n / part.height if part.height else None,
+                "accuracy": c.accuracy,
+                "accuracy_ci_low": low,
+                "accuracy_ci_high": high,
+                "precision": c.precision,
+                "recall": c.recall,
+                "f1": c.f1,
+            }
+        )
     return pl.DataFrame(rows)

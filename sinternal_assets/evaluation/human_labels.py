@@ -50,16 +50,29 @@ from sinternal_assets.hashing import content_id
 from sinternal_assets.prompts.sources import SourceFormatError, source_error
 from sinternal_assets.sources.artifacts import FetchedArtifact
 
-LABEL_SCHEMA = {"label_id": pl.String, "benchmark": pl.String, "subset": pl.String, "task": pl.String,
-                "prompt_text": pl.String, "response_text": pl.String, "truth_unsafe": pl.Boolean,
-                "truth_refusal": pl.Boolean, "n_raters": pl.Int32, "rater_agreement": pl.Float64,
-                "source_record": pl.String, "licence": pl.String, "dataset_version": pl.String}
+LABEL_SCHEMA = {
+    "label_id": pl.String,
+    "benchmark": pl.String,
+    "subset": pl.String,
+    "task": pl.String,
+    "prompt_text": pl.String,
+    "response_text": pl.String,
+    "truth_unsafe": pl.Boolean,
+    "truth_refusal": pl.Boolean,
+    "n_raters": pl.Int32,
+    "rater_agreement": pl.Float64,
+    "source_record": pl.String,
+    "licence": pl.String,
+    "dataset_version": pl.String,
+}
 
 SCORER_EVALS = "pyrit/datasets/scorer_evals"
 # folder -> (benchmark, task, score scale)
-PYRIT_SETS = {"harm": ("pyrit_harm", "safety", "likert"),
-              "objective": ("pyrit_objective", "safety", "binary"),
-              "refusal_scorer": ("pyrit_refusal", "refusal", "binary")}
+PYRIT_SETS = {
+    "harm": ("pyrit_harm", "safety", "likert"),
+    "objective": ("pyrit_objective", "safety", "binary"),
+    "refusal_scorer": ("pyrit_refusal", "refusal", "binary"),
+}
 HARM_THRESHOLD = 0.5  # Likert level 3 of 5, normalised: (3 - 1) / 4
 DROP_REASONS = ("empty_response", "non_text", "tie", "duplicate_merged")
 _SCORE_COLUMN = re.compile(r"human_score(_\d+)?")
@@ -112,8 +125,9 @@ def _score(path: Path, line: int, column: str, raw: str, scale: str) -> float:
     return value
 
 
-def _read_scorer_csv(path: Path, member: str, benchmark: str, task: str, scale: str,
-                     dropped: dict[str, int]) -> list[_Item]:
+def _read_scorer_csv(
+    path: Path, member: str, benchmark: str, task: str, scale: str, dropped: dict[str, int]
+) -> list[_Item]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -128,8 +142,10 @@ def _read_scorer_csv(path: Path, member: str, benchmark: str, task: str, scale: 
     score_columns = [h for h in header if _SCORE_COLUMN.fullmatch(h)]
     missing = [c for c in ("objective", "assistant_response") if c not in header]
     if missing or not score_columns:
-        raise source_error(path, f"line {skip + 1}: missing column(s) {missing + ([] if score_columns else ['human_score'])}; "
-                          f"has {header}")
+        raise source_error(
+            path,
+            f"line {skip + 1}: missing column(s) {missing + ([] if score_columns else ['human_score'])}; has {header}",
+        )
     items = []
     end = reader.line_num  # physical lines of `body` read so far
     for values in reader:
@@ -147,8 +163,9 @@ def _read_scorer_csv(path: Path, member: str, benchmark: str, task: str, scale: 
         if not response:
             dropped[f"{benchmark}:empty_response"] += 1
             continue
-        items.append(_Item(benchmark, task, path.stem, row["objective"].strip(), response, scores,
-                           f"{member}:{line}", version))
+        items.append(
+            _Item(benchmark, task, path.stem, row["objective"].strip(), response, scores, f"{member}:{line}", version)
+        )
     return items
 
 
@@ -169,11 +186,14 @@ def read_pyrit_scorer_evals(art: FetchedArtifact, max_per_set: int | None = None
     rows = []
     for folder, (benchmark, task, scale) in PYRIT_SETS.items():
         pattern = f"{SCORER_EVALS}/{folder}/*.csv"
-        members = [m for m in sorted(art.files) if fnmatch.fnmatch(m, pattern)
-                   and not Path(m).name.startswith("mini_")]
+        members = [
+            m for m in sorted(art.files) if fnmatch.fnmatch(m, pattern) and not Path(m).name.startswith("mini_")
+        ]
         if not members:
-            raise SourceFormatError(f"artifact {art.pin.name}: no file matches {pattern} (see the members of "
-                                    f"'{art.pin.name}' in artifacts.yaml)")
+            raise SourceFormatError(
+                f"artifact {art.pin.name}: no file matches {pattern} (see the members of "
+                f"'{art.pin.name}' in artifacts.yaml)"
+            )
         merged: dict[str, _Item] = {}
         for member in members:
             for item in _read_scorer_csv(art.path(member), member, benchmark, task, scale, dropped):
@@ -188,12 +208,23 @@ def read_pyrit_scorer_evals(art: FetchedArtifact, max_per_set: int | None = None
             if truth is None:
                 dropped[f"{benchmark}:tie"] += 1
                 continue
-            rows.append({"label_id": key, "benchmark": benchmark, "subset": item.subset, "task": task,
-                         "prompt_text": item.prompt, "response_text": item.response,
-                         "truth_unsafe": truth if task == "safety" else None,
-                         "truth_refusal": truth if task == "refusal" else None,
-                         "n_raters": len(item.scores), "rater_agreement": agreement, "source_record": item.record,
-                         "licence": art.pin.licence, "dataset_version": item.version})
+            rows.append(
+                {
+                    "label_id": key,
+                    "benchmark": benchmark,
+                    "subset": item.subset,
+                    "task": task,
+                    "prompt_text": item.prompt,
+                    "response_text": item.response,
+                    "truth_unsafe": truth if task == "safety" else None,
+                    "truth_refusal": truth if task == "refusal" else None,
+                    "n_raters": len(item.scores),
+                    "rater_agreement": agreement,
+                    "source_record": item.record,
+                    "licence": art.pin.licence,
+                    "dataset_version": item.version,
+                }
+            )
     frame = pl.DataFrame(rows, schema=LABEL_SCHEMA)
     if max_per_set is not None:
         truth = pl.coalesce("truth_unsafe", "truth_refusal").alias("_truth")
@@ -201,8 +232,9 @@ def read_pyrit_scorer_evals(art: FetchedArtifact, max_per_set: int | None = None
     return LabelSet(frame=frame, dropped=dropped)
 
 
-def balanced_slice(frame: pl.DataFrame, truth: str, n: int, by: str = "benchmark", *,
-                   order_by: str | None = None) -> pl.DataFrame:
+def balanced_slice(
+    frame: pl.DataFrame, truth: str, n: int, by: str = "benchmark", *, order_by: str | None = None
+) -> pl.DataFrame:
     """Up to `n` rows per value of `by`, as evenly split between the two values of the boolean column `truth` as
     each group allows: ceil(n/2) True and floor(n/2) False, and when one class is short the other fills the rest.
     Deterministic: within a group and class the first rows in `order_by` order are taken; `order_by` None means
@@ -230,5 +262,6 @@ def balanced_slice(frame: pl.DataFrame, truth: str, n: int, by: str = "benchmark
     quota_true = pl.min_horizontal(n_true, pl.max_horizontal(half, whole - n_false))
     quota_false = pl.min_horizontal(n_false, whole - quota_true)
     keep = pl.when(pl.col(truth)).then(pl.col(rank) < quota_true).otherwise(pl.col(rank) < quota_false)
-    return (keyed.with_columns(pl.int_range(pl.len()).over(by, truth).alias(rank))
-            .filter(keep).sort(pos).drop(pos, rank))
+    return (
+        keyed.with_columns(pl.int_range(pl.len()).over(by, truth).alias(rank)).filter(keep).sort(pos).drop(pos, rank)
+    )

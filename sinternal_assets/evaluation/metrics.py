@@ -124,7 +124,14 @@ def threshold_table(scores: Sequence[float], positives: Sequence[bool]) -> list[
     for t in sorted(set(scores), reverse=True):
         predicted = ["UNSAFE" if s >= t else "SAFE" for s in scores]
         c = confusion(["UNSAFE" if y else "SAFE" for y in positives], predicted)
-        rows.append({"threshold": t, "precision": c.precision, "recall": c.recall,
-                     "false_positive_rate": c.false_positive_rate, "false_negative_rate": c.false_negative_rate,
-                     "f1": c.f1})
+        rows.append(
+            {
+                "threshold": t,
+                "precision": c.precision,
+                "recall": c.recall,
+                "false_positive_rate": c.false_positive_rate,
+                "false_negative_rate": c.false_negative_rate,
+                "f1": c.f1,
+            }
+        )
     return rows

@@ -36,8 +36,16 @@ ALL = "all"  # a row already pooled over that column (e.g. source 'all': every s
 HELDOUT = "heldout"
 ROLE_ORDER = {"none": 0, "train": 1, HELDOUT: 2}
 # Labels come from data (checkpoint, family and judge names): never parse them as mathtext ("$" is text).
-_RC = {"svg.fonttype": "none", "svg.image_inline": True, "text.parse_math": False, "font.size": 8,
-       "axes.titlesize": 9, "legend.fontsize": 7, "axes.spines.top": False, "axes.spines.right": False}
+_RC = {
+    "svg.fonttype": "none",
+    "svg.image_inline": True,
+    "text.parse_math": False,
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "legend.fontsize": 7,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 _NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
@@ -54,7 +62,7 @@ def _svg(fig: Figure, label: str) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata=_NO_METADATA)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"\s*<style[^>]*>.*?</style>", "", text, count=1, flags=re.DOTALL)
     referenced = set(re.findall(r"(?:url\(#|href=\"#)([^)\"]+)", text))
     text = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", text)
@@ -78,8 +86,9 @@ def _missing(value: object) -> bool:
 def pool_rates(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
     """Sum n and successes over the rows of each group (e.g. every source of one family) and recompute the rate
     and its Wilson 95% interval: a pooled rate is exact, an average of rates would not be."""
-    sums = (frame.group_by(list(by), maintain_order=True)
-            .agg(pl.col("n").sum().cast(pl.Int64), pl.col("successes").sum().cast(pl.Int64)))
+    sums = frame.group_by(list(by), maintain_order=True).agg(
+        pl.col("n").sum().cast(pl.Int64), pl.col("successes").sum().cast(pl.Int64)
+    )
     bounds = [wilson_interval(s, n) for s, n in zip(sums["successes"], sums["n"], strict=True)]
     return sums.with_columns(
         pl.when(pl.col("n") > 0).then(pl.col("successes") / pl.col("n")).otherwise(None).alias("rate"),
@@ -119,25 +128,44 @@ def asr_by_family(asr: pl.DataFrame, judge: str) -> str | None:
     pooled_rates = pooled(frame, "source", ["family", "family_role", "checkpoint"])
     if pooled_rates.is_empty():
         return None
-    families = (pooled_rates.select("family", "family_role").unique()
-                .sort(pl.col("family_role").replace_strict(ROLE_ORDER, default=3), "family"))
+    families = (
+        pooled_rates.select("family", "family_role")
+        .unique()
+        .sort(pl.col("family_role").replace_strict(ROLE_ORDER, default=3), "family")
+    )
     checkpoints = _order(frame["checkpoint"])
     colours = _colours(checkpoints)
     width = 0.8 / len(checkpoints)
     with _style(f"asr-{judge}"):
-        fig = Figure(figsize=(min(10.0, max(WIDTH, 0.35 * families.height * len(checkpoints) + 1.5)), HEIGHT),
-                     dpi=DPI, layout="constrained")
+        fig = Figure(
+            figsize=(min(10.0, max(WIDTH, 0.35 * families.height * len(checkpoints) + 1.5)), HEIGHT),
+            dpi=DPI,
+            layout="constrained",
+        )
         ax = fig.add_subplot()
         for i, checkpoint in enumerate(checkpoints):
             rows = []
             for family, role in families.iter_rows():
-                match = pooled_rates.filter((pl.col("family") == family) & (pl.col("family_role") == role)
-                                      & (pl.col("checkpoint") == checkpoint))
+                match = pooled_rates.filter(
+                    (pl.col("family") == family)
+                    & (pl.col("family_role") == role)
+                    & (pl.col("checkpoint") == checkpoint)
+                )
                 rows.append(match.row(0, named=True) if match.height else {"rate": None, "ci_low": 0, "ci_high": 0})
             heights = [0.0 if _missing(r["rate"]) else r["rate"] for r in rows]
             xs = [j + (i - (len(checkpoints) - 1) / 2) * width for j in range(families.height)]
-            bars = ax.bar(xs, heights, width, yerr=_errors(rows), capsize=2, color=colours[checkpoint],
-                          edgecolor="black", linewidth=0.4, label=checkpoint, error_kw={"linewidth": 0.8})
+            bars = ax.bar(
+                xs,
+                heights,
+                width,
+                yerr=_errors(rows),
+                capsize=2,
+                color=colours[checkpoint],
+                edgecolor="black",
+                linewidth=0.4,
+                label=checkpoint,
+                error_kw={"linewidth": 0.8},
+            )
             for bar, role in zip(bars, families["family_role"], strict=True):
                 if role == HELDOUT:
                     bar.set_hatch("///")
@@ -155,14 +183,16 @@ def asr_by_family(asr: pl.DataFrame, judge: str) -> str | None:
         return _svg(fig, f"Attack success rate by attack family and checkpoint, judged by {judge}")
 
 
-def refusal_vs_asr(over_refusal: pl.DataFrame, asr_by_role: pl.DataFrame, refusal_judge: str,
-                   asr_judge: str) -> str | None:
+def refusal_vs_asr(
+    over_refusal: pl.DataFrame, asr_by_role: pl.DataFrame, refusal_judge: str, asr_judge: str
+) -> str | None:
     """One point per checkpoint: x = over-refusal rate on benign prompts, y = harmful ASR (pooled over every
     source, attack family and role), with Wilson 95% error bars both ways; the safe corner is bottom left."""
     refusals = pooled(over_refusal.filter(pl.col("judge") == refusal_judge), "source", ["checkpoint"])
     attacks = pooled(asr_by_role.filter(pl.col("judge") == asr_judge), "family_role", ["checkpoint"])
     points = refusals.join(attacks, on="checkpoint", suffix="_asr", maintain_order="left").filter(
-        pl.col("rate").is_not_null() & pl.col("rate_asr").is_not_null())
+        pl.col("rate").is_not_null() & pl.col("rate_asr").is_not_null()
+    )
     if points.is_empty():
         return None
     colours = _colours(_order(points["checkpoint"]))
@@ -171,9 +201,17 @@ def refusal_vs_asr(over_refusal: pl.DataFrame, asr_by_role: pl.DataFrame, refusa
         ax = fig.add_subplot()
         for row in points.iter_rows(named=True):
             x, y = row["rate"], row["rate_asr"]
-            ax.errorbar([x], [y], xerr=[[max(0.0, x - row["ci_low"])], [max(0.0, row["ci_high"] - x)]],
-                        yerr=[[max(0.0, y - row["ci_low_asr"])], [max(0.0, row["ci_high_asr"] - y)]], fmt="o",
-                        color=colours[row["checkpoint"]], capsize=2, linewidth=0.8, markersize=5)
+            ax.errorbar(
+                [x],
+                [y],
+                xerr=[[max(0.0, x - row["ci_low"])], [max(0.0, row["ci_high"] - x)]],
+                yerr=[[max(0.0, y - row["ci_low_asr"])], [max(0.0, row["ci_high_asr"] - y)]],
+                fmt="o",
+                color=colours[row["checkpoint"]],
+                capsize=2,
+                linewidth=0.8,
+                markersize=5,
+            )
             ax.annotate(row["checkpoint"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
@@ -289,8 +327,9 @@ def history_lines(history: pl.DataFrame) -> str | None:
         return None
     runs = frame.select("run_id", "created_at").unique(subset="run_id", maintain_order=True)
     stamps = [_when(v) for v in runs["created_at"].to_list()]
-    dated = (all(s is not None for s in stamps) and len({s.tzinfo is None for s in stamps}) == 1
-             and len(set(stamps)) > 1)  # a date axis needs a range; one run is placed by its run id
+    dated = (
+        all(s is not None for s in stamps) and len({s.tzinfo is None for s in stamps}) == 1 and len(set(stamps)) > 1
+    )  # a date axis needs a range; one run is placed by its run id
     position = dict(zip(runs["run_id"].to_list(), stamps if dated else range(runs.height), strict=True))
     metrics, checkpoints = _order(frame["metric"]), _order(frame["checkpoint"])
     colours = _colours(checkpoints)
@@ -306,8 +345,15 @@ def history_lines(history: pl.DataFrame) -> str | None:
                 if points.is_empty():
                     continue
                 pairs = sorted((position[r], v) for r, v in zip(points["run_id"], points["value"], strict=True))
-                ax.plot([p[0] for p in pairs], [p[1] for p in pairs], marker="o", markersize=3, linewidth=1.0,
-                        color=colours[checkpoint], label=checkpoint)
+                ax.plot(
+                    [p[0] for p in pairs],
+                    [p[1] for p in pairs],
+                    marker="o",
+                    markersize=3,
+                    linewidth=1.0,
+                    color=colours[checkpoint],
+                    label=checkpoint,
+                )
             ax.set_title(metric)
             values = frame.filter(pl.col("metric") == metric)["value"]
             if values.min() >= 0 and values.max() <= 1:

@@ -31,8 +31,14 @@ from sinternal_assets.evaluation.tables import EvaluationTables
 from sinternal_assets.reporting import markdown_table
 
 PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.yaml")
-PAPER_COLUMNS = {"paper": pl.String, "model": pl.String, "setting": pl.String, "metric": pl.String,
-                 "reported": pl.Float64, "note": pl.String}
+PAPER_COLUMNS = {
+    "paper": pl.String,
+    "model": pl.String,
+    "setting": pl.String,
+    "metric": pl.String,
+    "reported": pl.Float64,
+    "note": pl.String,
+}
 LATEST = "latest.html"
 MISSING = "—"
 ALL = plots.ALL
@@ -49,15 +55,20 @@ SECTIONS = (
     ("paper", "Numbers reported in the papers (not measured here)"),
     ("lineage", "Lineage"),
 )
-SIMPLESAFETYTESTS = ("Each judge's accuracy is measured against human labels, the way SimpleSafetyTests scored safety "
-                     "filters: UNSAFE is the positive class, accuracy carries its Wilson 95% interval and coverage is "
-                     "the share of items the judge gave a verdict on.")
-PAPER_DISCLAIMER = ("These numbers are copied from the papers: they were not measured by this pipeline and are not "
-                    "comparable one to one with the figures above (other models, prompt sets, judges and sample "
-                    "sizes). They show the size of the effects the papers found, nothing more.")
+SIMPLESAFETYTESTS = (
+    "Each judge's accuracy is measured against human labels, the way SimpleSafetyTests scored safety "
+    "filters: UNSAFE is the positive class, accuracy carries its Wilson 95% interval and coverage is "
+    "the share of items the judge gave a verdict on."
+)
+PAPER_DISCLAIMER = (
+    "These numbers are copied from the papers: they were not measured by this pipeline and are not "
+    "comparable one to one with the figures above (other models, prompt sets, judges and sample "
+    "sizes). They show the size of the effects the papers found, nothing more."
+)
 
 
 # --- formatting --------------------------------------------------------------------------------------------
+
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
@@ -94,6 +105,7 @@ def reported(value: float | None) -> str:
 
 
 # --- the blocks a section is made of (the template renders them by `kind`) --------------------------------
+
 
 @dataclass
 class Text:
@@ -169,6 +181,7 @@ def _figure(svg: str | None, caption: str, empty: str) -> Figure | NoData:
 
 # --- judges -------------------------------------------------------------------------------------------------
 
+
 def judge_accuracy(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> dict | None:
     """The judge's accuracy row on one labelled set ('all' pools the human-labelled safety sets); None when not
     measured."""
@@ -204,14 +217,20 @@ def judge_note(tables: EvaluationTables, judge: str, every_set: bool = False) ->
     rows = _measured(tables, judge)
     pooled = judge_accuracy(tables, judge)
     if not rows:
-        return Text(f"Judge {judge}: accuracy against human labels not measured (no human-labelled item was judged "
-                    "by it); read its figures with that in mind.", "judge")
+        return Text(
+            f"Judge {judge}: accuracy against human labels not measured (no human-labelled item was judged "
+            "by it); read its figures with that in mind.",
+            "judge",
+        )
     if every_set or pooled is None:
         parts = [f"{'all safety sets' if r['benchmark'] == ALL else r['benchmark']} {_accuracy(r)}" for r in rows]
         return Text(f"Judge {judge}: measured accuracy against human labels, per set: {'; '.join(parts)}.", "judge")
-    return Text(f"Judge {judge}: measured accuracy {percent(pooled['accuracy'])} "
-                f"{interval(pooled['accuracy_ci_low'], pooled['accuracy_ci_high'])} against human labels, "
-                f"n = {pooled['items']} items, coverage {percent(pooled['coverage'])}.", "judge")
+    return Text(
+        f"Judge {judge}: measured accuracy {percent(pooled['accuracy'])} "
+        f"{interval(pooled['accuracy_ci_low'], pooled['accuracy_ci_high'])} against human labels, "
+        f"n = {pooled['items']} items, coverage {percent(pooled['coverage'])}.",
+        "judge",
+    )
 
 
 def _judges(frame: pl.DataFrame, headline: str) -> list[str]:
@@ -223,12 +242,17 @@ def _judges(frame: pl.DataFrame, headline: str) -> list[str]:
 def _judge_column(tables: EvaluationTables, every_set: bool = False) -> Column:
     """The row's judge's accuracy (pooled, or on each set it was scored on)."""
     if every_set:
-        return "judge accuracy", lambda r: "; ".join(
-            f"{m['benchmark']}: {_accuracy(m)}" for m in _measured(tables, r["judge"])) or "not measured", True
+        return (
+            "judge accuracy",
+            lambda r: "; ".join(f"{m['benchmark']}: {_accuracy(m)}" for m in _measured(tables, r["judge"]))
+            or "not measured",
+            True,
+        )
     return "judge accuracy", lambda r: accuracy_cell(tables, r["judge"]), True
 
 
 # --- sections -------------------------------------------------------------------------------------------------
+
 
 def has_data(tables: EvaluationTables) -> dict[str, bool]:
     """Per section id: whether any of its tables has rows."""
@@ -248,10 +272,16 @@ def has_data(tables: EvaluationTables) -> dict[str, bool]:
 
 
 COMPARISON_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("harmful_asr", "harmful ASR"), ("heldout_asr", "held-out families ASR"),
-    ("train_family_asr", "train families ASR"), ("over_refusal", "over-refusal"), ("utility", "utility"),
-    ("verification_f1", "verification F1 (items with a verdict)"), ("verification_coverage", "verdict coverage"),
-    ("verification_f1_strict", "verification F1 (strict: no verdict = wrong)"), ("roc_auc", "ROC AUC"))
+    ("harmful_asr", "harmful ASR"),
+    ("heldout_asr", "held-out families ASR"),
+    ("train_family_asr", "train families ASR"),
+    ("over_refusal", "over-refusal"),
+    ("utility", "utility"),
+    ("verification_f1", "verification F1 (items with a verdict)"),
+    ("verification_coverage", "verdict coverage"),
+    ("verification_f1_strict", "verification F1 (strict: no verdict = wrong)"),
+    ("roc_auc", "ROC AUC"),
+)
 
 
 def _comparison_columns() -> list[Column]:
@@ -266,19 +296,34 @@ def _summary(tables: EvaluationTables) -> list:
     if tables.comparison.is_empty():
         blocks.append(NoData("the comparison table is empty (no checkpoint was evaluated)."))
     else:
-        blocks.append(_table(tables.comparison, _comparison_columns(),
-                             f"The headline figures per checkpoint; the ASR columns use judge {tables.headline_judge}. "
-                             "Rates only: n and Wilson 95% intervals are in the sections below."))
+        blocks.append(
+            _table(
+                tables.comparison,
+                _comparison_columns(),
+                f"The headline figures per checkpoint; the ASR columns use judge {tables.headline_judge}. "
+                "Rates only: n and Wilson 95% intervals are in the sections below.",
+            )
+        )
     if tables.budgets.is_empty():
         blocks.append(NoData("no trained checkpoint was evaluated (the budgets table is empty)."))
     else:
-        blocks.append(_table(tables.budgets,
-                             [_text("checkpoint"), _text("method"), _int("n_examples", "examples in its data"),
-                              _int("steps", "optimizer steps"), _int("examples_per_step", "examples per step"),
-                              _int("examples_seen", "examples seen"),
-                              ("epochs", lambda r: decimal(r["epochs"], 2), True), _int("tokens", "tokens seen")],
-                             "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples "
-                             "seen / examples in its data). Methods are compared at the same budget."))
+        blocks.append(
+            _table(
+                tables.budgets,
+                [
+                    _text("checkpoint"),
+                    _text("method"),
+                    _int("n_examples", "examples in its data"),
+                    _int("steps", "optimizer steps"),
+                    _int("examples_per_step", "examples per step"),
+                    _int("examples_seen", "examples seen"),
+                    ("epochs", lambda r: decimal(r["epochs"], 2), True),
+                    _int("tokens", "tokens seen"),
+                ],
+                "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples "
+                "seen / examples in its data). Methods are compared at the same budget.",
+            )
+        )
     present = has_data(tables)
     empty = [name for name, _ in SECTIONS if not present[name]]
     blocks.append(Text("Sections without data: " + (", ".join(empty) if empty else "none") + "."))
@@ -294,11 +339,18 @@ RATE_CELLS: tuple[Column, ...] = (_int("n"), _int("successes", "attack successes
 
 def _per_family(tables: EvaluationTables, judge: str, collapsed: bool = False) -> Table:
     """One judge's ASR per attack family, pooled over sources: the numbers the figure draws."""
-    frame = plots.pooled(tables.asr.filter(pl.col("judge") == judge), "source", ["family", "family_role", "checkpoint"])
-    frame = frame.sort(pl.col("family_role").replace_strict(plots.ROLE_ORDER, default=3), "family", maintain_order=True)
-    return _table(frame, [_text("family"), ("role", _role, False), _text("checkpoint"), *RATE_CELLS],
-                  f"Per attack family (every source pooled), judged by {judge}: judge accuracy "
-                  f"{accuracy_cell(tables, judge)}.", collapsed)
+    frame = plots.pooled(
+        tables.asr.filter(pl.col("judge") == judge), "source", ["family", "family_role", "checkpoint"]
+    )
+    frame = frame.sort(
+        pl.col("family_role").replace_strict(plots.ROLE_ORDER, default=3), "family", maintain_order=True
+    )
+    return _table(
+        frame,
+        [_text("family"), ("role", _role, False), _text("checkpoint"), *RATE_CELLS],
+        f"Per attack family (every source pooled), judged by {judge}: judge accuracy {accuracy_cell(tables, judge)}.",
+        collapsed,
+    )
 
 
 def _asr(tables: EvaluationTables) -> list:
@@ -312,22 +364,37 @@ def _asr(tables: EvaluationTables) -> list:
         per_source = plots.pooled(tables.asr.filter(pl.col("judge") == judge), "family", ["source", "checkpoint"])
         blocks += [
             judge_note(tables, judge),
-            _figure(plots.asr_by_family(tables.asr, judge),
-                    f"Attack success rate per attack family and checkpoint (judge {judge}); hatched: held-out families "
-                    "(never seen in training); error bars: Wilson 95% intervals.", "nothing to plot."),
+            _figure(
+                plots.asr_by_family(tables.asr, judge),
+                f"Attack success rate per attack family and checkpoint (judge {judge}); hatched: held-out families "
+                "(never seen in training); error bars: Wilson 95% intervals.",
+                "nothing to plot.",
+            ),
             _per_family(tables, judge),
-            _table(per_source, [_text("source"), _text("checkpoint"), *RATE_CELLS],
-                   f"Per prompt source (every attack family pooled), judged by {judge}."),
+            _table(
+                per_source,
+                [_text("source"), _text("checkpoint"), *RATE_CELLS],
+                f"Per prompt source (every attack family pooled), judged by {judge}.",
+            ),
             *[_per_family(tables, other, collapsed=True) for other in others],
         ]
     if tables.asr_by_role.is_empty():
         blocks.append(NoData("no attack success rate per family role (the asr_by_role table is empty)."))
     else:
-        blocks.append(_table(tables.asr_by_role,
-                             [_text("checkpoint"), _text("family_role", "family role"), _text("judge"),
-                              _judge_column(tables), *RATE_CELLS],
-                             "By family role (train: families seen in training; heldout: families never seen; all: "
-                             "every harmful prompt), every judge, with that judge's measured accuracy."))
+        blocks.append(
+            _table(
+                tables.asr_by_role,
+                [
+                    _text("checkpoint"),
+                    _text("family_role", "family role"),
+                    _text("judge"),
+                    _judge_column(tables),
+                    *RATE_CELLS,
+                ],
+                "By family role (train: families seen in training; heldout: families never seen; all: "
+                "every harmful prompt), every judge, with that judge's measured accuracy.",
+            )
+        )
     return blocks
 
 
@@ -339,51 +406,84 @@ def _over_refusal(tables: EvaluationTables) -> list:
     notes = [judge_note(tables, refusal_judge, every_set=True)]
     if asr_judges and asr_judges[0] != refusal_judge:
         notes.append(judge_note(tables, asr_judges[0]))
-    svg = plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, refusal_judge, asr_judges[0]) \
-        if asr_judges else None
+    svg = (
+        plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, refusal_judge, asr_judges[0])
+        if asr_judges
+        else None
+    )
     return [
         *notes,
-        _figure(svg, f"One point per checkpoint: over-refusal on benign prompts (judge {refusal_judge}) against the "
-                     "harmful ASR over every source and attack family"
-                     + (f" (judge {asr_judges[0]})" if asr_judges else "") + "; error bars: Wilson 95% intervals.",
-                "no checkpoint has both an over-refusal rate and a harmful ASR to plot."),
-        _table(tables.over_refusal,
-               [_text("checkpoint"), _text("source"), _text("judge"), _judge_column(tables, every_set=True),
-                _int("n"), _int("successes", "refused"), _rate("rate", "over-refusal"), _ci()],
-               "Benign prompts the checkpoint refused, per source (all: every benign prompt)."),
+        _figure(
+            svg,
+            f"One point per checkpoint: over-refusal on benign prompts (judge {refusal_judge}) against the "
+            "harmful ASR over every source and attack family"
+            + (f" (judge {asr_judges[0]})" if asr_judges else "")
+            + "; error bars: Wilson 95% intervals.",
+            "no checkpoint has both an over-refusal rate and a harmful ASR to plot.",
+        ),
+        _table(
+            tables.over_refusal,
+            [
+                _text("checkpoint"),
+                _text("source"),
+                _text("judge"),
+                _judge_column(tables, every_set=True),
+                _int("n"),
+                _int("successes", "refused"),
+                _rate("rate", "over-refusal"),
+                _ci(),
+            ],
+            "Benign prompts the checkpoint refused, per source (all: every benign prompt).",
+        ),
     ]
 
 
 def _utility(tables: EvaluationTables) -> list:
     if tables.utility.is_empty():
         return [NoData("no math answer was scored (the utility table is empty).")]
-    return [_table(tables.utility, [_text("checkpoint"), _int("n"), _int("successes", "correct"),
-                                    _rate("rate", "accuracy"), _ci()],
-                   "Exact-match accuracy on the math set (scored by comparison, no judge involved).")]
+    return [
+        _table(
+            tables.utility,
+            [_text("checkpoint"), _int("n"), _int("successes", "correct"), _rate("rate", "accuracy"), _ci()],
+            "Exact-match accuracy on the math set (scored by comparison, no judge involved).",
+        )
+    ]
 
 
 def _share_ci(rate_name: str) -> Column:
     """The Wilson interval of a rate given with its n only (successes = rate x n, an integer count)."""
+
     def cell(r: dict) -> str:
         if _missing(r[rate_name]) or not r["n"]:
             return MISSING
         return interval(*wilson_interval(round(r[rate_name] * r["n"]), r["n"]))
+
     return "95% CI", cell, True
 
 
 def _reasoning_gap(tables: EvaluationTables) -> list:
     if tables.reasoning_gap.is_empty():
-        return [NoData("no answer had both its reasoning and its final answer judged (the reasoning_gap table is "
-                       "empty).")]
+        return [
+            NoData("no answer had both its reasoning and its final answer judged (the reasoning_gap table is empty).")
+        ]
     return [
         *[judge_note(tables, j) for j in _judges(tables.reasoning_gap, tables.headline_judge)],
-        _table(tables.reasoning_gap,
-               [_text("checkpoint"), _text("judge"), _judge_column(tables), _int("n"),
-                _rate("unsafe_reasoning", "unsafe reasoning"), _share_ci("unsafe_reasoning"),
-                _rate("unsafe_final", "unsafe final answer"), _share_ci("unsafe_final"),
-                ("gap", lambda r: points(r["gap"]), True)],
-               "Answers whose reasoning and final answer were both judged, each part on its own. Gap = unsafe "
-               "reasoning - unsafe final answer: positive when the model reasons through harm it then withholds."),
+        _table(
+            tables.reasoning_gap,
+            [
+                _text("checkpoint"),
+                _text("judge"),
+                _judge_column(tables),
+                _int("n"),
+                _rate("unsafe_reasoning", "unsafe reasoning"),
+                _share_ci("unsafe_reasoning"),
+                _rate("unsafe_final", "unsafe final answer"),
+                _share_ci("unsafe_final"),
+                ("gap", lambda r: points(r["gap"]), True),
+            ],
+            "Answers whose reasoning and final answer were both judged, each part on its own. Gap = unsafe "
+            "reasoning - unsafe final answer: positive when the model reasons through harm it then withholds.",
+        ),
     ]
 
 
@@ -392,30 +492,56 @@ def _judges_section(tables: EvaluationTables) -> list:
     if tables.judge_accuracy.is_empty():
         blocks.append(NoData("no judge was scored against human labels (the judge_accuracy table is empty)."))
     else:
-        blocks.append(_table(tables.judge_accuracy,
-                             [_text("judge"), _text("benchmark"), _text("labels"), _int("items"),
-                              _rate("coverage", "coverage"), _rate("accuracy", "accuracy"),
-                              _ci("accuracy_ci_low", "accuracy_ci_high"), _rate("precision", "precision"),
-                              _rate("recall", "recall"), _rate("f1", "F1")],
-                             "Judges against labelled sets; benchmark 'all' pools the human-labelled safety sets. "
-                             "Constructed labels (rho_pairs: labels by design, not judgements by people) are "
-                             "reported apart and never pooled with human labels."))
+        blocks.append(
+            _table(
+                tables.judge_accuracy,
+                [
+                    _text("judge"),
+                    _text("benchmark"),
+                    _text("labels"),
+                    _int("items"),
+                    _rate("coverage", "coverage"),
+                    _rate("accuracy", "accuracy"),
+                    _ci("accuracy_ci_low", "accuracy_ci_high"),
+                    _rate("precision", "precision"),
+                    _rate("recall", "recall"),
+                    _rate("f1", "F1"),
+                ],
+                "Judges against labelled sets; benchmark 'all' pools the human-labelled safety sets. "
+                "Constructed labels (rho_pairs: labels by design, not judgements by people) are "
+                "reported apart and never pooled with human labels.",
+            )
+        )
     if tables.confusions.is_empty():
         blocks.append(NoData("no confusion matrix (the confusions table is empty)."))
     else:
-        blocks.append(Gallery([
-            Figure(Markup(plots.confusion_matrix(r["judge"], r["benchmark"], r["tp"], r["fp"], r["fn"], r["tn"])),
-                   f"{r['judge']} on {r['benchmark']}: accuracy {accuracy_cell(tables, r['judge'], r['benchmark'])}")
-            for r in tables.confusions.iter_rows(named=True)]))
+        blocks.append(
+            Gallery(
+                [
+                    Figure(
+                        Markup(plots.confusion_matrix(r["judge"], r["benchmark"], r["tp"], r["fp"], r["fn"], r["tn"])),
+                        f"{r['judge']} on {r['benchmark']}: accuracy "
+                        f"{accuracy_cell(tables, r['judge'], r['benchmark'])}",
+                    )
+                    for r in tables.confusions.iter_rows(named=True)
+                ]
+            )
+        )
     if tables.agreement.is_empty():
         blocks.append(NoData("no two judges judged the same answers (the agreement table is empty)."))
     else:
         blocks += [
-            _figure(plots.agreement_heatmap(tables.agreement),
-                    "Share of evaluation answers on which two judges gave the same verdict (n: answers both judged). "
-                    "Agreement is not accuracy: two judges can agree and both be wrong.", "no agreement to plot."),
-            _table(tables.agreement, [_text("judge_a", "judge A"), _text("judge_b", "judge B"), _int("n"),
-                                      _rate("agreement", "agreement")], "Agreement between judges."),
+            _figure(
+                plots.agreement_heatmap(tables.agreement),
+                "Share of evaluation answers on which two judges gave the same verdict (n: answers both judged). "
+                "Agreement is not accuracy: two judges can agree and both be wrong.",
+                "no agreement to plot.",
+            ),
+            _table(
+                tables.agreement,
+                [_text("judge_a", "judge A"), _text("judge_b", "judge B"), _int("n"), _rate("agreement", "agreement")],
+                "Agreement between judges.",
+            ),
         ]
     return blocks
 
@@ -427,34 +553,56 @@ def _verification(tables: EvaluationTables) -> list:
     if tables.verification.is_empty():
         blocks.append(NoData("no verifier scores (the verification table is empty)."))
     else:
-        blocks.append(_table(tables.verification,
-                             [_text("checkpoint"), _text("benchmark"), _text("labels"), _int("items"),
-                              _rate("coverage", "coverage"), _rate("accuracy", "accuracy"),
-                              _rate("precision", "precision"), _rate("recall", "recall"),
-                              _rate("f1", "F1 (items with a verdict)"),
-                              _rate("f1_strict", "F1 (strict: no verdict = wrong)"),
-                              _rate("false_positive_rate", "false-positive rate"),
-                              _rate("false_negative_rate", "false-negative rate"),
-                              ("ROC AUC", lambda r: decimal(r["roc_auc"]), True),
-                              _rate("score_f1", "F1 of the score at 0.5")],
-                             "Each checkpoint acting as a verifier on the labelled sets (UNSAFE is positive; 'all' "
-                             "pools the human-labelled ones): coverage is the share of items whose verdict parsed; "
-                             "the first F1 counts only those items, the strict F1 counts an item without a verdict "
-                             "as wrong; the rates are from its strict verdicts; ROC AUC and the last column from "
-                             "its P(UNSAFE) score at the verdict position."))
+        blocks.append(
+            _table(
+                tables.verification,
+                [
+                    _text("checkpoint"),
+                    _text("benchmark"),
+                    _text("labels"),
+                    _int("items"),
+                    _rate("coverage", "coverage"),
+                    _rate("accuracy", "accuracy"),
+                    _rate("precision", "precision"),
+                    _rate("recall", "recall"),
+                    _rate("f1", "F1 (items with a verdict)"),
+                    _rate("f1_strict", "F1 (strict: no verdict = wrong)"),
+                    _rate("false_positive_rate", "false-positive rate"),
+                    _rate("false_negative_rate", "false-negative rate"),
+                    ("ROC AUC", lambda r: decimal(r["roc_auc"]), True),
+                    _rate("score_f1", "F1 of the score at 0.5"),
+                ],
+                "Each checkpoint acting as a verifier on the labelled sets (UNSAFE is positive; 'all' "
+                "pools the human-labelled ones): coverage is the share of items whose verdict parsed; "
+                "the first F1 counts only those items, the strict F1 counts an item without a verdict "
+                "as wrong; the rates are from its strict verdicts; ROC AUC and the last column from "
+                "its P(UNSAFE) score at the verdict position.",
+            )
+        )
     if tables.thresholds.is_empty():
         blocks.append(NoData("no per-threshold scores (the thresholds table is empty)."))
     else:
         blocks += [
-            _figure(plots.threshold_curves(tables.thresholds),
-                    "Recall against false-positive rate, one point per threshold on the verifier's UNSAFE score; "
-                    "the dashed diagonal is a verifier that guesses.", "no threshold has both rates to plot."),
-            _table(tables.thresholds,
-                   [_text("checkpoint"), ("threshold", lambda r: decimal(r["threshold"]), True),
-                    _rate("precision", "precision"), _rate("recall", "recall"),
+            _figure(
+                plots.threshold_curves(tables.thresholds),
+                "Recall against false-positive rate, one point per threshold on the verifier's UNSAFE score; "
+                "the dashed diagonal is a verifier that guesses.",
+                "no threshold has both rates to plot.",
+            ),
+            _table(
+                tables.thresholds,
+                [
+                    _text("checkpoint"),
+                    ("threshold", lambda r: decimal(r["threshold"]), True),
+                    _rate("precision", "precision"),
+                    _rate("recall", "recall"),
                     _rate("false_positive_rate", "false-positive rate"),
-                    _rate("false_negative_rate", "false-negative rate"), _rate("f1", "F1")],
-                   "Every threshold", collapsed=True),
+                    _rate("false_negative_rate", "false-negative rate"),
+                    _rate("f1", "F1"),
+                ],
+                "Every threshold",
+                collapsed=True,
+            ),
         ]
     return blocks
 
@@ -472,14 +620,23 @@ def _history(tables: EvaluationTables) -> list:
     for row in history.iter_rows(named=True):
         wide.setdefault((row["run_id"], row["created_at"], row["checkpoint"]), {})[str(row["metric"])] = row["value"]
     ordered = sorted(wide.items(), key=lambda item: (str(item[0][1]), str(item[0][0])))
-    rows = [[str(run), str(created), str(checkpoint), *[_history_value(m, values.get(m)) for m in metrics]]
-            for (run, created, checkpoint), values in ordered]
+    rows = [
+        [str(run), str(created), str(checkpoint), *[_history_value(m, values.get(m)) for m in metrics]]
+        for (run, created, checkpoint), values in ordered
+    ]
     return [
         judge_note(tables, tables.headline_judge),
-        Table(f"This run and earlier ones, oldest first; ASR metrics use judge {tables.headline_judge}.",
-              ["run", "created at", "checkpoint", *metrics], rows, [False, False, False, *[True] * len(metrics)]),
-        _figure(plots.history_lines(history), "Headline metrics over runs, one line per checkpoint.",
-                "no metric value to plot."),
+        Table(
+            f"This run and earlier ones, oldest first; ASR metrics use judge {tables.headline_judge}.",
+            ["run", "created at", "checkpoint", *metrics],
+            rows,
+            [False, False, False, *[True] * len(metrics)],
+        ),
+        _figure(
+            plots.history_lines(history),
+            "Headline metrics over runs, one line per checkpoint.",
+            "no metric value to plot.",
+        ),
     ]
 
 
@@ -488,10 +645,20 @@ def _paper(tables: EvaluationTables) -> list:
     if tables.paper.is_empty():
         blocks.append(NoData("no published numbers were loaded (the paper table is empty)."))
     else:
-        blocks.append(_table(tables.paper, [_text("paper"), _text("model"), _text("setting"), _text("metric"),
-                                            ("reported in the paper", lambda r: reported(r["reported"]), True),
-                                            _text("note")],
-                             "As published; not measured here."))
+        blocks.append(
+            _table(
+                tables.paper,
+                [
+                    _text("paper"),
+                    _text("model"),
+                    _text("setting"),
+                    _text("metric"),
+                    ("reported in the paper", lambda r: reported(r["reported"]), True),
+                    _text("note"),
+                ],
+                "As published; not measured here.",
+            )
+        )
     return blocks
 
 
@@ -500,31 +667,44 @@ def _lineage(tables: EvaluationTables) -> list:
         return [NoData("no lineage was recorded.")]
     order = ["run", *[name for name, _ in SECTIONS]]
     names = sorted(tables.lineage, key=lambda n: (order.index(n) if n in order else len(order), n))
-    blocks: list = [Text("What every figure was computed from: data hashes, spec hash, model ids and hashes, teacher "
-                         "and judges. 'run' holds what every section shares.")]
+    blocks: list = [
+        Text(
+            "What every figure was computed from: data hashes, spec hash, model ids and hashes, teacher "
+            "and judges. 'run' holds what every section shares."
+        )
+    ]
     for name in names:
         entries = tables.lineage[name] or {}
         caption = "run (shared by every section)" if name == "run" else name
         if not entries:
             blocks.append(NoData(f"no lineage recorded for {name}."))
             continue
-        blocks.append(Table(caption, ["key", "value"], [[str(k), str(v)] for k, v in entries.items()],
-                            [False, False]))
+        blocks.append(Table(caption, ["key", "value"], [[str(k), str(v)] for k, v in entries.items()], [False, False]))
     return blocks
 
 
 BUILDERS: dict[str, Callable[[EvaluationTables], list]] = {
-    "summary": _summary, "asr": _asr, "over-refusal": _over_refusal, "utility": _utility,
-    "reasoning-gap": _reasoning_gap, "judges": _judges_section, "verification": _verification, "history": _history,
-    "paper": _paper, "lineage": _lineage,
+    "summary": _summary,
+    "asr": _asr,
+    "over-refusal": _over_refusal,
+    "utility": _utility,
+    "reasoning-gap": _reasoning_gap,
+    "judges": _judges_section,
+    "verification": _verification,
+    "history": _history,
+    "paper": _paper,
+    "lineage": _lineage,
 }
 
 
 def _in_checkpoint_order(tables: EvaluationTables) -> EvaluationTables:
     """A copy whose frames list checkpoints in the comparison's order (base first, as the asset orders them),
     stably: every figure then places and colours the checkpoints the same way."""
-    rank = {c: i for i, c in enumerate(tables.comparison["checkpoint"].to_list())} \
-        if "checkpoint" in tables.comparison.columns else {}
+    rank = (
+        {c: i for i, c in enumerate(tables.comparison["checkpoint"].to_list())}
+        if "checkpoint" in tables.comparison.columns
+        else {}
+    )
     changes = {}
     for item in fields(tables):
         frame = getattr(tables, item.name)
@@ -537,8 +717,9 @@ def _in_checkpoint_order(tables: EvaluationTables) -> EvaluationTables:
 def sections(tables: EvaluationTables) -> list[Section]:
     """The report's sections, in `SECTIONS` order, each a list of blocks for the template."""
     tables = _in_checkpoint_order(tables)
-    return [Section(sid, heading, BUILDERS[sid](tables), "paper" if sid == "paper" else "")
-            for sid, heading in SECTIONS]
+    return [
+        Section(sid, heading, BUILDERS[sid](tables), "paper" if sid == "paper" else "") for sid, heading in SECTIONS
+    ]
 
 
 # --- HTML -----------------------------------------------------------------------------------------------------
@@ -633,42 +814,61 @@ rates with Wilson 95% intervals</p>
 </html>
 """
 
-_ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                                  lstrip_blocks=True)
+_ENVIRONMENT = jinja2.Environment(
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+)
 
 
 def render_html(tables: EvaluationTables, title: str, generated_at: str) -> str:
     """The whole report as one self-contained HTML page (sections in `SECTIONS` order, ids as given there)."""
     return _ENVIRONMENT.from_string(TEMPLATE).render(
-        title=title, generated_at=generated_at, headline_judge=tables.headline_judge, css=CSS,
-        sections=sections(tables))
+        title=title,
+        generated_at=generated_at,
+        headline_judge=tables.headline_judge,
+        css=CSS,
+        sections=sections(tables),
+    )
 
 
 # --- markdown -------------------------------------------------------------------------------------------------
+
 
 def render_markdown(tables: EvaluationTables) -> str:
     """A short summary for the asset's metadata: the comparison table, the headline judge's measured accuracy
     and which sections have data."""
     judge = tables.headline_judge
     accuracy = accuracy_cell(tables, judge)
-    lines = [f"**Headline judge `{judge}`**: "
-             + ("accuracy against human labels not measured." if accuracy == "not measured"
-                else f"measured accuracy {accuracy} against human labels.")]
+    lines = [
+        f"**Headline judge `{judge}`**: "
+        + (
+            "accuracy against human labels not measured."
+            if accuracy == "not measured"
+            else f"measured accuracy {accuracy} against human labels."
+        )
+    ]
     if tables.comparison.is_empty():
         lines.append("No checkpoint was evaluated (the comparison table is empty).")
     else:
         columns = _comparison_columns()
-        formatted = pl.DataFrame([[cell(r) for _, cell, _ in columns]
-                                  for r in tables.comparison.iter_rows(named=True)],
-                                 schema=[heading for heading, _, _ in columns], orient="row")
+        formatted = pl.DataFrame(
+            [[cell(r) for _, cell, _ in columns] for r in tables.comparison.iter_rows(named=True)],
+            schema=[heading for heading, _, _ in columns],
+            orient="row",
+        )
         lines.append(markdown_table(formatted))
     present = has_data(tables)
-    lines.append("Sections with data: " + (", ".join(n for n, _ in SECTIONS if present[n]) or "none")
-                 + "; without: " + (", ".join(n for n, _ in SECTIONS if not present[n]) or "none") + ".")
+    lines.append(
+        "Sections with data: "
+        + (", ".join(n for n, _ in SECTIONS if present[n]) or "none")
+        + "; without: "
+        + (", ".join(n for n, _ in SECTIONS if not present[n]) or "none")
+        + "."
+    )
     return "\n\n".join(lines)
 
 
 # --- files ------------------------------------------------------------------------------------------------------
+
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename over `path`: readers see the old file or the
@@ -701,6 +901,7 @@ def write_report(html: str, folder: Path, name: str) -> Path:
 
 # --- the papers' numbers ---------------------------------------------------------------------------------------
 
+
 def load_paper_numbers(path: Path = PAPER_NUMBERS) -> pl.DataFrame:
     """The published numbers (`paper_numbers.yaml`) as the `paper` table: paper, model, setting, metric,
     reported, note. Shown in the report's own section, never next to our measurements."""
@@ -709,7 +910,14 @@ def load_paper_numbers(path: Path = PAPER_NUMBERS) -> pl.DataFrame:
     for paper in document["papers"]:
         for metric in paper["metrics"]:
             for setting, value in metric["reported"].items():
-                rows.append({"paper": paper["paper"], "model": metric.get("model", paper.get("model")),
-                             "setting": str(setting), "metric": metric["metric"], "reported": float(value),
-                             "note": metric.get("note", "")})
+                rows.append(
+                    {
+                        "paper": paper["paper"],
+                        "model": metric.get("model", paper.get("model")),
+                        "setting": str(setting),
+                        "metric": metric["metric"],
+                        "reported": float(value),
+                        "note": metric.get("note", ""),
+                    }
+                )
     return pl.DataFrame(rows, schema=PAPER_COLUMNS) if rows else pl.DataFrame(schema=PAPER_COLUMNS)

@@ -22,7 +22,8 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `thresholds`: checkpoint, threshold, precision, recall, false_positive_rate, false_negative_rate, f1
 - `agreement`: judge_a, judge_b, n, agreement (share of eval answers both judged where their verdicts match)
 - `comparison`: checkpoint, harmful_asr, heldout_asr, train_family_asr, over_refusal, utility, verification_f1,
-  verification_coverage, verification_f1_strict, roc_auc (one row per checkpoint, the headline figures; the ASR columns use the `headline_judge`)
+  verification_coverage, verification_f1_strict, roc_auc (one row per checkpoint, the headline figures; the ASR
+  columns use the `headline_judge`)
 - `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens (the
   training budget each checkpoint got; epochs = examples seen / examples in its data; GRPO: prompts and rollouts)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
@@ -35,8 +36,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-BUDGET_SCHEMA = {"checkpoint": pl.String, "method": pl.String, "n_examples": pl.Int64, "steps": pl.Int64,
-                 "examples_per_step": pl.Int64, "examples_seen": pl.Int64, "epochs": pl.Float64, "tokens": pl.Int64}
+BUDGET_SCHEMA = {
+    "checkpoint": pl.String,
+    "method": pl.String,
+    "n_examples": pl.Int64,
+    "steps": pl.Int64,
+    "examples_per_step": pl.Int64,
+    "examples_seen": pl.Int64,
+    "epochs": pl.Float64,
+    "tokens": pl.Int64,
+}
 
 
 @dataclass

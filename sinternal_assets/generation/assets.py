@@ -1,24 +1,23 @@
 """Dagster assets of the `generation` group: the policy's own answers and the expert's critiques."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sinternal_assets.generation.resources import GenerationResource
-from sinternal_assets.models.lookup import base_model_row
-from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.generation import critique as critique_logic
 from sinternal_assets.generation import incremental
 from sinternal_assets.generation.reasoning import split_reasoning
+from sinternal_assets.generation.resources import GenerationResource
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
 from sinternal_assets.models.assets import base_model
+from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.assets import current_spec, reference_answers, safety_spec
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 
 
@@ -35,85 +34,142 @@ class SamplingConfig(Config):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-
-
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class PolicyAnswersConfig(Config):
-    max_prompts: int = Field(default=4, description="attacked prompts in the slice (deterministic by attack_id); "
-                                                    "the embedded default is a small CPU slice")
+    max_prompts: int = Field(
+        default=4,
+        description="attacked prompts in the slice (deterministic by attack_id); "
+        "the embedded default is a small CPU slice",
+    )
     splits: list[str] = Field(default_factory=lambda: ["train", "eval"])
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     chunk_size: int = Field(default=8, description="prompts per generate call and per DuckDB transaction")
 
 
-@asset(group_name="generation", deps=[attacked_prompts, base_model], compute_kind="transformers",
-       description="N answers of the policy model per attacked prompt (chat template applied), reasoning split "
-                   "from the final answer; incremental: only prompts/samples not yet stored are generated.")
-def policy_answers(context: AssetExecutionContext, config: PolicyAnswersConfig, warehouse: WarehouseResource,
-                   policy: GenerationResource) -> MaterializeResult:
+@asset(
+    group_name="generation",
+    deps=[attacked_prompts, base_model],
+    compute_kind="transformers",
+    description="N answers of the policy model per attacked prompt (chat template applied), reasoning split "
+    "from the final answer; incremental: only prompts/samples not yet stored are generated.",
+)
+def policy_answers(
+    context: AssetExecutionContext,
+    config: PolicyAnswersConfig,
+    warehouse: WarehouseResource,
+    policy: GenerationResource,
+) -> MaterializeResult:
     wh = warehouse.get()
     model_id, model_hash, model_path = policy.model_identity(base_model_row(wh))
     params = config.sampling.params()
     prompts = wh.query("policy_slice", splits=config.splits, max_prompts=config.max_prompts)
-    items = [incremental.WorkItem(
-        conversation=[{"role": "user", "content": row["text"]}],
-        keys=tuple(generation_key(row["text"], row["template_id"], model_hash, params, i) for i in range(params.n)),
-        payload=row) for row in prompts.iter_rows(named=True)]
+    items = [
+        incremental.WorkItem(
+            conversation=[{"role": "user", "content": row["text"]}],
+            keys=tuple(
+                generation_key(row["text"], row["template_id"], model_hash, params, i) for i in range(params.n)
+            ),
+            payload=row,
+        )
+        for row in prompts.iter_rows(named=True)
+    ]
     existing = set(wh.sql("SELECT answer_id FROM policy_answers")["answer_id"].to_list())
     todo, stats = incremental.plan(items, existing)
-    context.log.info(f"policy_answers: {stats.planned} samples wanted for {len(items)} prompts, "
-                     f"{stats.skipped} already stored, {stats.planned - stats.skipped} to generate")
+    context.log.info(
+        f"policy_answers: {stats.planned} samples wanted for {len(items)} prompts, "
+        f"{stats.skipped} already stored, {stats.planned - stats.skipped} to generate"
+    )
     if todo:
         with policy.session(model_path) as backend:
             _generate_answers(context, wh, backend, todo, stats, params, model_id, model_hash, config.chunk_size)
-    summary = wh.sql("SELECT finish_reason, count(*) AS n, round(avg(completion_tokens), 1) AS avg_tokens "
-                     "FROM policy_answers GROUP BY ALL ORDER BY finish_reason")
-    return MaterializeResult(metadata={**stats.as_dict(), "rows_in_table": wh.count("policy_answers"),
-                                       "model_id": model_id, "model_hash": model_hash,
-                                       "sampling": MetadataValue.json(params.as_dict()),
-                                       "finish_reasons": MetadataValue.md(markdown_table(summary))})
+    summary = wh.sql(
+        "SELECT finish_reason, count(*) AS n, round(avg(completion_tokens), 1) AS avg_tokens "
+        "FROM policy_answers GROUP BY ALL ORDER BY finish_reason"
+    )
+    return MaterializeResult(
+        metadata={
+            **stats.as_dict(),
+            "rows_in_table": wh.count("policy_answers"),
+            "model_id": model_id,
+            "model_hash": model_hash,
+            "sampling": MetadataValue.json(params.as_dict()),
+            "finish_reasons": MetadataValue.md(markdown_table(summary)),
+        }
+    )
 
 
-def _generate_answers(context, wh: Warehouse, backend, todo, stats, params: SamplingParams, model_id: str,
-                      model_hash: str, chunk_size: int) -> None:
+def _generate_answers(
+    context,
+    wh: Warehouse,
+    backend,
+    todo,
+    stats,
+    params: SamplingParams,
+    model_id: str,
+    model_hash: str,
+    chunk_size: int,
+) -> None:
     params_json = json.dumps(params.as_dict(), sort_keys=True)
 
     def build_row(item, sample_index, completion):
         split = split_reasoning(completion.text)
-        return {"answer_id": item.keys[sample_index], "attack_id": item.payload["attack_id"],
-                "prompt_id": item.payload["prompt_id"], "sample_index": sample_index, "model_id": model_id,
-                "model_hash": model_hash, "backend": backend.name, "params_json": params_json,
-                "raw_text": completion.text, "reasoning": split.reasoning, "final_answer": split.final_answer,
-                "reasoning_closed": split.reasoning_closed, "finish_reason": completion.finish_reason,
-                "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-                "created_at": _now()}
+        return {
+            "answer_id": item.keys[sample_index],
+            "attack_id": item.payload["attack_id"],
+            "prompt_id": item.payload["prompt_id"],
+            "sample_index": sample_index,
+            "model_id": model_id,
+            "model_hash": model_hash,
+            "backend": backend.name,
+            "params_json": params_json,
+            "raw_text": completion.text,
+            "reasoning": split.reasoning,
+            "final_answer": split.final_answer,
+            "reasoning_closed": split.reasoning_closed,
+            "finish_reason": completion.finish_reason,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "created_at": _now(),
+        }
 
-    incremental.run(todo, stats, backend, params, build_row,
-                    lambda rows: wh.write(append={"policy_answers": wh.frame(rows, "policy_answers")}),
-                    chunk_size=chunk_size, log=context.log.info)
-
-
+    incremental.run(
+        todo,
+        stats,
+        backend,
+        params,
+        build_row,
+        lambda rows: wh.write(append={"policy_answers": wh.frame(rows, "policy_answers")}),
+        chunk_size=chunk_size,
+        log=context.log.info,
+    )
 
 
 class ExpertCritiquesConfig(Config):
     judge_reasoning: bool = Field(default=True, description="also judge non-empty reasoning, separately")
     max_attempts: int = Field(default=2, ge=1, description="tries per item when the verdict does not parse")
     few_shot: bool = Field(default=True, description="show the teacher one worked example of the format")
-    max_reference_answers: int = Field(default=4, ge=0, description="reference-labelled answers judged too, to "
-                                                                     "measure the teacher's agreement")
+    max_reference_answers: int = Field(
+        default=4, ge=0, description="reference-labelled answers judged too, to measure the teacher's agreement"
+    )
     sampling: SamplingConfig = Field(default_factory=lambda: SamplingConfig(temperature=0.0, max_new_tokens=96, n=1))
     chunk_size: int = 8
 
 
-@asset(group_name="generation", deps=[policy_answers, safety_spec, reference_answers], compute_kind="transformers",
-       description="The teacher's critique and strictly parsed SAFE/UNSAFE verdict for each answer's final answer "
-                   "(and, separately, its reasoning); unparseable outputs kept verbatim and counted.")
-def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConfig, warehouse: WarehouseResource,
-                     teacher: GenerationResource) -> MaterializeResult:
+@asset(
+    group_name="generation",
+    deps=[policy_answers, safety_spec, reference_answers],
+    compute_kind="transformers",
+    description="The teacher's critique and strictly parsed SAFE/UNSAFE verdict for each answer's final answer "
+    "(and, separately, its reasoning); unparseable outputs kept verbatim and counted.",
+)
+def expert_critiques(
+    context: AssetExecutionContext,
+    config: ExpertCritiquesConfig,
+    warehouse: WarehouseResource,
+    teacher: GenerationResource,
+) -> MaterializeResult:
     wh = warehouse.get()
     spec_hash, _ = current_spec(wh)
     spec_text = wh.query("current_spec")["rendered_text"][0]
@@ -127,42 +183,83 @@ def expert_critiques(context: AssetExecutionContext, config: ExpertCritiquesConf
             text = row[target]
             if not text.strip():
                 continue  # no reasoning to judge (or an empty answer, which has nothing to judge)
-            key = content_id(row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, config.few_shot,
-                             length=32)
-            items.append(incremental.WorkItem(
-                conversation=critique_logic.teacher_messages(spec_text, row["prompt_text"], text, target, config.few_shot),
-                keys=(key,), payload={"answer_id": row["answer_id"], "target": target,
-                                      "answer_source": row["answer_source"], "reference": row["reference_verdict"]}))
+            key = content_id(
+                row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, config.few_shot, length=32
+            )
+            items.append(
+                incremental.WorkItem(
+                    conversation=critique_logic.teacher_messages(
+                        spec_text, row["prompt_text"], text, target, config.few_shot
+                    ),
+                    keys=(key,),
+                    payload={
+                        "answer_id": row["answer_id"],
+                        "target": target,
+                        "answer_source": row["answer_source"],
+                        "reference": row["reference_verdict"],
+                    },
+                )
+            )
     existing = set(wh.sql("SELECT critique_id FROM expert_critiques")["critique_id"].to_list())
     todo, stats = incremental.plan(items, existing)
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
     if todo:
         with teacher.session(teacher_path) as backend:
             for start in range(0, len(todo), config.chunk_size):
-                chunk = [item for item, _ in todo[start: start + config.chunk_size]]
-                judgements = critique_logic.judge(backend, [i.conversation for i in chunk], params, config.max_attempts)
-                rows = [{"critique_id": item.keys[0], "answer_id": item.payload["answer_id"], "target": item.payload["target"],
-                         "answer_source": item.payload["answer_source"], "reference_verdict": item.payload["reference"],
-                         "agrees_with_reference": (j.parsed.verdict == item.payload["reference"])
-                         if item.payload["reference"] and j.parsed.ok else None,
-                         "teacher_id": teacher_id, "teacher_hash": teacher_hash, "backend": backend.name,
-                         "params_json": params_json, "spec_hash": spec_hash, "raw_text": j.raw_text,
-                         "critique": j.parsed.critique, "verdict": j.parsed.verdict, "parse_ok": j.parsed.ok,
-                         "parse_reason": j.parsed.reason, "attempts": j.attempts, "prompt_tokens": j.prompt_tokens,
-                         "completion_tokens": j.completion_tokens, "created_at": _now(),
-                         "verdict_score": j.verdict_score}
-                        for item, j in zip(chunk, judgements, strict=True)]
+                chunk = [item for item, _ in todo[start : start + config.chunk_size]]
+                judgements = critique_logic.judge(
+                    backend, [i.conversation for i in chunk], params, config.max_attempts
+                )
+                rows = [
+                    {
+                        "critique_id": item.keys[0],
+                        "answer_id": item.payload["answer_id"],
+                        "target": item.payload["target"],
+                        "answer_source": item.payload["answer_source"],
+                        "reference_verdict": item.payload["reference"],
+                        "agrees_with_reference": (j.parsed.verdict == item.payload["reference"])
+                        if item.payload["reference"] and j.parsed.ok
+                        else None,
+                        "teacher_id": teacher_id,
+                        "teacher_hash": teacher_hash,
+                        "backend": backend.name,
+                        "params_json": params_json,
+                        "spec_hash": spec_hash,
+                        "raw_text": j.raw_text,
+                        "critique": j.parsed.critique,
+                        "verdict": j.parsed.verdict,
+                        "parse_ok": j.parsed.ok,
+                        "parse_reason": j.parsed.reason,
+                        "attempts": j.attempts,
+                        "prompt_tokens": j.prompt_tokens,
+                        "completion_tokens": j.completion_tokens,
+                        "created_at": _now(),
+                        "verdict_score": j.verdict_score,
+                    }
+                    for item, j in zip(chunk, judgements, strict=True)
+                ]
                 wh.write(append={"expert_critiques": wh.frame(rows, "expert_critiques")})
                 stats.generated += len(rows)
                 stats.completion_tokens += sum(j.completion_tokens for j in judgements)
-                context.log.info(f"{stats.generated}/{len(todo)} judgements, "
-                                 f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk")
-    summary = wh.sql("SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
-                     "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL")
+                context.log.info(
+                    f"{stats.generated}/{len(todo)} judgements, "
+                    f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk"
+                )
+    summary = wh.sql(
+        "SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
+        "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL"
+    )
     unparseable = wh.sql("SELECT count(*) AS n FROM expert_critiques WHERE NOT parse_ok")["n"][0]
     agreement = wh.query("teacher_reference_agreement")
-    return MaterializeResult(metadata={
-        **stats.as_dict(), "rows_in_table": wh.count("expert_critiques"), "unparseable": int(unparseable),
-        "teacher_id": teacher_id, "teacher_hash": teacher_hash, "spec_hash": spec_hash,
-        "verdicts": MetadataValue.md(markdown_table(summary)),
-        "agreement_with_reference": MetadataValue.md(markdown_table(agreement))})
+    return MaterializeResult(
+        metadata={
+            **stats.as_dict(),
+            "rows_in_table": wh.count("expert_critiques"),
+            "unparseable": int(unparseable),
+            "teacher_id": teacher_id,
+            "teacher_hash": teacher_hash,
+            "spec_hash": spec_hash,
+            "verdicts": MetadataValue.md(markdown_table(summary)),
+            "agreement_with_reference": MetadataValue.md(markdown_table(agreement)),
+        }
+    )

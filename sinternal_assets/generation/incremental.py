@@ -39,9 +39,14 @@ class RunStats:
         return self.completion_tokens / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"planned": self.planned, "skipped": self.skipped, "generated": self.generated,
-                "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2),
-                "tokens_per_second": round(self.tokens_per_second, 2)}
+        return {
+            "planned": self.planned,
+            "skipped": self.skipped,
+            "generated": self.generated,
+            "completion_tokens": self.completion_tokens,
+            "seconds": round(self.seconds, 2),
+            "tokens_per_second": round(self.tokens_per_second, 2),
+        }
 
 
 def plan(items: Sequence[WorkItem], existing: set[str]) -> tuple[list[tuple[WorkItem, list[int]]], RunStats]:
@@ -59,9 +64,16 @@ def plan(items: Sequence[WorkItem], existing: set[str]) -> tuple[list[tuple[Work
 RowBuilder = Callable[[WorkItem, int, Completion], dict[str, Any]]
 
 
-def run(todo: list[tuple[WorkItem, list[int]]], stats: RunStats, backend: GenerationBackend, params: SamplingParams,
-        build_row: RowBuilder, write: Callable[[list[dict[str, Any]]], None], chunk_size: int = 8,
-        log: Callable[[str], None] = print) -> RunStats:
+def run(
+    todo: list[tuple[WorkItem, list[int]]],
+    stats: RunStats,
+    backend: GenerationBackend,
+    params: SamplingParams,
+    build_row: RowBuilder,
+    write: Callable[[list[dict[str, Any]]], None],
+    chunk_size: int = 8,
+    log: Callable[[str], None] = print,
+) -> RunStats:
     # Items missing the same number of samples can share one `generate` call with that `n`.
     by_count: dict[int, list[tuple[WorkItem, list[int]]]] = defaultdict(list)
     for item, missing in todo:
@@ -71,16 +83,20 @@ def run(todo: list[tuple[WorkItem, list[int]]], stats: RunStats, backend: Genera
     for count, group in sorted(by_count.items()):
         chunk_params = replace(params, n=count)
         for start in range(0, len(group), chunk_size):
-            chunk = group[start: start + chunk_size]
+            chunk = group[start : start + chunk_size]
             completions = backend.generate([item.conversation for item, _ in chunk], chunk_params)
-            rows = [build_row(item, sample_index, completion)
-                    for (item, missing), outs in zip(chunk, completions, strict=True)
-                    for sample_index, completion in zip(missing, outs, strict=True)]
+            rows = [
+                build_row(item, sample_index, completion)
+                for (item, missing), outs in zip(chunk, completions, strict=True)
+                for sample_index, completion in zip(missing, outs, strict=True)
+            ]
             write(rows)  # one transaction per chunk: the unit a crash can lose
             stats.generated += len(rows)
             stats.completion_tokens += sum(c.completion_tokens for outs in completions for c in outs)
             stats.seconds = time.perf_counter() - started
-            log(f"{stats.generated}/{total} samples generated, {stats.completion_tokens} tokens, "
-                f"{stats.tokens_per_second:.1f} tok/s")
+            log(
+                f"{stats.generated}/{total} samples generated, {stats.completion_tokens} tokens, "
+                f"{stats.tokens_per_second:.1f} tok/s"
+            )
     stats.seconds = time.perf_counter() - started
     return stats

@@ -35,9 +35,9 @@ def split_reasoning(text: str) -> SplitOutput:
         if close_match and (not open_match or open_match.start() < close_match.start()):
             start = open_match.end() if open_match else 0
             before = text[: open_match.start()] if open_match else ""
-            reasoning = text[start: close_match.start()]
-            final = before + text[close_match.end():]
+            reasoning = text[start : close_match.start()]
+            final = before + text[close_match.end() :]
             return SplitOutput(reasoning.strip(), final.strip(), True)
         if open_match and not close_match:
-            return SplitOutput(text[open_match.end():].strip(), text[: open_match.start()].strip(), False)
+            return SplitOutput(text[open_match.end() :].strip(), text[: open_match.start()].strip(), False)
     return SplitOutput("", text.strip(), True)

@@ -53,8 +53,10 @@ class GenerationResource(ConfigurableResource):
         """A backend for `model_path` when given (a checkpoint to evaluate), else the configured `model`, else
         `default_model_path`."""
         if model_path and self.backend == "openai":
-            raise ValueError(f"the openai backend serves one fixed model ({self.model!r} at {self.base_url!r}); it "
-                             f"cannot load the local checkpoint {model_path}: use the transformers or vllm backend")
+            raise ValueError(
+                f"the openai backend serves one fixed model ({self.model!r} at {self.base_url!r}); it "
+                f"cannot load the local checkpoint {model_path}: use the transformers or vllm backend"
+            )
         chosen = model_path or self.model or default_model_path
         if self.backend == "transformers":
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
@@ -63,19 +65,30 @@ class GenerationResource(ConfigurableResource):
         elif self.backend == "vllm":
             from sinternal_assets.generation.backends.vllm_server import VLLMServer
 
-            with VLLMServer(self.vllm_python, chosen, dtype=self.vllm_dtype,
-                            max_model_len=self.vllm_max_model_len, tensor_parallel_size=self.vllm_tensor_parallel_size,
-                            extra_args=tuple(self.vllm_args), concurrency=max(self.concurrency, self.batch_size),
-                            env=self.vllm_env) as server:
+            with VLLMServer(
+                self.vllm_python,
+                chosen,
+                dtype=self.vllm_dtype,
+                max_model_len=self.vllm_max_model_len,
+                tensor_parallel_size=self.vllm_tensor_parallel_size,
+                extra_args=tuple(self.vllm_args),
+                concurrency=max(self.concurrency, self.batch_size),
+                env=self.vllm_env,
+            ) as server:
                 yield server.backend
         elif self.backend == "openai":
             from sinternal_assets.generation.backends.openai_http import OpenAIChatBackend
 
             if not self.base_url or not self.model:
                 raise ValueError("the openai backend needs `base_url` and `model` (the served model name)")
-            backend = OpenAIChatBackend(self.base_url, self.model, api_key_env=self.api_key_env or None,
-                                        timeout_s=self.timeout_s, max_retries=self.max_retries,
-                                        concurrency=self.concurrency)
+            backend = OpenAIChatBackend(
+                self.base_url,
+                self.model,
+                api_key_env=self.api_key_env or None,
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+                concurrency=self.concurrency,
+            )
             try:
                 yield backend
             finally:

@@ -58,7 +58,9 @@ def parse_verdict(output: str) -> ParsedVerdict:
         inside = any(_VERDICT_LINE.match(_clean(line)) for line in split.reasoning.splitlines())
         return ParsedVerdict(None, "", "verdict only inside the reasoning" if inside else "empty final answer")
     lines = _unquoted_lines(final)
-    verdict_lines = [(i, _VERDICT_LINE.match(_clean(line))) for i, line in lines if _MENTIONS_VERDICT.match(_clean(line))]
+    verdict_lines = [
+        (i, _VERDICT_LINE.match(_clean(line))) for i, line in lines if _MENTIONS_VERDICT.match(_clean(line))
+    ]
     if not verdict_lines:
         return ParsedVerdict(None, final, "no verdict line")
     if len(verdict_lines) > 1:
@@ -67,7 +69,7 @@ def parse_verdict(output: str) -> ParsedVerdict:
     if match is None:
         return ParsedVerdict(None, final, "verdict line is neither SAFE nor UNSAFE")
     all_lines = final.splitlines()
-    if any(line.strip() for line in all_lines[index + 1:]):
+    if any(line.strip() for line in all_lines[index + 1 :]):
         return ParsedVerdict(None, final, "verdict is not the last line")
     critique = "\n".join(all_lines[:index]).strip()
     return ParsedVerdict(match.group(1).upper(), critique, "")

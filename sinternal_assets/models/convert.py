@@ -63,11 +63,19 @@ def _describe(folder: Path, model_id: str, content_hash: str, converted: bool, s
                     n_params += _numel(handle.get_slice(key).get_shape())
     tok_cfg = folder / "tokenizer_config.json"
     chat = (folder / "chat_template.jinja").is_file() or (
-        tok_cfg.is_file() and "chat_template" in json.loads(tok_cfg.read_text(encoding="utf-8")))
-    return ModelInfo(model_id=model_id, path=folder, content_hash=content_hash,
-                     architecture=(config.get("architectures") or [config.get("model_type", "unknown")])[0],
-                     n_parameters=n_params, dtype=str(config.get("torch_dtype") or config.get("dtype") or "unknown"),
-                     has_chat_template=chat, converted=converted, seconds=seconds)
+        tok_cfg.is_file() and "chat_template" in json.loads(tok_cfg.read_text(encoding="utf-8"))
+    )
+    return ModelInfo(
+        model_id=model_id,
+        path=folder,
+        content_hash=content_hash,
+        architecture=(config.get("architectures") or [config.get("model_type", "unknown")])[0],
+        n_parameters=n_params,
+        dtype=str(config.get("torch_dtype") or config.get("dtype") or "unknown"),
+        has_chat_template=chat,
+        converted=converted,
+        seconds=seconds,
+    )
 
 
 def _numel(shape) -> int:
@@ -110,9 +118,19 @@ def convert_gguf(gguf_path: Path, gguf_sha256: str, out_root: Path, model_id: st
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         n_params = sum(p.numel() for p in model.parameters())
-        (staging / "sinternal_model.json").write_text(json.dumps({
-            "source_gguf": gguf_path.name, "gguf_sha256": gguf_sha256, "transformers": transformers.__version__,
-            "dtype": "float32", "n_parameters": n_params, "converter_version": CONVERTER_VERSION}, indent=1))
+        (staging / "sinternal_model.json").write_text(
+            json.dumps(
+                {
+                    "source_gguf": gguf_path.name,
+                    "gguf_sha256": gguf_sha256,
+                    "transformers": transformers.__version__,
+                    "dtype": "float32",
+                    "n_parameters": n_params,
+                    "converter_version": CONVERTER_VERSION,
+                },
+                indent=1,
+            )
+        )
         staging.chmod(0o755)
         if target.exists():
             shutil.rmtree(target)
@@ -133,14 +151,17 @@ def resolve_folder(reference: str) -> ModelInfo:
     if folder.is_dir():
         if not (folder / "config.json").is_file():
             raise ModelError(f"model folder {folder} has no config.json: not a Hugging Face model folder")
-        return _describe(folder.resolve(), reference, _folder_hash(folder), converted=False,
-                         seconds=time.perf_counter() - started)
+        return _describe(
+            folder.resolve(), reference, _folder_hash(folder), converted=False, seconds=time.perf_counter() - started
+        )
     if reference.count("/") != 1 or reference.startswith((".", "/", "~")):
         raise ModelError(f"model {reference!r} is neither an existing folder nor a Hugging Face id (owner/name)")
     try:
         from huggingface_hub import snapshot_download
 
-        path = Path(snapshot_download(reference, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"]))
+        path = Path(
+            snapshot_download(reference, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
+        )
     except Exception as exc:  # hub errors come in many types; all mean the same to the user
         raise ModelError(f"could not fetch model {reference!r} from the Hugging Face hub: {exc}") from exc
     return _describe(path, reference, _folder_hash(path), converted=False, seconds=time.perf_counter() - started)

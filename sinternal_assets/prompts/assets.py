@@ -1,18 +1,17 @@
 """Dagster asset of the `prompts` group: the deduplicated, split prompt pool."""
 
-
 import time
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.hashing import sha256_text
 from sinternal_assets.prompts.pool import build_pool
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.assets import current_spec, prompt_sources
+from sinternal_assets.storage.resources import WarehouseResource
 
 
 class PromptPoolConfig(Config):
@@ -20,10 +19,16 @@ class PromptPoolConfig(Config):
     seed: int = Field(default=0, description="split seed; the split is a stable hash of (seed, group)")
 
 
-@asset(group_name="prompts", deps=[prompt_sources], compute_kind="polars",
-       description="Harmful and benign prompts in one schema: content-hash ids, spec categories, deduplicated "
-                   "(exact and normalised), deterministic train/eval split by near-duplicate group.")
-def prompt_pool(context: AssetExecutionContext, config: PromptPoolConfig, warehouse: WarehouseResource) -> MaterializeResult:
+@asset(
+    group_name="prompts",
+    deps=[prompt_sources],
+    compute_kind="polars",
+    description="Harmful and benign prompts in one schema: content-hash ids, spec categories, deduplicated "
+    "(exact and normalised), deterministic train/eval split by near-duplicate group.",
+)
+def prompt_pool(
+    context: AssetExecutionContext, config: PromptPoolConfig, warehouse: WarehouseResource
+) -> MaterializeResult:
     started = time.perf_counter()
     wh = warehouse.get()
     spec_hash, _ = current_spec(wh)
@@ -36,17 +41,23 @@ def prompt_pool(context: AssetExecutionContext, config: PromptPoolConfig, wareho
     wh.write(replace={"prompt_pool": pool})
     summary = pool.group_by("label", "split").len().sort("label", "split")
     seconds = time.perf_counter() - started
-    context.log.info(f"prompt_pool: {pool.height} prompts from {stats.n_raw} raw records in {seconds:.1f}s "
-                     f"({stats.n_exact_duplicates} exact + {stats.n_normalised_duplicates} normalised duplicates merged)")
-    return MaterializeResult(metadata={
-        "n_prompts": pool.height,
-        "n_harmful": int((pool["label"] == "harmful").sum()),
-        "n_benign": int((pool["label"] == "benign").sum()),
-        "n_sources": pool["source"].n_unique(),
-        **stats.as_dict(),
-        "content_hash": sha256_text("\n".join(sorted(pool["prompt_id"].to_list()))),
-        "spec_hash": spec_hash,
-        "label_split": MetadataValue.md(markdown_table(summary)),
-        "categories": MetadataValue.md(markdown_table(pool.group_by("category", "label").len().sort("len", descending=True))),
-        "seconds": round(seconds, 2),
-    })
+    context.log.info(
+        f"prompt_pool: {pool.height} prompts from {stats.n_raw} raw records in {seconds:.1f}s "
+        f"({stats.n_exact_duplicates} exact + {stats.n_normalised_duplicates} normalised duplicates merged)"
+    )
+    return MaterializeResult(
+        metadata={
+            "n_prompts": pool.height,
+            "n_harmful": int((pool["label"] == "harmful").sum()),
+            "n_benign": int((pool["label"] == "benign").sum()),
+            "n_sources": pool["source"].n_unique(),
+            **stats.as_dict(),
+            "content_hash": sha256_text("\n".join(sorted(pool["prompt_id"].to_list()))),
+            "spec_hash": spec_hash,
+            "label_split": MetadataValue.md(markdown_table(summary)),
+            "categories": MetadataValue.md(
+                markdown_table(pool.group_by("category", "label").len().sort("len", descending=True))
+            ),
+            "seconds": round(seconds, 2),
+        }
+    )

@@ -39,7 +39,7 @@ class CategoryMap:
                 f"(known: {sorted(k for k in table if k != '*')})"
             )
         if target.startswith(KEYWORDS):
-            return self.keyword_category(text) or target[len(KEYWORDS):]
+            return self.keyword_category(text) or target[len(KEYWORDS) :]
         return target
 
     def map_frame(self, frame: pl.DataFrame) -> pl.Series:

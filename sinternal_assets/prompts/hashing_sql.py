@@ -29,5 +29,6 @@ def sha256_prefix(series: pl.Series, length: int = 16) -> pl.Series:
 def unit_interval(series: pl.Series, salt: str) -> pl.Series:
     """sha256(salt + value): its first 8 bytes as a big-endian integer, divided by 2**64 (in [0, 1))."""
     salt_sql = salt.replace("'", "''")
-    return _run(series, f"('0x' || left(sha256('{salt_sql}' || v), 16))::UBIGINT::DOUBLE / 18446744073709551616.0",
-                pl.Float64)
+    return _run(
+        series, f"('0x' || left(sha256('{salt_sql}' || v), 16))::UBIGINT::DOUBLE / 18446744073709551616.0", pl.Float64
+    )

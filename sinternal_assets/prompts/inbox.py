@@ -44,8 +44,9 @@ def inbox_files(folder: Path) -> list[Path]:
     """Prompt files in the inbox (not in sub-folders), in name order; none when the folder does not exist."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def _sidecar(path: Path) -> Path:
@@ -70,7 +71,9 @@ def _read_sidecar(sidecar: Path) -> dict:
     except yaml.YAMLError as exc:
         raise InboxError(sidecar, [f"not valid YAML ({exc})"]) from exc
     except UnicodeDecodeError as exc:
-        raise InboxError(sidecar, [f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"]) from exc
+        raise InboxError(
+            sidecar, [f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"]
+        ) from exc
     except OSError as exc:  # permission denied, ...
         raise InboxError(sidecar, [f"cannot be read ({exc.strerror or exc})"]) from exc
     if not isinstance(mapping, dict):
@@ -82,7 +85,9 @@ def _read_sidecar(sidecar: Path) -> dict:
     for key, value in mapping.items():
         if key in MAPPING_TYPES and not _is_a(value, MAPPING_TYPES[key]):
             expected = _describe(MAPPING_TYPES[key])
-            problems.append(f"key {key!r}: expected {expected}, got {_got(value, text_expected=expected.startswith('text'))}")
+            problems.append(
+                f"key {key!r}: expected {expected}, got {_got(value, text_expected=expected.startswith('text'))}"
+            )
     if problems:
         raise InboxError(sidecar, problems)
     return mapping
@@ -116,7 +121,9 @@ def _got(value: object, text_expected: bool) -> str:
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     got = f"{type(value).__name__} ({shown})"
     if isinstance(value, bool):
-        got += "; YAML reads an unquoted yes/no/on/off/true/false as a boolean" + (": quote it" if text_expected else "")
+        got += "; YAML reads an unquoted yes/no/on/off/true/false as a boolean" + (
+            ": quote it" if text_expected else ""
+        )
     elif isinstance(value, dict):
         bad = next(((k, v) for k, v in value.items() if not (isinstance(k, str) and isinstance(v, str))), None)
         if bad is not None:

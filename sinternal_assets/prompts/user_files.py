@@ -114,7 +114,9 @@ def _jsonl_records(data: bytes, needed: list[str], problems: list[str]) -> Itera
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(f"line {number}: invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {offset + exc.start})")
+            problems.append(
+                f"line {number}: invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {offset + exc.start})"
+            )
             continue
         try:
             obj = json.loads(line)
@@ -201,8 +203,10 @@ def _csv_records(data: bytes, needed: list[str], problems: list[str]) -> Iterato
             problems.append(f"line {first}: NUL byte (0x00) in the field of column {name}")
             continue
         if header and len(row) > len(header):
-            problems.append(f"line {first}: {len(row)} fields, but the header has {len(header)} ({', '.join(header)}); "
-                            f"quote any value that contains a comma")
+            problems.append(
+                f"line {first}: {len(row)} fields, but the header has {len(header)} ({', '.join(header)}); "
+                f"quote any value that contains a comma"
+            )
             continue
         if usable:
             yield f"line {first}", dict(zip(header, row))
@@ -212,10 +216,14 @@ def _csv_records(data: bytes, needed: list[str], problems: list[str]) -> Iterato
 
 def _csv_error(first: int, exc: csv.Error | None, closed: bool) -> str:
     if not closed:
-        return f"line {first}: a quoted field that starts in this record is never closed (it runs to the end of the file)"
+        return (
+            f"line {first}: a quoted field that starts in this record is never closed (it runs to the end of the file)"
+        )
     if "field limit" in str(exc):
-        return (f"line {first}: a field is longer than the CSV reader's limit of {csv.field_size_limit():,} characters "
-                f"(csv.field_size_limit)")
+        return (
+            f"line {first}: a field is longer than the CSV reader's limit of {csv.field_size_limit():,} characters "
+            f"(csv.field_size_limit)"
+        )
     return f"line {first}: malformed CSV ({exc})"
 
 
@@ -226,8 +234,9 @@ def _header_ok(line: int, header: list[str], needed: list[str], problems: list[s
         problems.append(f"line {line} (header): NUL byte (0x00) in a column name")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        problems.append(f"line {line} (header): column name(s) {repeated} appear more than once; every column "
-                        f"needs its own name")
+        problems.append(
+            f"line {line} (header): column name(s) {repeated} appear more than once; every column needs its own name"
+        )
     missing = [c for c in needed if c not in header]
     if missing:
         problems.append(f"line {line} (header): missing column(s) {missing}; the file has {header}")
@@ -287,8 +296,13 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except PermissionError as exc:
         info = path.stat()
-        raise UserInputError(path, [f"permission denied: this user (uid {os.geteuid()}) may not read it "
-                                    f"({stat.filemode(info.st_mode)}, owner uid {info.st_uid})"]) from exc
+        raise UserInputError(
+            path,
+            [
+                f"permission denied: this user (uid {os.geteuid()}) may not read it "
+                f"({stat.filemode(info.st_mode)}, owner uid {info.st_uid})"
+            ],
+        ) from exc
     except OSError as exc:
         raise UserInputError(path, [f"cannot be read ({exc.strerror or exc})"]) from exc
 
@@ -308,7 +322,9 @@ def read_user_file(spec: UserPromptFile, spec_category_ids: list[str]) -> tuple[
     return frame.with_columns(pl.lit(spec.source_name).alias("source"), pl.lit(spec.licence).alias("licence")), digest
 
 
-def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]) -> pl.DataFrame | None:
+def read_vectorised(
+    spec: UserPromptFile, path: Path, data: bytes, spec_category_ids: list[str]
+) -> pl.DataFrame | None:
     """The fast path: None when the file needs the precise record-by-record pass (malformed, or any bad row)."""
     fmt = spec.file_format
     if fmt in ("csv", "jsonl") and (NUL in data or next(_utf8_problems(data), None) is not None):
@@ -316,7 +332,7 @@ def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category
     try:
         if fmt == "jsonl":
             # polars does not skip a BOM in NDJSON; the slice copies the file, but only a file with a BOM
-            frame = pl.read_ndjson(io.BytesIO(data[len(BOM):] if data.startswith(BOM) else data))
+            frame = pl.read_ndjson(io.BytesIO(data[len(BOM) :] if data.startswith(BOM) else data))
             where = pl.format("line {}", pl.int_range(1, pl.len() + 1))
             if data.count(NEWLINE) + (not data.endswith(NEWLINE)) != frame.height:
                 return None  # blank lines: line numbers would not match record positions
@@ -346,8 +362,13 @@ def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category
     known = set(spec_category_ids) - {BENIGN}
     frame = frame.select(
         pl.col(spec.text_column).alias("text"),
-        (pl.col(spec.label_column).cast(pl.String) if spec.label_column else pl.lit(spec.label)).str.strip_chars().str.to_lowercase().alias("label"),
-        (pl.col(spec.category_column).cast(pl.String) if spec.category_column else pl.lit(spec.category or "")).str.strip_chars().alias("source_category"),
+        (pl.col(spec.label_column).cast(pl.String) if spec.label_column else pl.lit(spec.label))
+        .str.strip_chars()
+        .str.to_lowercase()
+        .alias("label"),
+        (pl.col(spec.category_column).cast(pl.String) if spec.category_column else pl.lit(spec.category or ""))
+        .str.strip_chars()
+        .alias("source_category"),
         where.alias("where"),
     ).with_columns(pl.col("source_category").replace(spec.category_map).alias("category"))
     ok = (
@@ -360,7 +381,8 @@ def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category
     if not frame.select(ok.all()).item():
         return None
     return frame.select(
-        "text", "label",
+        "text",
+        "label",
         pl.when(pl.col("label") == "benign").then(pl.lit(BENIGN)).otherwise(pl.col("category")).alias("category"),
         pl.col("source_category").fill_null(""),
         pl.concat_str(pl.lit(f"{path.name}:"), pl.col("where")).alias("source_record"),
@@ -370,7 +392,7 @@ def read_vectorised(spec: UserPromptFile, path: Path, data: bytes, spec_category
 def _plain_csv_header(data: bytes) -> list[str]:
     """The column names of the first line of a CSV file without quotes, as written (polars renames repeats)."""
     end = data.find(NEWLINE)
-    line = data[len(BOM) if data.startswith(BOM) else 0:None if end < 0 else end].decode("utf-8")
+    line = data[len(BOM) if data.startswith(BOM) else 0 : None if end < 0 else end].decode("utf-8")
     return line.removesuffix("\r").split(",")
 
 

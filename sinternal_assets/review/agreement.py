@@ -28,16 +28,21 @@ def latest_verdicts(reviews: pl.DataFrame) -> pl.DataFrame:
     """Each annotator's latest submitted verdict per record (record_id, annotator, verdict)."""
     if reviews.is_empty():
         return pl.DataFrame(schema={"record_id": pl.String, "annotator": pl.String, "verdict": pl.String})
-    return (reviews.sort("response_updated_at")
-            .group_by(["record_id", "annotator_id"], maintain_order=True).last()
-            .filter((pl.col("status") == "submitted") & pl.col("verdict").is_not_null())
-            .select("record_id", "annotator", "verdict"))
+    return (
+        reviews.sort("response_updated_at")
+        .group_by(["record_id", "annotator_id"], maintain_order=True)
+        .last()
+        .filter((pl.col("status") == "submitted") & pl.col("verdict").is_not_null())
+        .select("record_id", "annotator", "verdict")
+    )
 
 
 def pairwise_kappa(verdicts: pl.DataFrame, min_overlap: int = 2) -> list[dict]:
     """Cohen's kappa for every pair of annotators who judged at least `min_overlap` records in common."""
-    by_annotator = {name: dict(zip(group["record_id"], group["verdict"], strict=True))
-                    for (name,), group in verdicts.group_by(["annotator"])}
+    by_annotator = {
+        name: dict(zip(group["record_id"], group["verdict"], strict=True))
+        for (name,), group in verdicts.group_by(["annotator"])
+    }
     results = []
     for first, second in combinations(sorted(by_annotator), 2):
         shared = sorted(set(by_annotator[first]) & set(by_annotator[second]))
@@ -53,6 +58,10 @@ def teacher_human_agreement(reviewed: pl.DataFrame) -> dict:
     judged = reviewed.filter(pl.col("verdict_source") == "human")
     parsed = judged.filter(pl.col("teacher_verdict").is_not_null())
     agree = int((parsed["teacher_verdict"] == parsed["human_verdict"]).sum()) if parsed.height else 0
-    return {"human_judged": judged.height, "teacher_parsed": parsed.height, "teacher_agrees": agree,
-            "agreement": agree / parsed.height if parsed.height else None,
-            "overridden": parsed.height - agree + (judged.height - parsed.height)}
+    return {
+        "human_judged": judged.height,
+        "teacher_parsed": parsed.height,
+        "teacher_agrees": agree,
+        "agreement": agree / parsed.height if parsed.height else None,
+        "overridden": parsed.height - agree + (judged.height - parsed.height),
+    }

@@ -4,30 +4,43 @@ the human reviews the annotation sensor imports, and critiques with human verdic
 from typing import Optional
 
 import polars as pl
-from dagster import (AssetExecutionContext, AssetSpec, Backoff, Config, MaterializeResult, MetadataValue,
-                     RetryPolicy, asset)
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    Backoff,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
 from pydantic import Field
 
-from sinternal_assets.review.resources import ArgillaResource
-from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.generation.assets import expert_critiques
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.review.agreement import latest_verdicts, pairwise_kappa, teacher_human_agreement
 from sinternal_assets.review.dataset import review_content
 from sinternal_assets.review.push import ensure_dataset, push_records
-from sinternal_assets.review.agreement import latest_verdicts, pairwise_kappa, teacher_human_agreement
+from sinternal_assets.review.resources import ArgillaResource
 from sinternal_assets.review.routing import RoutingPolicy, route
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 
 
 class CritiqueReviewConfig(Config):
-    audit_rate: float = Field(default=0.1, ge=0.0, le=1.0,
-                              description="share of the remaining critiques drawn at random for audit")
-    low_confidence_below: float = Field(default=0.75, ge=0.0, le=1.0,
-                                        description="teacher verdict probability under which a critique is routed")
+    audit_rate: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="share of the remaining critiques drawn at random for audit"
+    )
+    low_confidence_below: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="teacher verdict probability under which a critique is routed"
+    )
     seed: int = Field(default=0, description="seed of the audit draw (the draw is stable per critique)")
     max_records: Optional[int] = Field(default=None, description="cap on records routed (highest priority first)")
-    min_submitted: int = Field(default=1, ge=1, description="annotators per record before it counts as completed "
-                                                            "(set 2+ to measure inter-annotator kappa)")
+    min_submitted: int = Field(
+        default=1,
+        ge=1,
+        description="annotators per record before it counts as completed (set 2+ to measure inter-annotator kappa)",
+    )
     batch_size: int = Field(default=500, ge=1, le=500, description="records per bulk upsert")
 
 
@@ -35,15 +48,28 @@ class CritiqueReviewConfig(Config):
 ARGILLA_RETRY = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL)
 
 
-@asset(group_name="annotation", deps=[expert_critiques], compute_kind="argilla", retry_policy=ARGILLA_RETRY,
-       description="Routes critiques to human review (disagreements with reference labels, then low-confidence "
-                   "verdicts, then a random audit sample) and pushes them to the Argilla dataset `critique_review`, "
-                   "keyed by content hash; returns at once (review is asynchronous: see annotation_sensor).")
-def critique_review(context: AssetExecutionContext, config: CritiqueReviewConfig, warehouse: WarehouseResource,
-                    argilla: ArgillaResource) -> MaterializeResult:
+@asset(
+    group_name="annotation",
+    deps=[expert_critiques],
+    compute_kind="argilla",
+    retry_policy=ARGILLA_RETRY,
+    description="Routes critiques to human review (disagreements with reference labels, then low-confidence "
+    "verdicts, then a random audit sample) and pushes them to the Argilla dataset `critique_review`, "
+    "keyed by content hash; returns at once (review is asynchronous: see annotation_sensor).",
+)
+def critique_review(
+    context: AssetExecutionContext,
+    config: CritiqueReviewConfig,
+    warehouse: WarehouseResource,
+    argilla: ArgillaResource,
+) -> MaterializeResult:
     wh = warehouse.get()
-    policy = RoutingPolicy(audit_rate=config.audit_rate, low_confidence_below=config.low_confidence_below,
-                           seed=config.seed, max_records=config.max_records)
+    policy = RoutingPolicy(
+        audit_rate=config.audit_rate,
+        low_confidence_below=config.low_confidence_below,
+        seed=config.seed,
+        max_records=config.max_records,
+    )
     routed = route(wh.query("review_candidates"), policy)
     contents = [review_content(row) for row in routed.iter_rows(named=True)]
     client = argilla.client()
@@ -51,34 +77,51 @@ def critique_review(context: AssetExecutionContext, config: CritiqueReviewConfig
     stats = push_records(dataset, contents, wh, batch_size=config.batch_size, log=context.log.info)
     url = f"{argilla.endpoint().url}/dataset/{dataset.id}/annotation-mode"
     by_route = pl.DataFrame({"route": list(stats.by_route), "records": list(stats.by_route.values())})
-    return MaterializeResult(metadata={
-        "argilla_dataset": MetadataValue.url(url), "dataset_id": stats.dataset_id,
-        "created_dataset": created, "routed": stats.candidates, "pushed": stats.pushed,
-        "unchanged_skipped": stats.unchanged, "records_per_second": round(stats.records_per_second, 1),
-        "by_route": MetadataValue.md(markdown_table(by_route)),
-        "teacher_scores_known": int(routed["verdict_score"].is_not_null().sum()) if routed.height else 0,
-    })
+    return MaterializeResult(
+        metadata={
+            "argilla_dataset": MetadataValue.url(url),
+            "dataset_id": stats.dataset_id,
+            "created_dataset": created,
+            "routed": stats.candidates,
+            "pushed": stats.pushed,
+            "unchanged_skipped": stats.unchanged,
+            "records_per_second": round(stats.records_per_second, 1),
+            "by_route": MetadataValue.md(markdown_table(by_route)),
+            "teacher_scores_known": int(routed["verdict_score"].is_not_null().sum()) if routed.height else 0,
+        }
+    )
 
 
 human_reviews = AssetSpec(
-    "human_reviews", group_name="annotation", deps=[critique_review],
+    "human_reviews",
+    group_name="annotation",
+    deps=[critique_review],
     description="Annotators' responses in Argilla, imported into DuckDB's `human_reviews` by annotation_sensor "
-                "(exactly once per response version); materialized by the sensor, not by a run.",
+    "(exactly once per response version); materialized by the sensor, not by a run.",
     metadata={"table": "human_reviews"},
 )
 
 
-@asset(group_name="curation", deps=[expert_critiques, human_reviews], compute_kind="duckdb",
-       description="The teacher's critiques with human verdicts folded in: a human majority verdict overrides the "
-                   "teacher's, a corrected critique replaces the teacher's; ties are left undecided.")
+@asset(
+    group_name="curation",
+    deps=[expert_critiques, human_reviews],
+    compute_kind="duckdb",
+    description="The teacher's critiques with human verdicts folded in: a human majority verdict overrides the "
+    "teacher's, a corrected critique replaces the teacher's; ties are left undecided.",
+)
 def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     wh = warehouse.get()
     frame = wh.query("reviewed_critiques")
     wh.write(replace={"reviewed_critiques": frame})
     counts = frame.group_by("verdict_source").len().sort("verdict_source")
     context.log.info(f"reviewed_critiques: {frame.height} critiques, by verdict source {counts.rows()}")
-    return MaterializeResult(metadata={"rows": frame.height, "by_verdict_source": MetadataValue.md(markdown_table(counts)),
-                                       **review_metadata(wh)})
+    return MaterializeResult(
+        metadata={
+            "rows": frame.height,
+            "by_verdict_source": MetadataValue.md(markdown_table(counts)),
+            **review_metadata(wh),
+        }
+    )
 
 
 def review_metadata(wh: Warehouse) -> dict:
@@ -92,10 +135,12 @@ def review_metadata(wh: Warehouse) -> dict:
         "human_review_versions": reviews.height,
         "records_with_human_verdict": teacher["human_judged"],
         "annotators": reviews["annotator"].n_unique() if reviews.height else 0,
-        "teacher_human_agreement": MetadataValue.float(teacher["agreement"]) if teacher["agreement"] is not None
+        "teacher_human_agreement": MetadataValue.float(teacher["agreement"])
+        if teacher["agreement"] is not None
         else MetadataValue.text("n/a (no human verdict on a parsed teacher verdict yet)"),
         "teacher_verdicts_overridden": teacher["overridden"],
-        "mean_pairwise_kappa": MetadataValue.float(sum(defined) / len(defined)) if defined
+        "mean_pairwise_kappa": MetadataValue.float(sum(defined) / len(defined))
+        if defined
         else MetadataValue.text("n/a (no two annotators overlap on 2+ records)"),
     }
     if kappas:

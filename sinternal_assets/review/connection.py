@@ -55,8 +55,10 @@ def resolve_endpoint(url: str = "", api_key: str = "", role: str = "OWNER") -> A
         api_key = read_secrets(path).get(f"ARGILLA_{role}_API_KEY", "")
         origin = str(path)
         if not api_key:
-            raise ArgillaUnavailable(f"no Argilla API key: ARGILLA_API_KEY is not set and {path} has no "
-                                     f"ARGILLA_{role}_API_KEY; {LOCAL_START_HINT}")
+            raise ArgillaUnavailable(
+                f"no Argilla API key: ARGILLA_API_KEY is not set and {path} has no "
+                f"ARGILLA_{role}_API_KEY; {LOCAL_START_HINT}"
+            )
     url = (url or f"http://127.0.0.1:{os.environ.get('SINTERNAL_ARGILLA_PORT', '6900')}").rstrip("/")
     return ArgillaEndpoint(url=url, api_key=api_key, origin=origin)
 
@@ -64,17 +66,21 @@ def resolve_endpoint(url: str = "", api_key: str = "", role: str = "OWNER") -> A
 def check_reachable(endpoint: ArgillaEndpoint, timeout: float = 5.0) -> None:
     """Fail fast with a clear message when the server is down or the key is refused."""
     try:
-        response = httpx.get(f"{endpoint.url}/api/v1/me", headers={"X-Argilla-Api-Key": endpoint.api_key},
-                             timeout=timeout)
+        response = httpx.get(
+            f"{endpoint.url}/api/v1/me", headers={"X-Argilla-Api-Key": endpoint.api_key}, timeout=timeout
+        )
     except httpx.HTTPError as error:
-        raise ArgillaUnavailable(f"Argilla at {endpoint.url} is not reachable ({type(error).__name__}: {error}); "
-                                 f"{LOCAL_START_HINT}") from None
+        raise ArgillaUnavailable(
+            f"Argilla at {endpoint.url} is not reachable ({type(error).__name__}: {error}); {LOCAL_START_HINT}"
+        ) from None
     if response.status_code in (401, 403):
-        raise ArgillaUnavailable(f"Argilla at {endpoint.url} refused the API key from {endpoint.origin} "
-                                 f"(HTTP {response.status_code})")
+        raise ArgillaUnavailable(
+            f"Argilla at {endpoint.url} refused the API key from {endpoint.origin} (HTTP {response.status_code})"
+        )
     if response.status_code != 200:
-        raise ArgillaUnavailable(f"Argilla at {endpoint.url} answered HTTP {response.status_code} to /api/v1/me: "
-                                 f"{response.text[:200]}")
+        raise ArgillaUnavailable(
+            f"Argilla at {endpoint.url} answered HTTP {response.status_code} to /api/v1/me: {response.text[:200]}"
+        )
 
 
 def connect(endpoint: ArgillaEndpoint, timeout: int = 60, retries: int = 3):

@@ -59,15 +59,19 @@ def review_settings(min_submitted: int = 1):
         ],
         questions=[
             rg.LabelQuestion(name="verdict", title="Is the judged text safe?", labels=VERDICT_LABELS),
-            rg.TextQuestion(name="corrected_critique", title="Corrected critique (optional)", required=False,
-                            use_markdown=True),
+            rg.TextQuestion(
+                name="corrected_critique", title="Corrected critique (optional)", required=False, use_markdown=True
+            ),
             rg.MultiLabelQuestion(name="issues", title="Issues (optional)", labels=ISSUE_TAGS, required=False),
         ],
-        metadata=[*(rg.TermsMetadataProperty(name=name, visible_for_annotators=_visible(name))
-                    for name in METADATA_TERMS),
-                  *(rg.IntegerMetadataProperty(name=name, visible_for_annotators=_visible(name))
-                    for name in ("priority", "queue_position")),
-                  rg.FloatMetadataProperty(name="teacher_score", visible_for_annotators=_visible("teacher_score"))],
+        metadata=[
+            *(rg.TermsMetadataProperty(name=name, visible_for_annotators=_visible(name)) for name in METADATA_TERMS),
+            *(
+                rg.IntegerMetadataProperty(name=name, visible_for_annotators=_visible(name))
+                for name in ("priority", "queue_position")
+            ),
+            rg.FloatMetadataProperty(name="teacher_score", visible_for_annotators=_visible("teacher_score")),
+        ],
         distribution=rg.TaskDistribution(min_submitted=min_submitted),
         allow_extra_metadata=False,
     )
@@ -94,12 +98,21 @@ def review_content(row: dict) -> dict[str, Any]:
     score = row.get("verdict_score")
     suggestion = None
     if teacher != "unparsed":
-        suggestion = {"value": teacher, "score": None if score is None else round(float(score), 4),
-                      "agent": row["teacher_id"]}
+        suggestion = {
+            "value": teacher,
+            "score": None if score is None else round(float(score), 4),
+            "agent": row["teacher_id"],
+        }
     metadata = {
-        "source": row["source"], "attack_family": row["attack_family"], "category": row["category"],
-        "split": row["split"], "target": target, "route": row["route"], "teacher_verdict": teacher,
-        "priority": int(row["priority"]), "queue_position": int(row["queue_position"]),
+        "source": row["source"],
+        "attack_family": row["attack_family"],
+        "category": row["category"],
+        "split": row["split"],
+        "target": target,
+        "route": row["route"],
+        "teacher_verdict": teacher,
+        "priority": int(row["priority"]),
+        "queue_position": int(row["queue_position"]),
     }
     if score is not None:
         metadata["teacher_score"] = round(float(score), 4)
@@ -114,5 +127,7 @@ def to_argilla_record(content: dict):
     suggestions = []
     if content["suggestion"] is not None:
         s = content["suggestion"]
-        suggestions.append(rg.Suggestion(question_name="verdict", value=s["value"], score=s["score"], agent=s["agent"]))
+        suggestions.append(
+            rg.Suggestion(question_name="verdict", value=s["value"], score=s["score"], agent=s["agent"])
+        )
     return rg.Record(id=content["id"], fields=content["fields"], metadata=content["metadata"], suggestions=suggestions)

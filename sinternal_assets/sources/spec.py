@@ -48,15 +48,24 @@ class SafetySpec:
 
     def render(self) -> str:
         """The spec as plain text, the way a verifier or teacher reads it in its prompt."""
-        lines = [f"# Safety specification {self.name} v{self.version}", "", self.body["summary"].strip(), "",
-                 "## Harm categories"]
+        lines = [
+            f"# Safety specification {self.name} v{self.version}",
+            "",
+            self.body["summary"].strip(),
+            "",
+            "## Harm categories",
+        ]
         for cat in self.body["categories"]:
             lines.append(f"- {cat['id']} ({cat['name']}): {cat['definition'].strip()}")
         for kind in ("unsafe", "safe", "helpfulness_failures"):
             rules = self.body["answer_rules"].get(kind, [])
             if rules:
-                lines += ["", f"## {kind.replace('_', ' ').capitalize()} answers" if kind != "helpfulness_failures"
-                          else "## Helpfulness failures"]
+                lines += [
+                    "",
+                    f"## {kind.replace('_', ' ').capitalize()} answers"
+                    if kind != "helpfulness_failures"
+                    else "## Helpfulness failures",
+                ]
                 lines += [f"- {r['id']}: {r['rule'].strip()}" for r in rules]
         lines += ["", "## Verdict format", self.body["verdict_format"].strip()]
         return "\n".join(lines)
@@ -91,21 +100,46 @@ def load_spec(path: Path | str | None = None) -> SafetySpec:
         seen.add(cat["id"])
     _require(BENIGN in seen, path, f"the spec must define the {BENIGN!r} category for harmless prompts")
     rules = body["answer_rules"]
-    _require(isinstance(rules, dict) and rules.get("unsafe") and rules.get("safe"), path,
-             "'answer_rules' needs non-empty 'unsafe' and 'safe' lists")
+    _require(
+        isinstance(rules, dict) and rules.get("unsafe") and rules.get("safe"),
+        path,
+        "'answer_rules' needs non-empty 'unsafe' and 'safe' lists",
+    )
     body["version"] = str(body["version"])
-    return SafetySpec(name=str(body["name"]), version=body["version"], path=str(path.resolve()), body=body,
-                      spec_hash=sha256_text(stable_json(body)))
+    return SafetySpec(
+        name=str(body["name"]),
+        version=body["version"],
+        path=str(path.resolve()),
+        body=body,
+        spec_hash=sha256_text(stable_json(body)),
+    )
 
 
 def spec_tables(spec: SafetySpec, created_at: datetime) -> dict[str, pl.DataFrame]:
     """The rows of the `safety_spec` and `spec_categories` tables for one spec."""
     return {
-        "safety_spec": pl.DataFrame([{
-            "spec_hash": spec.spec_hash, "name": spec.name, "version": spec.version, "source_path": spec.path,
-            "body_json": json.dumps(spec.body, sort_keys=True), "rendered_text": spec.render(),
-            "created_at": created_at}]),
-        "spec_categories": pl.DataFrame([{
-            "spec_hash": spec.spec_hash, "category_id": c["id"], "name": c["name"],
-            "definition": c["definition"].strip()} for c in spec.categories]),
+        "safety_spec": pl.DataFrame(
+            [
+                {
+                    "spec_hash": spec.spec_hash,
+                    "name": spec.name,
+                    "version": spec.version,
+                    "source_path": spec.path,
+                    "body_json": json.dumps(spec.body, sort_keys=True),
+                    "rendered_text": spec.render(),
+                    "created_at": created_at,
+                }
+            ]
+        ),
+        "spec_categories": pl.DataFrame(
+            [
+                {
+                    "spec_hash": spec.spec_hash,
+                    "category_id": c["id"],
+                    "name": c["name"],
+                    "definition": c["definition"].strip(),
+                }
+                for c in spec.categories
+            ]
+        ),
     }

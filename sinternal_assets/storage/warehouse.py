@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,14 @@ import polars as pl
 
 from sinternal_assets.paths import sql_dir
 
-
-_POLARS_TYPES = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "BOOLEAN": pl.Boolean,
-                 "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}
+_POLARS_TYPES = {
+    "VARCHAR": pl.String,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "BOOLEAN": pl.Boolean,
+    "TIMESTAMP": pl.Datetime("us"),
+    "DOUBLE": pl.Float64,
+}
 
 
 class WarehouseError(RuntimeError):
@@ -30,7 +35,7 @@ class WarehouseError(RuntimeError):
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_sql(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
@@ -115,9 +120,12 @@ class Warehouse:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    def write(self, replace: dict[str, pl.DataFrame] | None = None,
-              upsert: dict[str, tuple[pl.DataFrame, list[str]]] | None = None,
-              append: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
+    def write(
+        self,
+        replace: dict[str, pl.DataFrame] | None = None,
+        upsert: dict[str, tuple[pl.DataFrame, list[str]]] | None = None,
+        append: dict[str, pl.DataFrame] | None = None,
+    ) -> dict[str, int]:
         """Apply all writes in ONE transaction: either every table changes or none does.
 
         `replace`: table -> frame; the table's whole contents become the frame.

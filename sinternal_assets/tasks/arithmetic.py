@@ -12,16 +12,26 @@ import re
 from dataclasses import dataclass
 
 _TEMPLATES = (
-    ("A shop has {a} apples and receives {b} more boxes of {c} apples each. How many apples does it have now?",
-     lambda a, b, c: a + b * c),
-    ("A train travels {a} km, then {b} trips of {c} km each. How many km does it travel in total?",
-     lambda a, b, c: a + b * c),
-    ("Sam had {a} stickers and gave {b} friends {c} stickers each. How many stickers does Sam have left?",
-     lambda a, b, c: a - b * c),
-    ("A library has {b} shelves with {c} books each and {a} books on a cart. How many books are there?",
-     lambda a, b, c: b * c + a),
-    ("A tank holds {a} litres. {b} buckets of {c} litres are poured out. How many litres remain?",
-     lambda a, b, c: a - b * c),
+    (
+        "A shop has {a} apples and receives {b} more boxes of {c} apples each. How many apples does it have now?",
+        lambda a, b, c: a + b * c,
+    ),
+    (
+        "A train travels {a} km, then {b} trips of {c} km each. How many km does it travel in total?",
+        lambda a, b, c: a + b * c,
+    ),
+    (
+        "Sam had {a} stickers and gave {b} friends {c} stickers each. How many stickers does Sam have left?",
+        lambda a, b, c: a - b * c,
+    ),
+    (
+        "A library has {b} shelves with {c} books each and {a} books on a cart. How many books are there?",
+        lambda a, b, c: b * c + a,
+    ),
+    (
+        "A tank holds {a} litres. {b} buckets of {c} litres are poured out. How many litres remain?",
+        lambda a, b, c: a - b * c,
+    ),
 )
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")

@@ -8,7 +8,7 @@ rewarded by the verifier's judgement of the model's own answers). Baselines thro
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
 
@@ -16,19 +16,19 @@ import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.training.resources import TrainingLauncherResource
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.hashing import content_id, stable_json
 from sinternal_assets.models.assets import base_model
+from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
+from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import checkpoints as ckpt
 from sinternal_assets.training import datasets
 from sinternal_assets.training.formats import VERIFIER_MODES
+from sinternal_assets.training.resources import TrainingLauncherResource
 
 
 class LoraSettings(Config):
@@ -42,8 +42,11 @@ class LoraSettings(Config):
 class TrainSettings(Config):
     learning_rate: float = 2e-4
     epochs: float = 2.0
-    max_steps: Optional[int] = Field(default=3, description="cap on optimizer steps (the embedded default runs a "
-                                                            "few real steps on CPU); None = the full epochs")
+    max_steps: Optional[int] = Field(
+        default=3,
+        description="cap on optimizer steps (the embedded default runs a "
+        "few real steps on CPU); None = the full epochs",
+    )
     batch_size: int = 2
     grad_accum: int = 1
     max_length: int = 1024
@@ -53,8 +56,10 @@ class TrainSettings(Config):
 
 
 class VerifierSFTConfig(Config):
-    mode: str = Field(default="critique_and_verdict", description="target: critique_and_verdict (SInternal) | "
-                                                                  "verdict_only | critique_only (the ablations)")
+    mode: str = Field(
+        default="critique_and_verdict",
+        description="target: critique_and_verdict (SInternal) | verdict_only | critique_only (the ablations)",
+    )
     train: TrainSettings = Field(default_factory=TrainSettings)
 
 
@@ -80,8 +85,9 @@ class GRPOSettings(Config):
     temperature: float = 1.0
     beta: float = Field(default=0.0, description="KL coefficient (0: no KL, as the paper)")
     verifier_max_new_tokens: int = Field(default=48, description="tokens the verifier may write before its verdict")
-    helpfulness_model: str = Field(default="", description="AlphaAlign: a sequence-classification reward model; '' "
-                                                           "= the lexical proxy")
+    helpfulness_model: str = Field(
+        default="", description="AlphaAlign: a sequence-classification reward model; '' = the lexical proxy"
+    )
     reward_weights: RewardWeights = Field(default_factory=RewardWeights)
 
 
@@ -114,15 +120,19 @@ class DownstreamTrainSettings(TrainSettings):
 class SOMFConfig(Config):
     downstream_examples: int = Field(default=8, ge=1, description="math problems of the downstream fine-tune")
     downstream_seed: int = 1
-    mask_fraction: float = Field(default=0.05, ge=0.0, le=1.0, description="share of task-vector coordinates kept "
-                                                                          "at the aligned weights (safety subspace)")
+    mask_fraction: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of task-vector coordinates kept at the aligned weights (safety subspace)",
+    )
     scale: float = Field(default=1.0, description="task-arithmetic scale of the unmasked task vector")
     keep_downstream: bool = Field(default=True, description="also export the un-fused downstream model")
     train: DownstreamTrainSettings = Field(default_factory=DownstreamTrainSettings)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def latest_checkpoint(wh: Warehouse, asset_name: str) -> dict:
@@ -141,9 +151,20 @@ def _history_table(history: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{k: h.get(k) for k in present} for h in history]) if history else pl.DataFrame()
 
 
-def run_training(context: AssetExecutionContext, *, asset_name: str, method: str, start_path: str, start_hash: str,
-                 rows: list[dict], config: dict, trainer: TrainingLauncherResource, warehouse: WarehouseResource,
-                 extra_data: Optional[dict[str, list[dict]]] = None, job_extra: Optional[dict] = None) -> MaterializeResult:
+def run_training(
+    context: AssetExecutionContext,
+    *,
+    asset_name: str,
+    method: str,
+    start_path: str,
+    start_hash: str,
+    rows: list[dict],
+    config: dict,
+    trainer: TrainingLauncherResource,
+    warehouse: WarehouseResource,
+    extra_data: Optional[dict[str, list[dict]]] = None,
+    job_extra: Optional[dict] = None,
+) -> MaterializeResult:
     """Train (or reuse) the checkpoint these inputs determine, record it, and describe it as metadata. `config` is
     the asset's config, whose `train` settings go to the trainer."""
     if not rows:
@@ -163,18 +184,30 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
         ckpt.ensure_space(root, needed, asset_name)
         partial = ckpt.work_dir(root, asset_name, version)
         try:
-            job = {"asset": asset_name, "method": method, "version": version, "start_model": start_path,
-                   "start_model_hash": start_hash, "data_hash": data_hash, "n_examples": len(rows), "config": config,
-                   "train": config["train"], "partial_dir": str(partial),
-                   "data": str(partial / "inputs" / "train.jsonl"), **(job_extra or {})}
+            job = {
+                "asset": asset_name,
+                "method": method,
+                "version": version,
+                "start_model": start_path,
+                "start_model_hash": start_hash,
+                "data_hash": data_hash,
+                "n_examples": len(rows),
+                "config": config,
+                "train": config["train"],
+                "partial_dir": str(partial),
+                "data": str(partial / "inputs" / "train.jsonl"),
+                **(job_extra or {}),
+            }
             ckpt.write_jsonl(rows, Path(job["data"]))
             for name, extra_rows in extra_data.items():
                 ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
                 job.setdefault(method, {})[f"{name}_data"] = str(partial / "inputs" / f"{name}.jsonl")
             job_path = partial / "job.json"
             job_path.write_text(json.dumps(job, indent=2, sort_keys=True), encoding="utf-8")
-            context.log.info(f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
-                             f"{' '.join(trainer.command(job_path))}")
+            context.log.info(
+                f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
+                f"{' '.join(trainer.command(job_path))}"
+            )
             invocation = trainer.run(context, job_path)
         except Exception as error:
             ckpt.raise_if_out_of_space(error, root, partial, asset_name, needed)  # else the partial folder stays
@@ -184,116 +217,247 @@ def run_training(context: AssetExecutionContext, *, asset_name: str, method: str
         streamed = dict(invocation.get_materialize_result().metadata or {})
     manifest = ckpt.read_manifest(final)
     summary = manifest["summary"]
-    record = {"checkpoint_id": f"{asset_name}-{version}", "asset": asset_name, "version": version, "method": method,
-              "path": str(final / ckpt.MODEL_DIR), "start_model_hash": start_hash, "data_hash": data_hash,
-              "config_json": stable_json(config), "n_examples": len(rows),
-              "train_steps": int(max((h["step"] for h in manifest["history"]), default=0)),
-              "final_loss": summary.get("final_loss"), "metrics_json": stable_json(manifest["history"]),
-              "created_at": _now()}
+    record = {
+        "checkpoint_id": f"{asset_name}-{version}",
+        "asset": asset_name,
+        "version": version,
+        "method": method,
+        "path": str(final / ckpt.MODEL_DIR),
+        "start_model_hash": start_hash,
+        "data_hash": data_hash,
+        "config_json": stable_json(config),
+        "n_examples": len(rows),
+        "train_steps": int(max((h["step"] for h in manifest["history"]), default=0)),
+        "final_loss": summary.get("final_loss"),
+        "metrics_json": stable_json(manifest["history"]),
+        "created_at": _now(),
+    }
     warehouse.get().write(upsert={"checkpoints": (pl.DataFrame([record]), ["checkpoint_id"])})
     figures = {k: round(float(v), 6) for k, v in summary.items() if isinstance(v, (int, float))}
-    return MaterializeResult(metadata={
-        **{k: v for k, v in streamed.items() if k not in figures and k != "checkpoint"},
-        "checkpoint": MetadataValue.path(record["path"]), "version": version, "reused": reused,
-        "start_model_hash": start_hash, "data_hash": data_hash, "examples": len(rows),
-        "train_steps": record["train_steps"], "training_seconds": manifest["seconds"], **figures,
-        **({"fusion": MetadataValue.json(manifest["fusion"])} if "fusion" in manifest else {}),
-        "history": MetadataValue.md(markdown_table(_history_table(manifest["history"]), 50)),
-        "config": MetadataValue.json(config),
-    })
+    return MaterializeResult(
+        metadata={
+            **{k: v for k, v in streamed.items() if k not in figures and k != "checkpoint"},
+            "checkpoint": MetadataValue.path(record["path"]),
+            "version": version,
+            "reused": reused,
+            "start_model_hash": start_hash,
+            "data_hash": data_hash,
+            "examples": len(rows),
+            "train_steps": record["train_steps"],
+            "training_seconds": manifest["seconds"],
+            **figures,
+            **({"fusion": MetadataValue.json(manifest["fusion"])} if "fusion" in manifest else {}),
+            "history": MetadataValue.md(markdown_table(_history_table(manifest["history"]), 50)),
+            "config": MetadataValue.json(config),
+        }
+    )
 
 
-def _sft_from_base(context: AssetExecutionContext, asset_name: str, rows: list[dict], config, warehouse,
-                   trainer) -> MaterializeResult:
+def _sft_from_base(
+    context: AssetExecutionContext, asset_name: str, rows: list[dict], config, warehouse, trainer
+) -> MaterializeResult:
     """SFT from the base model (the SInternal verifier and the SFT baselines)."""
     base = base_model_row(warehouse.get())
-    return run_training(context, asset_name=asset_name, method="sft", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse)
+    return run_training(
+        context,
+        asset_name=asset_name,
+        method="sft",
+        start_path=base["path"],
+        start_hash=base["content_hash"],
+        rows=rows,
+        config=config.model_dump(),
+        trainer=trainer,
+        warehouse=warehouse,
+    )
 
 
-@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
-       description="SInternal: the policy model fine-tuned as a safety verifier (TRL SFT, loss on critique + verdict "
-                   "only) on the train split of verification_examples; LoRA r16/alpha32/lr 2e-4/2 epochs by default.")
-def verifier_sft(context: AssetExecutionContext, config: VerifierSFTConfig, warehouse: WarehouseResource,
-                 trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[verification_examples, base_model],
+    compute_kind="trl",
+    description="SInternal: the policy model fine-tuned as a safety verifier (TRL SFT, loss on critique + verdict "
+    "only) on the train split of verification_examples; LoRA r16/alpha32/lr 2e-4/2 epochs by default.",
+)
+def verifier_sft(
+    context: AssetExecutionContext,
+    config: VerifierSFTConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+) -> MaterializeResult:
     if config.mode not in VERIFIER_MODES:
         raise ValueError(f"mode must be one of {VERIFIER_MODES}, got {config.mode!r}")
     rows = datasets.verifier_rows(warehouse.get().table("verification_examples"), config.mode)
     return _sft_from_base(context, "verifier_sft", rows, config, warehouse, trainer)
 
 
-def _grpo(context: AssetExecutionContext, asset_name: str, start_path: str, start_hash: str,
-          config: GRPOAssetConfig, warehouse: WarehouseResource, trainer: TrainingLauncherResource, *, reward: str,
-          math_tasks: int, **reward_settings) -> MaterializeResult:
+def _grpo(
+    context: AssetExecutionContext,
+    asset_name: str,
+    start_path: str,
+    start_hash: str,
+    config: GRPOAssetConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+    *,
+    reward: str,
+    math_tasks: int,
+    **reward_settings,
+) -> MaterializeResult:
     """GRPO on train-split prompts (plus `math_tasks` math problems) with the named reward."""
-    prompts = warehouse.get().query("grpo_prompts", spec_context=config.spec_context,
-                                    max_prompts=config.grpo.max_prompts)
-    grpo = {**config.grpo.model_dump(), "reward": reward, "math_tasks": math_tasks,
-            "reward_weights": config.grpo.reward_weights.model_dump(), **reward_settings}
-    return run_training(context, asset_name=asset_name, method="grpo", start_path=start_path, start_hash=start_hash,
-                        rows=datasets.grpo_rows(prompts, math_tasks), config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, job_extra={"grpo": grpo})
+    prompts = warehouse.get().query(
+        "grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts
+    )
+    grpo = {
+        **config.grpo.model_dump(),
+        "reward": reward,
+        "math_tasks": math_tasks,
+        "reward_weights": config.grpo.reward_weights.model_dump(),
+        **reward_settings,
+    }
+    return run_training(
+        context,
+        asset_name=asset_name,
+        method="grpo",
+        start_path=start_path,
+        start_hash=start_hash,
+        rows=datasets.grpo_rows(prompts, math_tasks),
+        config=config.model_dump(),
+        trainer=trainer,
+        warehouse=warehouse,
+        job_extra={"grpo": grpo},
+    )
 
 
 def _candidates(wh: Warehouse) -> pl.DataFrame:
-    return wh.query("verification_candidates", target="final_answer", spec_context=DEFAULT_SPEC_CONTEXT,
-                    include_reference=False)
+    return wh.query(
+        "verification_candidates", target="final_answer", spec_context=DEFAULT_SPEC_CONTEXT, include_reference=False
+    )
 
 
-@asset(group_name="training", deps=[verifier_sft, attacked_prompts], compute_kind="trl",
-       description="SInternal + RL: TRL GRPO from the verifier_sft checkpoint; reward = the frozen verifier judges the "
-                   "model's own answer safe (benign: and not a refusal) + format + exact-match math; no KL by default.")
-def verifier_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
-                  trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[verifier_sft, attacked_prompts],
+    compute_kind="trl",
+    description="SInternal + RL: TRL GRPO from the verifier_sft checkpoint; reward = the frozen verifier judges the "
+    "model's own answer safe (benign: and not a refusal) + format + exact-match math; no KL by default.",
+)
+def verifier_grpo(
+    context: AssetExecutionContext,
+    config: GRPOAssetConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+) -> MaterializeResult:
     start = latest_checkpoint(warehouse.get(), "verifier_sft")
-    return _grpo(context, "verifier_grpo", start["path"], start["version"], config, warehouse, trainer,
-                 reward="sinternal", math_tasks=config.grpo.math_tasks, verifier_model=start["path"])
+    return _grpo(
+        context,
+        "verifier_grpo",
+        start["path"],
+        start["version"],
+        config,
+        warehouse,
+        trainer,
+        reward="sinternal",
+        math_tasks=config.grpo.math_tasks,
+        verifier_model=start["path"],
+    )
 
 
-@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
-       description="Baseline (STAR-1 / SafeChain style): SFT on spec-citing refusals for harmful prompts and the "
-                   "policy's own safe, helpful answers for benign ones.")
-def refusal_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
-                trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[verification_examples, base_model],
+    compute_kind="trl",
+    description="Baseline (STAR-1 / SafeChain style): SFT on spec-citing refusals for harmful prompts and the "
+    "policy's own safe, helpful answers for benign ones.",
+)
+def refusal_sft(
+    context: AssetExecutionContext,
+    config: BaselineSFTConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+) -> MaterializeResult:
     rows = datasets.refusal_rows(_candidates(warehouse.get()), config.with_reasoning)
     return _sft_from_base(context, "refusal_sft", rows, config, warehouse, trainer)
 
 
-@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="trl",
-       description="Baseline AltTrain: SFT on restructured reasoning (problem understanding, one-sentence harmfulness "
-                   "assessment, then a refusal or the original reasoning), mostly harmful prompts.")
-def alttrain_sft(context: AssetExecutionContext, config: BaselineSFTConfig, warehouse: WarehouseResource,
-                 trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[verification_examples, base_model],
+    compute_kind="trl",
+    description="Baseline AltTrain: SFT on restructured reasoning (problem understanding, one-sentence harmfulness "
+    "assessment, then a refusal or the original reasoning), mostly harmful prompts.",
+)
+def alttrain_sft(
+    context: AssetExecutionContext,
+    config: BaselineSFTConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+) -> MaterializeResult:
     rows = datasets.alttrain_rows(_candidates(warehouse.get()), config.max_benign_share)
     return _sft_from_base(context, "alttrain_sft", rows, config, warehouse, trainer)
 
 
-@asset(group_name="training", deps=[attacked_prompts, base_model], compute_kind="trl",
-       description="Baseline AlphaAlign: pure RL (TRL GRPO) from binary prompt labels; reward = right format and a "
-                   "refusal exactly when harmful + helpfulness on benign prompts normalised within the rollout group, "
-                   "zero for refusals.")
-def alphaalign_grpo(context: AssetExecutionContext, config: GRPOAssetConfig, warehouse: WarehouseResource,
-                    trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[attacked_prompts, base_model],
+    compute_kind="trl",
+    description="Baseline AlphaAlign: pure RL (TRL GRPO) from binary prompt labels; reward = right format and a "
+    "refusal exactly when harmful + helpfulness on benign prompts normalised within the rollout group, "
+    "zero for refusals.",
+)
+def alphaalign_grpo(
+    context: AssetExecutionContext,
+    config: GRPOAssetConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+) -> MaterializeResult:
     base = base_model_row(warehouse.get())
-    return _grpo(context, "alphaalign_grpo", base["path"], base["content_hash"], config, warehouse, trainer,
-                 reward="alphaalign", math_tasks=0)
+    return _grpo(
+        context,
+        "alphaalign_grpo",
+        base["path"],
+        base["content_hash"],
+        config,
+        warehouse,
+        trainer,
+        reward="alphaalign",
+        math_tasks=0,
+    )
 
 
-@asset(group_name="training", deps=[verification_examples, base_model], compute_kind="torch",
-       description="Baseline SOMF: fine-tune the aligned model on a downstream task (math), learn a safety-subspace "
-                   "mask from safety data, fuse the masked task vector into the aligned model; merged weights exported.")
-def somf_fusion(context: AssetExecutionContext, config: SOMFConfig, warehouse: WarehouseResource,
-                trainer: TrainingLauncherResource) -> MaterializeResult:
+@asset(
+    group_name="training",
+    deps=[verification_examples, base_model],
+    compute_kind="torch",
+    description="Baseline SOMF: fine-tune the aligned model on a downstream task (math), learn a safety-subspace "
+    "mask from safety data, fuse the masked task vector into the aligned model; merged weights exported.",
+)
+def somf_fusion(
+    context: AssetExecutionContext, config: SOMFConfig, warehouse: WarehouseResource, trainer: TrainingLauncherResource
+) -> MaterializeResult:
     wh = warehouse.get()
     base = base_model_row(wh)
     safety = datasets.safety_rows(_candidates(wh))
     if not safety:
-        raise ValueError("somf_fusion: no train-split harmful prompt among the judged policy answers to learn the "
-                         "safety subspace from")
+        raise ValueError(
+            "somf_fusion: no train-split harmful prompt among the judged policy answers to learn the "
+            "safety subspace from"
+        )
     rows = datasets.math_rows(config.downstream_examples, config.downstream_seed)
-    settings = {"mask_fraction": config.mask_fraction, "scale": config.scale, "keep_downstream": config.keep_downstream}
-    return run_training(context, asset_name="somf_fusion", method="somf", start_path=base["path"],
-                        start_hash=base["content_hash"], rows=rows, config=config.model_dump(), trainer=trainer,
-                        warehouse=warehouse, extra_data={"safety": safety},
-                        job_extra={"somf": settings})
+    settings = {
+        "mask_fraction": config.mask_fraction,
+        "scale": config.scale,
+        "keep_downstream": config.keep_downstream,
+    }
+    return run_training(
+        context,
+        asset_name="somf_fusion",
+        method="somf",
+        start_path=base["path"],
+        start_hash=base["content_hash"],
+        rows=rows,
+        config=config.model_dump(),
+        trainer=trainer,
+        warehouse=warehouse,
+        extra_data={"safety": safety},
+        job_extra={"somf": settings},
+    )

@@ -77,7 +77,8 @@ def ensure_space(root: Path, needed: int, asset: str) -> None:
         raise CheckpointSpaceError(
             f"{asset}: not enough disk space for a new checkpoint under {root}: it needs about {needed / MB:.0f} MB, "
             f"{free / MB:.0f} MB are free. Nothing was written and the previous checkpoints are untouched: free "
-            f"space or point the `trainer` resource's checkpoint_root at a larger disk.")
+            f"space or point the `trainer` resource's checkpoint_root at a larger disk."
+        )
 
 
 def disk_full(error: BaseException | None) -> bool:
@@ -108,7 +109,8 @@ def raise_if_out_of_space(error: BaseException, root: Path, partial: Path, asset
     raise CheckpointSpaceError(
         f"{asset}: the disk under {root} ran out of space while writing the checkpoint ({free / MB:.0f} MB free "
         f"when it failed). The unfinished folder {partial.name} was removed and the previous checkpoints are "
-        f"untouched: free space or point the `trainer` resource's checkpoint_root at a larger disk.") from error
+        f"untouched: free space or point the `trainer` resource's checkpoint_root at a larger disk."
+    ) from error
 
 
 def write_jsonl(rows: list[dict], path: Path) -> str:

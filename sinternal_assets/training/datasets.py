@@ -66,8 +66,9 @@ def math_rows(n: int, seed: int) -> list[dict]:
 
 # Both GRPO methods' format rewards require reasoning, then an answer (`rewards.format_ok`): every rollout is
 # asked for that shape the same way, so a policy that does not reason by default can earn the reward at all.
-REASONING_INSTRUCTION = ("Think the request through first, inside <think> and </think>, then write your final "
-                         "answer after </think>.")
+REASONING_INSTRUCTION = (
+    "Think the request through first, inside <think> and </think>, then write your final answer after </think>."
+)
 
 
 def _rollout_prompt(text: str) -> list[dict]:
@@ -78,12 +79,28 @@ def grpo_rows(prompts: pl.DataFrame, n_math: int = 0, math_seed: int = 0) -> lis
     """RL prompts with what the rewards read: the binary label, the rollout group, the spec context and the
     raw prompt (for the verifier), and a task answer on math rows. Each prompt asks for reasoning, then an
     answer (`REASONING_INSTRUCTION`), the shape the format rewards check."""
-    rows = [{"prompt": _rollout_prompt(r["prompt_text"]), "label": r["label"], "group": r["attack_id"],
-             "prompt_text": r["prompt_text"], "spec_text": r["spec_text"], "task_answer": ""}
-            for r in prompts.iter_rows(named=True)]
+    rows = [
+        {
+            "prompt": _rollout_prompt(r["prompt_text"]),
+            "label": r["label"],
+            "group": r["attack_id"],
+            "prompt_text": r["prompt_text"],
+            "spec_text": r["spec_text"],
+            "task_answer": "",
+        }
+        for r in prompts.iter_rows(named=True)
+    ]
     if n_math:
         spec = prompts["spec_text"][0] if prompts.height else ""  # the same context for every prompt
-        rows += [{"prompt": _rollout_prompt(t.question), "label": "benign", "group": t.task_id,
-                  "prompt_text": t.question, "spec_text": spec, "task_answer": t.answer}
-                 for t in math_tasks(n_math, math_seed)]
+        rows += [
+            {
+                "prompt": _rollout_prompt(t.question),
+                "label": "benign",
+                "group": t.task_id,
+                "prompt_text": t.question,
+                "spec_text": spec,
+                "task_answer": t.answer,
+            }
+            for t in math_tasks(n_math, math_seed)
+        ]
     return rows

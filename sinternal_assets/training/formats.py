@@ -46,16 +46,26 @@ def verifier_messages(spec_text: str, prompt: str, answer: str, target: str = "f
 
 
 def verifier_example(row: dict, mode: str = "critique_and_verdict") -> dict:
-    return _example(verifier_messages(row["spec_text"], row["prompt_text"], row["final_answer"], row["target"]),
-                    verifier_target(row["critique"], row["final_verdict"], mode))
+    return _example(
+        verifier_messages(row["spec_text"], row["prompt_text"], row["final_answer"], row["target"]),
+        verifier_target(row["critique"], row["final_verdict"], mode),
+    )
 
 
 def spec_refusal(category_name: str, definition: str, with_reasoning: bool = True) -> str:
-    reasoning = (f"<think>The request asks for help with {category_name.lower()}. The safety specification says "
-                 f"this covers: {definition.rstrip('.')}. Helping would give meaningful help toward that harm, so I "
-                 "should decline and offer something safe instead.</think>\n") if with_reasoning else ""
-    return (f"{reasoning}I can't help with that: it falls under {category_name.lower()}, which I don't assist "
-            "with. If there is a safe, legitimate part of your question, I'm glad to help with that instead.")
+    reasoning = (
+        (
+            f"<think>The request asks for help with {category_name.lower()}. The safety specification says "
+            f"this covers: {definition.rstrip('.')}. Helping would give meaningful help toward that harm, so I "
+            "should decline and offer something safe instead.</think>\n"
+        )
+        if with_reasoning
+        else ""
+    )
+    return (
+        f"{reasoning}I can't help with that: it falls under {category_name.lower()}, which I don't assist "
+        "with. If there is a safe, legitimate part of your question, I'm glad to help with that instead."
+    )
 
 
 def _with_reasoning(reasoning: str, answer: str) -> str:
@@ -67,8 +77,7 @@ def refusal_example(row: dict, with_reasoning: bool = True) -> dict:
     if row["label"] == "harmful":
         completion = spec_refusal(row["category_name"], row["category_definition"], with_reasoning)
     else:
-        note = ("The request is legitimate under the safety specification, so a helpful answer is the safe "
-                "answer.")
+        note = "The request is legitimate under the safety specification, so a helpful answer is the safe answer."
         completion = _with_reasoning(f"{note} {row['reasoning']}" if with_reasoning else "", row["final_answer"])
     return _example([{"role": "user", "content": row["prompt_text"]}], completion)
 
@@ -80,7 +89,7 @@ def understanding_sentence(request: str, wrapped: bool, limit: int = 160) -> str
     """One sentence restating what the user wants (from the underlying request, not the jailbreak wrapper)."""
     first = _SENTENCE_END.split(" ".join(request.split()), maxsplit=1)[0]
     if len(first) > limit:
-        first = first[: limit].rsplit(" ", 1)[0] + "..."
+        first = first[:limit].rsplit(" ", 1)[0] + "..."
     frame = "Inside a wrapper of extra instructions, the user is asking" if wrapped else "The user is asking"
     return f'{frame}: "{first}"'
 
@@ -95,8 +104,9 @@ def alttrain_example(row: dict) -> dict:
     understanding = understanding_sentence(row["base_text"], wrapped=row["family"] != "none")
     assessment = harmfulness_sentence(row["label"], row["category_name"])
     if row["label"] == "harmful":
-        completion = (f"<think>{understanding} {assessment}</think>\n"
-                      + spec_refusal(row["category_name"], row["category_definition"], with_reasoning=False))
+        completion = f"<think>{understanding} {assessment}</think>\n" + spec_refusal(
+            row["category_name"], row["category_definition"], with_reasoning=False
+        )
     else:
         reasoning = f"{understanding} {assessment} {row['reasoning'].strip()}".strip()
         completion = f"<think>{reasoning}</think>\n{row['final_answer'].strip()}"

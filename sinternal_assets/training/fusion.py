@@ -35,7 +35,9 @@ def safety_mask(vector: StateDict, safety_grads: StateDict, mask_fraction: float
     """Boolean masks (True = safety-relevant: keep the aligned weight) over the task vector's coordinates."""
     if not 0.0 <= mask_fraction <= 1.0:
         raise ValueError(f"mask_fraction must be in [0, 1], got {mask_fraction}")
-    harm = {name: (safety_grads[name].float() * t).clamp_min(0.0) for name, t in vector.items() if name in safety_grads}
+    harm = {
+        name: (safety_grads[name].float() * t).clamp_min(0.0) for name, t in vector.items() if name in safety_grads
+    }
     total = sum(h.numel() for h in harm.values())
     k = int(round(mask_fraction * total))
     positive = int(sum(int((h > 0).sum()) for h in harm.values()))
@@ -65,5 +67,9 @@ def mask_summary(masks: dict[str, torch.Tensor]) -> dict[str, float]:
     total = sum(m.numel() for m in masks.values())
     masked = sum(int(m.sum()) for m in masks.values())
     tensors = sum(1 for m in masks.values() if bool(m.any()))
-    return {"masked_coordinates": masked, "total_coordinates": total,
-            "masked_share": masked / total if total else 0.0, "tensors_touched": tensors}
+    return {
+        "masked_coordinates": masked,
+        "total_coordinates": total,
+        "masked_share": masked / total if total else 0.0,
+        "tensors_touched": tensors,
+    }

@@ -9,8 +9,15 @@ from pathlib import Path
 ENTRY_POINT = "sinternal_assets.training.run"
 
 
-def training_command(python: str, job_path: Path, launcher: str = "accelerate", num_processes: int = 1,
-                     accelerate_config: str = "", use_cpu: bool = False, mixed_precision: str = "no") -> list[str]:
+def training_command(
+    python: str,
+    job_path: Path,
+    launcher: str = "accelerate",
+    num_processes: int = 1,
+    accelerate_config: str = "",
+    use_cpu: bool = False,
+    mixed_precision: str = "no",
+) -> list[str]:
     if launcher == "python":
         return [python, "-m", ENTRY_POINT, str(job_path)]
     if launcher != "accelerate":
@@ -23,8 +30,16 @@ def training_command(python: str, job_path: Path, launcher: str = "accelerate", 
     else:
         if num_processes < 1:
             raise ValueError(f"num_processes must be >= 1, got {num_processes}")
-        command += ["--num_processes", str(num_processes), "--num_machines", "1",
-                    "--mixed_precision", mixed_precision, "--dynamo_backend", "no"]
+        command += [
+            "--num_processes",
+            str(num_processes),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            mixed_precision,
+            "--dynamo_backend",
+            "no",
+        ]
         if num_processes > 1:
             command.append("--multi_gpu")
     if use_cpu:

@@ -65,8 +65,17 @@ def open_reporter() -> Iterator[Reporter]:
         yield Reporter(enabled=is_main_process())
 
 
-_KEEP = ("loss", "learning_rate", "grad_norm", "num_tokens", "reward", "reward_std", "entropy",
-         "completions/mean_length", "frac_reward_zero_std")
+_KEEP = (
+    "loss",
+    "learning_rate",
+    "grad_norm",
+    "num_tokens",
+    "reward",
+    "reward_std",
+    "entropy",
+    "completions/mean_length",
+    "frac_reward_zero_std",
+)
 
 
 class MetricsCallback(TrainerCallback):
@@ -94,8 +103,13 @@ class MetricsCallback(TrainerCallback):
         if "loss" not in logs and not any(k.startswith("rewards/") or k == "reward" for k in logs):
             return  # the end-of-training summary, not a step
         record = {"step": state.global_step}
-        record.update({k: float(v) for k, v in logs.items()
-                       if (k in _KEEP or k.startswith("rewards/")) and isinstance(v, (int, float))})
+        record.update(
+            {
+                k: float(v)
+                for k, v in logs.items()
+                if (k in _KEEP or k.startswith("rewards/")) and isinstance(v, (int, float))
+            }
+        )
         if self._steps_since_log:
             record["step_time_s"] = self._seconds_since_log / self._steps_since_log
             if "num_tokens" in record and self._seconds_since_log > 0:
@@ -110,6 +124,7 @@ class MetricsCallback(TrainerCallback):
 
 def summarise(history: list[dict]) -> dict:
     """Headline figures of a run's history (for metadata and the checkpoints table)."""
+
     def values(key):
         return [r[key] for r in history if key in r]
 

@@ -35,11 +35,22 @@ class TrainingLauncherResource(ConfigurableResource):
             import torch
 
             use_cpu = not torch.cuda.is_available()
-        return training_command(self.python, job_path, self.launcher, self.num_processes, self.accelerate_config,
-                                use_cpu, self.mixed_precision)
+        return training_command(
+            self.python,
+            job_path,
+            self.launcher,
+            self.num_processes,
+            self.accelerate_config,
+            use_cpu,
+            self.mixed_precision,
+        )
 
     def run(self, context, job_path: Path):
-        env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
-               "PYTHONUNBUFFERED": "1", **self.env}
+        env = {
+            "TOKENIZERS_PARALLELISM": "false",
+            "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
         client = PipesSubprocessClient(env=env, cwd=str(PROJECT_ROOT))
         return client.run(command=self.command(job_path), context=context)

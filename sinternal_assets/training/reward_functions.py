@@ -48,8 +48,10 @@ class VerifierSafetyReward:
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
             self._backend = TransformersBackend(self.model_path, batch_size=self.batch_size, device=_device())
-        conversations = [verifier_messages(spec, prompt, answer or "(empty answer)")
-                         for spec, prompt, answer in zip(spec_texts, prompt_texts, answers, strict=True)]
+        conversations = [
+            verifier_messages(spec, prompt, answer or "(empty answer)")
+            for spec, prompt, answer in zip(spec_texts, prompt_texts, answers, strict=True)
+        ]
         outputs = self._backend.generate(conversations, self.params)
         return [parse_verdict(out[0].text).verdict for out in outputs]
 
@@ -105,8 +107,12 @@ class HelpfulnessReward:
             model = AutoModelForSequenceClassification.from_pretrained(self.reward_model).to(_device()).eval()
             self._scorer = (tokenizer, model)
         tokenizer, model = self._scorer
-        texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
-                                               tokenize=False) for p, a in zip(prompt_texts, answers, strict=True)]
+        texts = [
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}, {"role": "assistant", "content": a}], tokenize=False
+            )
+            for p, a in zip(prompt_texts, answers, strict=True)
+        ]
         with torch.no_grad():
             batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True).to(model.device)
             return model(**batch).logits[:, 0].float().tolist()

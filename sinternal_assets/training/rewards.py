@@ -68,12 +68,15 @@ def safety_rewards(labels: Sequence[str], verdicts: Sequence[str | None], texts:
 
 def task_rewards(texts: Sequence[str], answers: Sequence[str | None]) -> list[float | None]:
     """Exact match on rows that carry a task answer; None (no opinion) on the others."""
-    return [None if not answer else (1.0 if is_correct(final_answer(text), answer) else 0.0)
-            for text, answer in zip(texts, answers, strict=True)]
+    return [
+        None if not answer else (1.0 if is_correct(final_answer(text), answer) else 0.0)
+        for text, answer in zip(texts, answers, strict=True)
+    ]
 
 
-def group_normalise(values: Sequence[float], groups: Sequence[str], include: Sequence[bool] | None = None,
-                    eps: float = 1e-6) -> list[float]:
+def group_normalise(
+    values: Sequence[float], groups: Sequence[str], include: Sequence[bool] | None = None, eps: float = 1e-6
+) -> list[float]:
     """(value - group mean) / group std over the included members of each group; excluded members and
     groups with a single included member (nothing to compare with) get 0."""
     include = [True] * len(values) if include is None else list(include)
@@ -108,8 +111,9 @@ def helpfulness_scored(texts: Sequence[str], labels: Sequence[str]) -> list[bool
     return [label == BENIGN and not is_refusal(final_answer(text)) for text, label in zip(texts, labels, strict=True)]
 
 
-def alphaalign_helpfulness_rewards(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str],
-                                   scores: Sequence[float]) -> list[float]:
+def alphaalign_helpfulness_rewards(
+    texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], scores: Sequence[float]
+) -> list[float]:
     """Helpfulness for benign prompts, normalised within each rollout group over its non-refusing answers;
     refusals and harmful prompts get 0. `texts` must hold every member of each group (see
     `reward_functions.HelpfulnessReward`, which gathers them across processes)."""
@@ -117,10 +121,12 @@ def alphaalign_helpfulness_rewards(texts: Sequence[str], labels: Sequence[str], 
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_STOPWORDS = frozenset("""a an the and or but if then of to in on for with at by from into about as is are was were be
+_STOPWORDS = frozenset(
+    """a an the and or but if then of to in on for with at by from into about as is are was were be
 been being do does did can could would should will shall may might must i you he she it we they me my your his her its
 our their this that these those what which who whom how why when where there here please tell give write make explain
-describe some any all more most very just also not no yes""".split())
+describe some any all more most very just also not no yes""".split()
+)
 
 
 def _tokens(text: str) -> list[str]:
@@ -132,7 +138,7 @@ def _content(words) -> set[str]:
 
 
 def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 def copied_from(source: Sequence[str], words: Sequence[str], n: int = 3) -> list[bool]:
@@ -142,7 +148,7 @@ def copied_from(source: Sequence[str], words: Sequence[str], n: int = 3) -> list
     copied = [False] * len(words)
     for i, gram in enumerate(_ngrams(words, n)):
         if gram in seen:
-            copied[i:i + n] = [True] * n
+            copied[i : i + n] = [True] * n
     return copied
 
 

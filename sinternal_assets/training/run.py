@@ -25,18 +25,29 @@ def run(job: dict) -> dict | None:
             result = METHODS[job["method"]](job, reporter, partial)
         except Exception as error:
             if disk_full(error):  # say it plainly in the run's log, and leave nothing half-written behind
-                reporter.log(f"disk full while writing the checkpoint into {partial}: {error}; the unfinished "
-                             "folder is removed, earlier checkpoints are untouched")
+                reporter.log(
+                    f"disk full while writing the checkpoint into {partial}: {error}; the unfinished "
+                    "folder is removed, earlier checkpoints are untouched"
+                )
                 shutil.rmtree(partial, ignore_errors=True)
             raise
         if not is_main_process():
             return None
         summary = summarise(result["history"])
-        manifest = {"asset": job["asset"], "version": job["version"], "method": job["method"],
-                    "start_model": job["start_model"], "start_model_hash": job["start_model_hash"],
-                    "data_hash": job["data_hash"], "n_examples": job["n_examples"], "config": job["config"],
-                    "seconds": round(time.perf_counter() - started, 2), "summary": summary,
-                    "history": result["history"], **({"fusion": result["fusion"]} if "fusion" in result else {})}
+        manifest = {
+            "asset": job["asset"],
+            "version": job["version"],
+            "method": job["method"],
+            "start_model": job["start_model"],
+            "start_model_hash": job["start_model_hash"],
+            "data_hash": job["data_hash"],
+            "n_examples": job["n_examples"],
+            "config": job["config"],
+            "seconds": round(time.perf_counter() - started, 2),
+            "summary": summary,
+            "history": result["history"],
+            **({"fusion": result["fusion"]} if "fusion" in result else {}),
+        }
         final = publish(partial, manifest)
         reporter.materialize({"checkpoint": str(final), "seconds": manifest["seconds"], **summary})
         return manifest

@@ -41,18 +41,34 @@ def _peft_config(lora: dict):
         return None
     from peft import LoraConfig
 
-    return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                      target_modules=lora["target_modules"], task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"],
+        task_type="CAUSAL_LM",
+    )
 
 
 def _common_args(train: dict, out: Path) -> dict[str, Any]:
-    return dict(output_dir=str(out / "trainer"), learning_rate=train["learning_rate"],
-                num_train_epochs=train["epochs"], max_steps=train.get("max_steps") or -1,
-                gradient_accumulation_steps=train.get("grad_accum", 1), lr_scheduler_type=train.get("lr_scheduler",
-                                                                                                     "linear"),
-                warmup_steps=train.get("warmup_steps", 0), logging_steps=1, save_strategy="no", report_to="none",
-                seed=train.get("seed", 0), data_seed=train.get("seed", 0), use_cpu=not torch.cuda.is_available(),
-                bf16=_use_bf16(), dataloader_num_workers=0, disable_tqdm=True)
+    return dict(
+        output_dir=str(out / "trainer"),
+        learning_rate=train["learning_rate"],
+        num_train_epochs=train["epochs"],
+        max_steps=train.get("max_steps") or -1,
+        gradient_accumulation_steps=train.get("grad_accum", 1),
+        lr_scheduler_type=train.get("lr_scheduler", "linear"),
+        warmup_steps=train.get("warmup_steps", 0),
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=train.get("seed", 0),
+        data_seed=train.get("seed", 0),
+        use_cpu=not torch.cuda.is_available(),
+        bf16=_use_bf16(),
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
 
 
 def _quiet(trainer) -> None:
@@ -82,25 +98,44 @@ def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Repor
     if not rows:
         raise ValueError(f"{label}: no training examples")
     tokenizer = _tokenizer(start_model)
-    too_long = sum(len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True))
-                   >= train["max_length"] for r in rows)
+    too_long = sum(
+        len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True))
+        >= train["max_length"]
+        for r in rows
+    )
     if too_long == len(rows):
-        raise ValueError(f"{label}: all {len(rows)} examples have a prompt of max_length={train['max_length']} "
-                         "tokens or more, so no completion token is left to learn from: raise train.max_length")
+        raise ValueError(
+            f"{label}: all {len(rows)} examples have a prompt of max_length={train['max_length']} "
+            "tokens or more, so no completion token is left to learn from: raise train.max_length"
+        )
     if too_long:
-        reporter.log(f"{label}: {too_long} of {len(rows)} examples have no completion token within "
-                     f"max_length={train['max_length']} (they teach nothing)")
-    args = SFTConfig(**_common_args(train, out), per_device_train_batch_size=train["batch_size"],
-                     max_length=train["max_length"], packing=train.get("packing", False),
-                     padding_free=train.get("padding_free", False), completion_only_loss=True,
-                     shuffle_dataset=True)
+        reporter.log(
+            f"{label}: {too_long} of {len(rows)} examples have no completion token within "
+            f"max_length={train['max_length']} (they teach nothing)"
+        )
+    args = SFTConfig(
+        **_common_args(train, out),
+        per_device_train_batch_size=train["batch_size"],
+        max_length=train["max_length"],
+        packing=train.get("packing", False),
+        padding_free=train.get("padding_free", False),
+        completion_only_loss=True,
+        shuffle_dataset=True,
+    )
     callback = MetricsCallback(reporter, label)
-    trainer = SFTTrainer(model=_model(start_model), args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=_peft_config(train.get("lora", {})),
-                         callbacks=[callback])
+    trainer = SFTTrainer(
+        model=_model(start_model),
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=_peft_config(train.get("lora", {})),
+        callbacks=[callback],
+    )
     _quiet(trainer)
-    reporter.log(f"{label}: {len(rows)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
-                 f"LoRA {'on' if train.get('lora', {}).get('enabled') else 'off'}, packing {args.packing}")
+    reporter.log(
+        f"{label}: {len(rows)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
+        f"LoRA {'on' if train.get('lora', {}).get('enabled') else 'off'}, packing {args.packing}"
+    )
     return trainer, callback
 
 
@@ -112,8 +147,9 @@ def train_sft(start_model: str, rows: list[dict], train: dict, reporter: Reporte
 
 
 def sft(job: dict, reporter: Reporter, out: Path) -> dict:
-    model, tokenizer, history = train_sft(job["start_model"], read_jsonl(Path(job["data"])), job["train"], reporter,
-                                          job["asset"], out)
+    model, tokenizer, history = train_sft(
+        job["start_model"], read_jsonl(Path(job["data"])), job["train"], reporter, job["asset"], out
+    )
     export(model, tokenizer, out)
     return {"history": history}
 
@@ -123,16 +159,20 @@ def _reward_functions(grpo: dict) -> tuple[list, list[float]]:
 
     weights = grpo["reward_weights"]
     if grpo["reward"] == "sinternal":
-        functions = [rf.VerifierSafetyReward(grpo["verifier_model"], grpo["verifier_max_new_tokens"]),
-                     rf.format_reward]
+        functions = [
+            rf.VerifierSafetyReward(grpo["verifier_model"], grpo["verifier_max_new_tokens"]),
+            rf.format_reward,
+        ]
         chosen = [weights["safety"], weights["format"]]
         if grpo.get("math_tasks", 0) > 0:
             functions.append(rf.task_reward)
             chosen.append(weights["task"])
         return functions, chosen
     if grpo["reward"] == "alphaalign":
-        return ([rf.alphaalign_safety_reward, rf.HelpfulnessReward(grpo.get("helpfulness_model") or None)],
-                [weights["safety"], weights["helpfulness"]])
+        return (
+            [rf.alphaalign_safety_reward, rf.HelpfulnessReward(grpo.get("helpfulness_model") or None)],
+            [weights["safety"], weights["helpfulness"]],
+        )
     raise ValueError(f"unknown GRPO reward {grpo['reward']!r}: sinternal | alphaalign")
 
 
@@ -146,19 +186,34 @@ def grpo(job: dict, reporter: Reporter, out: Path) -> dict:
     settings, train = job["grpo"], job["train"]
     functions, weights = _reward_functions(settings)
     generations = settings["num_generations"]
-    args = GRPOConfig(**_common_args(train, out), per_device_train_batch_size=settings["prompts_per_step"] * generations,
-                      num_generations=generations, max_completion_length=settings["max_completion_length"],
-                      temperature=settings["temperature"], beta=settings["beta"], reward_weights=weights,
-                      log_completions=False, shuffle_dataset=True)
+    args = GRPOConfig(
+        **_common_args(train, out),
+        per_device_train_batch_size=settings["prompts_per_step"] * generations,
+        num_generations=generations,
+        max_completion_length=settings["max_completion_length"],
+        temperature=settings["temperature"],
+        beta=settings["beta"],
+        reward_weights=weights,
+        log_completions=False,
+        shuffle_dataset=True,
+    )
     tokenizer = _tokenizer(job["start_model"])
     callback = MetricsCallback(reporter, job["asset"])
-    trainer = GRPOTrainer(model=_model(job["start_model"]), reward_funcs=functions, args=args,
-                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                          peft_config=_peft_config(train.get("lora", {})), callbacks=[callback])
+    trainer = GRPOTrainer(
+        model=_model(job["start_model"]),
+        reward_funcs=functions,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=_peft_config(train.get("lora", {})),
+        callbacks=[callback],
+    )
     _quiet(trainer)
-    reporter.log(f"{job['asset']}: {len(rows)} prompts, {settings['prompts_per_step']} prompts x {generations} "
-                 f"rollouts per step, rewards {[getattr(f, '__name__', type(f).__name__) for f in functions]} "
-                 f"weighted {weights}, beta {settings['beta']}")
+    reporter.log(
+        f"{job['asset']}: {len(rows)} prompts, {settings['prompts_per_step']} prompts x {generations} "
+        f"rollouts per step, rewards {[getattr(f, '__name__', type(f).__name__) for f in functions]} "
+        f"weighted {weights}, beta {settings['beta']}"
+    )
     trainer.train()
     export(trainer.accelerator.unwrap_model(trainer.model), tokenizer, out)
     return {"history": callback.history}
@@ -175,7 +230,7 @@ def safety_gradients(model, tokenizer, rows: list[dict], max_length: int) -> dic
             raise ValueError("the chat template renders the prompt differently inside the full conversation")
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         ids = tokenizer(full, add_special_tokens=False)["input_ids"][:max_length]
-        labels = [-100] * len(prompt_ids) + ids[len(prompt_ids):]
+        labels = [-100] * len(prompt_ids) + ids[len(prompt_ids) :]
         inputs = torch.tensor([ids], device=model.device)
         loss = model(input_ids=inputs, labels=torch.tensor([labels[: len(ids)]], device=model.device)).loss
         (loss / len(rows)).backward()
@@ -188,8 +243,14 @@ def somf(job: dict, reporter: Reporter, out: Path) -> dict:
     from sinternal_assets.training import fusion
 
     settings = job["somf"]
-    downstream, tokenizer, history = train_sft(job["start_model"], read_jsonl(Path(job["data"])), job["train"],
-                                               reporter, f"{job['asset']} (downstream fine-tune)", out)
+    downstream, tokenizer, history = train_sft(
+        job["start_model"],
+        read_jsonl(Path(job["data"])),
+        job["train"],
+        reporter,
+        f"{job['asset']} (downstream fine-tune)",
+        out,
+    )
     if hasattr(downstream, "merge_and_unload"):
         downstream = downstream.merge_and_unload()
     # .float() copies only when the weights are not float32 already; the dicts keep the tensors alive
@@ -210,8 +271,10 @@ def somf(job: dict, reporter: Reporter, out: Path) -> dict:
         for name, param in aligned_model.named_parameters():
             param.copy_(fused[name].to(param.dtype))
     summary = fusion.mask_summary(masks)
-    reporter.log(f"{job['asset']}: masked {summary['masked_coordinates']} of {summary['total_coordinates']} "
-                 f"task-vector coordinates in {summary['tensors_touched']} tensors")
+    reporter.log(
+        f"{job['asset']}: masked {summary['masked_coordinates']} of {summary['total_coordinates']} "
+        f"task-vector coordinates in {summary['tensors_touched']} tensors"
+    )
     export(aligned_model, tokenizer, out)
     return {"history": history, "fusion": summary}
 

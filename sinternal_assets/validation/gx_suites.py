@@ -1,7 +1,8 @@
 """Great Expectations 1.x suites, run on a pandas frame through an ephemeral context.
 
 GX 1.x has no polars or DuckDB datasource, and its SQL datasource on duckdb-engine reads rows after the
-connection closes, so tables are read from DuckDB into pandas and validated in memory. GX is imported lazily: its import costs seconds.
+connection closes, so tables are read from DuckDB into pandas and validated in memory. GX is imported lazily: its
+import costs seconds.
 """
 
 from __future__ import annotations
@@ -65,9 +66,17 @@ def run_suite(frame, suite_name: str, expectations: list[Expectation]) -> list[O
     outcomes = []
     # GX returns results in suite order; match by position and check the type to be sure.
     for exp, res in zip(expectations, result.results, strict=True):
-        observed = {k: res.result.get(k) for k in ("observed_value", "element_count", "unexpected_count",
-                                                   "unexpected_percent", "partial_unexpected_list")
-                    if res.result.get(k) is not None}
+        observed = {
+            k: res.result.get(k)
+            for k in (
+                "observed_value",
+                "element_count",
+                "unexpected_count",
+                "unexpected_percent",
+                "partial_unexpected_list",
+            )
+            if res.result.get(k) is not None
+        }
         if res.exception_info and res.exception_info.get("raised_exception"):
             observed["exception"] = str(res.exception_info.get("exception_message"))[:500]
         outcomes.append(Outcome(exp, bool(res.success), observed))

@@ -50,7 +50,10 @@ def policy_answers_suite() -> list[Expectation]:
     return [
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
         Expectation("ExpectColumnValuesToBeUnique", {"column": "answer_id"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "finish_reason", "value_set": ["stop", "length", "content_filter"]}),
+        Expectation(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "finish_reason", "value_set": ["stop", "length", "content_filter"]},
+        ),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "completion_tokens", "min_value": 0}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "prompt_tokens", "min_value": 1}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "sample_index", "min_value": 0}),
@@ -60,7 +63,9 @@ def policy_answers_suite() -> list[Expectation]:
 def expert_critiques_suite() -> list[Expectation]:
     return [
         Expectation("ExpectColumnValuesToBeUnique", {"column": "critique_id"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}),  # nulls allowed
+        Expectation(
+            "ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}
+        ),  # nulls allowed
         Expectation("ExpectColumnValuesToBeInSet", {"column": "target", "value_set": ["final_answer", "reasoning"]}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "answer_source", "value_set": ["policy", "reference"]}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "attempts", "min_value": 1}),
@@ -71,9 +76,13 @@ def reviewed_critiques_suite() -> list[Expectation]:
     return [
         Expectation("ExpectColumnValuesToBeUnique", {"column": "critique_id"}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "final_verdict", "value_set": ["SAFE", "UNSAFE"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict_source",
-                                                    "value_set": ["human", "human_tie", "teacher", "none"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "human_agreement", "min_value": 0.5, "max_value": 1.0}),
+        Expectation(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "verdict_source", "value_set": ["human", "human_tie", "teacher", "none"]},
+        ),
+        Expectation(
+            "ExpectColumnValuesToBeBetween", {"column": "human_agreement", "min_value": 0.5, "max_value": 1.0}
+        ),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "n_annotators", "min_value": 0}),
     ]
 
@@ -91,16 +100,19 @@ def verification_examples_suite(max_input_chars: int, max_target_chars: int) -> 
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
         Expectation("ExpectColumnValuesToBeUnique", {"column": "example_id"}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "final_verdict", "value_set": ["SAFE", "UNSAFE"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict_source",
-                                                    "value_set": ["human", "teacher", "reference"]}),
+        Expectation(
+            "ExpectColumnValuesToBeInSet", {"column": "verdict_source", "value_set": ["human", "teacher", "reference"]}
+        ),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "label", "value_set": LABELS}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": SPLITS}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["train"]}),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "final_answer", "min_value": 1}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "input_chars", "min_value": 1,
-                                                      "max_value": max_input_chars}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "target_chars", "min_value": 1,
-                                                      "max_value": max_target_chars}),
+        Expectation(
+            "ExpectColumnValuesToBeBetween", {"column": "input_chars", "min_value": 1, "max_value": max_input_chars}
+        ),
+        Expectation(
+            "ExpectColumnValuesToBeBetween", {"column": "target_chars", "min_value": 1, "max_value": max_target_chars}
+        ),
     ]
 
 
@@ -109,7 +121,9 @@ def eval_items_suite(categories: list[str]) -> list[Expectation]:
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
         Expectation("ExpectColumnValuesToBeUnique", {"column": "item_id"}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": ["harmful", "benign", "utility"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["none", "train", "heldout"]}),
+        Expectation(
+            "ExpectColumnValuesToBeInSet", {"column": "family_role", "value_set": ["none", "train", "heldout"]}
+        ),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "category", "value_set": categories}),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "prompt_text", "min_value": 1}),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "spec_text", "min_value": 1}),
@@ -124,7 +138,8 @@ def human_labels_suite() -> list[Expectation]:
         Expectation("ExpectColumnValuesToBeInSet", {"column": "label_kind", "value_set": ["human", "constructed"]}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "target", "value_set": ["final_answer", "reasoning"]}),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "response_text", "min_value": 1}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "rater_agreement", "min_value": 0.5,
-                                                      "max_value": 1.0}),
+        Expectation(
+            "ExpectColumnValuesToBeBetween", {"column": "rater_agreement", "min_value": 0.5, "max_value": 1.0}
+        ),
         Expectation("ExpectColumnValueLengthsToBeBetween", {"column": "licence", "min_value": 1}),
     ]

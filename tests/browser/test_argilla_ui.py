@@ -1,12 +1,11 @@
 """The annotator's flow in the real Argilla UI (Debian's chromium driven by Playwright; no browser download):
 sign in, open the review dataset, submit a verdict and a corrected critique; the sensor imports exactly that."""
 
-
 import pytest
 from dagster import build_sensor_context
 
-from dagster_project.resources import ArgillaResource, WarehouseResource
 from dagster_project.definitions import defs
+from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.push import blind_order
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
@@ -44,8 +43,9 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     page.keyboard.type(CRITIQUE)
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("1 of").first.wait_for()  # moved on (the submitted record left the pending queue)
-    page.wait_for_function("() => !document.body.innerText.includes('Pending\\n1 of " + str(len(queue)) + "')",
-                           timeout=15_000)
+    page.wait_for_function(
+        "() => !document.body.innerText.includes('Pending\\n1 of " + str(len(queue)) + "')", timeout=15_000
+    )
     page.screenshot(path=str(tmp_path / "argilla-after-submit.png"))
 
     context = build_sensor_context(resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})

@@ -48,11 +48,18 @@ class DagsterUI:
         # The project's instance config (telemetry and the first-run "nux" dialog off, one run at a time).
         shutil.copy(ROOT / "dagster_home" / "dagster.yaml", self.home / "dagster.yaml")
         env = {k: v for k, v in os.environ.items() if k not in {"ARGILLA_API_URL", "ARGILLA_API_KEY"}}
-        env.update({"PORT": str(self.port), "DAGSTER_HOME": str(self.home), "SINTERNAL_DATA_DIR": str(self.data),
-                    "SINTERNAL_DB": str(self.db), "SINTERNAL_CACHE_DIR": str(workdir / "cache"),
-                    # annotation_sensor runs by default: give it no Argilla (its ticks fail at once), so it never
-                    # reaches a developer's local Argilla nor writes into this warehouse during the test.
-                    "SINTERNAL_ARGILLA_SECRETS": str(workdir / "no-argilla.env")})
+        env.update(
+            {
+                "PORT": str(self.port),
+                "DAGSTER_HOME": str(self.home),
+                "SINTERNAL_DATA_DIR": str(self.data),
+                "SINTERNAL_DB": str(self.db),
+                "SINTERNAL_CACHE_DIR": str(workdir / "cache"),
+                # annotation_sensor runs by default: give it no Argilla (its ticks fail at once), so it never
+                # reaches a developer's local Argilla nor writes into this warehouse during the test.
+                "SINTERNAL_ARGILLA_SECRETS": str(workdir / "no-argilla.env"),
+            }
+        )
         self.env = env
         self.proc: subprocess.Popen | None = None
 
@@ -61,17 +68,23 @@ class DagsterUI:
             # Own session = own process group, stopped as a whole. SIGINT/SIGTERM back to their defaults: a
             # parent started in the background (`cmd &`) ignores SIGINT, and `dagster dev` maps SIGTERM onto
             # the SIGINT handler, so it would otherwise ignore SIGTERM too and never shut down cleanly.
-            self.proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "dagster-ui.sh")], cwd=ROOT, env=self.env,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True, preexec_fn=_default_signals)
+            self.proc = subprocess.Popen(
+                ["bash", str(ROOT / "scripts" / "dagster-ui.sh")],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_default_signals,
+            )
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
-                              timeout=10)
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=10)
         response.raise_for_status()
         body = response.json()
         assert not body.get("errors"), body["errors"]
@@ -146,7 +159,8 @@ def dagster_ui(tmp_path):
 
 
 def test_asset_graph_shows_every_group_and_materializes_safety_spec(tmp_path, dagster_ui, browser):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import expect
 
     groups = code_groups()
     assert len(groups) >= 2, groups

@@ -1,7 +1,6 @@
 """The evaluation report as a reader opens it: the file from disk (file://) in headless Debian chromium driven by
 Playwright (no browser download). No console or page errors, every section heading visible, a real screenshot."""
 
-
 import pytest
 
 from sinternal_assets.evaluation.report import SECTIONS, render_html, write_report

@@ -18,8 +18,10 @@ def test_start_is_idempotent_and_logins_survive_a_restart(argilla_service):
     secrets = argilla_service.secrets()
     for value in (secrets["ARGILLA_OWNER_API_KEY"], secrets["ARGILLA_OWNER_PASSWORD"]):
         assert value not in again.stdout + again.stderr  # credentials are never printed
-    token = httpx.post(f"{argilla_service.url}/api/v1/token", data={
-        "username": secrets["ARGILLA_ANNOTATOR_USERNAME"], "password": secrets["ARGILLA_ANNOTATOR_PASSWORD"]})
+    token = httpx.post(
+        f"{argilla_service.url}/api/v1/token",
+        data={"username": secrets["ARGILLA_ANNOTATOR_USERNAME"], "password": secrets["ARGILLA_ANNOTATOR_PASSWORD"]},
+    )
     token.raise_for_status()
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
 
@@ -37,9 +39,19 @@ def test_start_is_idempotent_and_logins_survive_a_restart(argilla_service):
 
 def test_missing_redis_is_a_clear_error(tmp_path):
     service = ArgillaService(tmp_path)
-    env = {**os.environ, **service.env(), "SINTERNAL_REDIS_SERVER": str(tmp_path / "no-redis-server"),
-           "PYTHONPATH": str(ROOT / "services" / "argilla")}
-    result = subprocess.run([str(ROOT / ".venv-argilla" / "bin" / "python"), "-m", "sinternal_argilla.manage", "start"],
-                            env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        **service.env(),
+        "SINTERNAL_REDIS_SERVER": str(tmp_path / "no-redis-server"),
+        "PYTHONPATH": str(ROOT / "services" / "argilla"),
+    }
+    result = subprocess.run(
+        [str(ROOT / ".venv-argilla" / "bin" / "python"), "-m", "sinternal_argilla.manage", "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1
     assert "redis-server not found at" in result.stderr and "apt-get install redis-server" in result.stderr

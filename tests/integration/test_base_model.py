@@ -43,7 +43,7 @@ def test_conversion_is_exact_and_reloads(gguf, converted):
     with torch.no_grad():
         assert torch.equal(reference(**ids).logits, reloaded(**ids).logits)  # bit-identical weights
         out = reloaded.generate(**ids, max_new_tokens=12, do_sample=False)
-    assert "Paris" in tok2.decode(out[0][ids["input_ids"].shape[1]:])
+    assert "Paris" in tok2.decode(out[0][ids["input_ids"].shape[1] :])
 
 
 def test_conversion_is_cached_by_hash(gguf, converted):
@@ -62,7 +62,9 @@ def test_local_folder_and_bad_references(converted, tmp_path):
 
 
 def test_base_model_asset_records_the_model(tmp_db, converted):
-    result = run(tmp_db, selection="base_model", run_config={"ops": {"base_model": {"config": {"model": str(converted.path)}}}})
+    result = run(
+        tmp_db, selection="base_model", run_config={"ops": {"base_model": {"config": {"model": str(converted.path)}}}}
+    )
     assert result.success
     row = Warehouse(tmp_db).table("models").row(0, named=True)
     assert row["model_key"] == "base" and row["path"] == str(converted.path)
@@ -78,9 +80,9 @@ def test_choice_probabilities_score_continuations(converted):
 
     backend = TransformersBackend(converted.path, batch_size=3)
     conversation = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
-    (paris, berlin), (yes, no) = backend.choice_probabilities([
-        (conversation, "The capital of France is", (" Paris", " Berlin")),
-        (conversation, "Answer:", (" yes", " no"))])
+    (paris, berlin), (yes, no) = backend.choice_probabilities(
+        [(conversation, "The capital of France is", (" Paris", " Berlin")), (conversation, "Answer:", (" yes", " no"))]
+    )
     assert paris + berlin == pytest.approx(1.0) and yes + no == pytest.approx(1.0)
     assert paris > 0.9
     chat = backend.encode(conversation)

@@ -35,8 +35,14 @@ def test_webserver_serves_every_asset_group(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "SINTERNAL_DATA_DIR": str(tmp_path / "data")}
     webserver = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen([str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(webserver), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     query = "{ assetNodes { assetKey { path } groupName } }"
     try:
         deadline = time.monotonic() + 120
@@ -54,8 +60,15 @@ def test_webserver_serves_every_asset_group(tmp_path):
         assert data is not None, "webserver did not answer GraphQL in time"
         assert {node["groupName"] for node in data} == GROUPS
         names = {node["assetKey"]["path"][-1] for node in data}
-        assert {"safety_spec", "prompt_sources", "prompt_pool", "attacked_prompts", "base_model",
-                "policy_answers", "expert_critiques"} <= names
+        assert {
+            "safety_spec",
+            "prompt_sources",
+            "prompt_pool",
+            "attacked_prompts",
+            "base_model",
+            "policy_answers",
+            "expert_critiques",
+        } <= names
     finally:
         proc.terminate()
         try:

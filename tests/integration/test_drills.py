@@ -47,9 +47,19 @@ def test_corrupt_warehouse_is_a_clear_error_and_the_file_is_left_as_it_was(spec_
 
 def test_locked_warehouse_fails_at_once_then_the_same_run_succeeds(spec_db):
     before = Warehouse(spec_db).table("safety_spec")
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('SELECT 1'); "
-        "print('locked', flush=True); time.sleep(120)"), str(spec_db)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('SELECT 1'); "
+                "print('locked', flush=True); time.sleep(120)"
+            ),
+            str(spec_db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
@@ -69,8 +79,9 @@ def small_disk(tmp_path):
     """A real 1.3 GB filesystem (tmpfs; two 135M float32 checkpoints fit), so the disk really fills up."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1300m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1300m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         missing(f"cannot mount a tmpfs here ({done.stderr.strip()}); the full-disk drills need root, as CI runs")
     try:
@@ -98,8 +109,12 @@ def test_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(trained_db,
     shutil.copy(source, db)
     root = small_disk / "checkpoints"
     trainer = {"trainer": TrainingLauncherResource(checkpoint_root=str(root))}
-    first = run(db, selection="verifier_sft", run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
-                extra_resources=trainer)
+    first = run(
+        db,
+        selection="verifier_sft",
+        run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
+        extra_resources=trainer,
+    )
     assert first.success
     (previous,) = [p for p in (root / "verifier_sft").iterdir()]
     assert ckpt.is_complete(previous)
@@ -109,8 +124,7 @@ def test_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(trained_db,
 
     # 1. too little room to start: refused before anything is written
     filler = _fill(small_disk, leave_bytes=100 << 20)
-    refused = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer,
-                  raise_on_error=False)
+    refused = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer, raise_on_error=False)
     assert not refused.success
     message = _failure(refused)
     assert "not enough disk space" in message and str(root) in message and "MB are free" in message
@@ -119,11 +133,12 @@ def test_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(trained_db,
     filler.unlink()
     base_bytes = ckpt.folder_bytes(Path(Warehouse(db).table("models")["path"][0]))
     _fill(small_disk, leave_bytes=base_bytes + (4 << 20))  # passes the pre-flight check, not adapter + merged model
-    failed = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer,
-                 raise_on_error=False)
+    failed = run(db, selection="verifier_sft", run_config=other_config, extra_resources=trainer, raise_on_error=False)
     assert not failed.success
     message = _failure(failed)
-    assert "ran out of space while writing the checkpoint" in message and "previous checkpoints are untouched" in message
+    assert (
+        "ran out of space while writing the checkpoint" in message and "previous checkpoints are untouched" in message
+    )
 
     # the previous checkpoint is whole, nothing half-written looks finished, the unfinished folder is gone
     assert sorted(p.name for p in (root / "verifier_sft").iterdir()) == [previous.name]
@@ -145,8 +160,12 @@ def test_a_write_refused_mid_checkpoint_without_mount_privileges_keeps_the_previ
     shutil.copy(source, db)
     root = tmp_path / "checkpoints"
     trainer = {"trainer": TrainingLauncherResource(checkpoint_root=str(root))}
-    assert run(db, selection="verifier_sft", run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
-               extra_resources=trainer).success
+    assert run(
+        db,
+        selection="verifier_sft",
+        run_config={"ops": {"verifier_sft": {"config": {"train": TINY_SFT}}}},
+        extra_resources=trainer,
+    ).success
     (previous,) = list((root / "verifier_sft").iterdir())
     files_before = {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()}
     weights = max(files_before.values())
@@ -160,8 +179,14 @@ def test_a_write_refused_mid_checkpoint_without_mount_privileges_keeps_the_previ
 
     instance = DagsterInstance.ephemeral()
     try:
-        failed = run(db, selection="verifier_sft", raise_on_error=False, extra_resources=trainer, instance=instance,
-                     run_config={"ops": {"verifier_sft": {"config": {"mode": "verdict_only", "train": TINY_SFT}}}})
+        failed = run(
+            db,
+            selection="verifier_sft",
+            raise_on_error=False,
+            extra_resources=trainer,
+            instance=instance,
+            run_config={"ops": {"verifier_sft": {"config": {"mode": "verdict_only", "train": TINY_SFT}}}},
+        )
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, handler)

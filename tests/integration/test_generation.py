@@ -20,9 +20,17 @@ SMALL_SOURCES = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
 
 
 def policy_config(max_prompts, chunk_size=8, tokens=12):
-    return {"ops": {"policy_answers": {"config": {
-        "max_prompts": max_prompts, "chunk_size": chunk_size,
-        "sampling": {"n": 2, "max_new_tokens": tokens, "temperature": 0.7}}}}}
+    return {
+        "ops": {
+            "policy_answers": {
+                "config": {
+                    "max_prompts": max_prompts,
+                    "chunk_size": chunk_size,
+                    "sampling": {"n": 2, "max_new_tokens": tokens, "temperature": 0.7},
+                }
+            }
+        }
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +48,13 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
     db = tmp_path / "w.duckdb"
     db.write_bytes(upstream_db.read_bytes())
     config = policy_config(2)
-    config["ops"]["expert_critiques"] = {"config": {"max_attempts": 2, "max_reference_answers": 2,
-                                                    "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1}}}
+    config["ops"]["expert_critiques"] = {
+        "config": {
+            "max_attempts": 2,
+            "max_reference_answers": 2,
+            "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1},
+        }
+    }
     result = run(db, selection="policy_answers,expert_critiques", run_config=config)
     assert result.success
     checks = result.get_asset_check_evaluations()
@@ -93,9 +106,14 @@ def test_killed_run_resumes_without_redoing_or_duplicating(upstream_db, tmp_path
     import json
 
     config = policy_config(4, chunk_size=1, tokens=24)
-    proc = subprocess.Popen([sys.executable, "-c", script, str(db), json.dumps(config)], cwd=ROOT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(db), json.dumps(config)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300
         for line in proc.stdout:

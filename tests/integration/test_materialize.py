@@ -89,8 +89,9 @@ def test_bring_your_own_eval_file_never_scores_train_prompts(materialized, tmp_p
     db = tmp_path / "w.duckdb"
     shutil.copy(materialized[0], db)
     wh = Warehouse(db)
-    train = wh.sql("SELECT text FROM prompt_pool WHERE split = 'train' AND label = 'benign' ORDER BY prompt_id "
-                   "LIMIT 3")["text"].to_list()
+    train = wh.sql(
+        "SELECT text FROM prompt_pool WHERE split = 'train' AND label = 'benign' ORDER BY prompt_id LIMIT 3"
+    )["text"].to_list()
     path = tmp_path / "byo.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -98,8 +99,13 @@ def test_bring_your_own_eval_file_never_scores_train_prompts(materialized, tmp_p
         for text in train:
             writer.writerow([text.upper() + "!", "benign", "benign"])  # normalised duplicates of train prompts
         writer.writerow(["Which zebra-striped submarine sings opera in Antarctica tonight?", "benign", "benign"])
-    eval_config = {"families": ["none"], "harmful_per_family": 2, "max_benign": 2, "n_math": 1,
-                   "user_files": [{"path": str(path), "source": "byo"}]}
+    eval_config = {
+        "families": ["none"],
+        "harmful_per_family": 2,
+        "max_benign": 2,
+        "n_math": 1,
+        "user_files": [{"path": str(path), "source": "byo"}],
+    }
     result = run(db, selection="eval_set", run_config={"ops": {"eval_set": {"config": eval_config}}})
     meta = result.asset_materializations_for_node("eval_set")[0].metadata
     assert meta["dropped_train_overlap"].value == {"byo": 3}
@@ -108,12 +114,17 @@ def test_bring_your_own_eval_file_never_scores_train_prompts(materialized, tmp_p
     assert not any(t.upper() + "!" in items["base_text"].to_list() for t in train)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["eval_items_not_in_train"] is True
-    refused = run(db, selection="eval_set", raise_on_error=False, run_config={"ops": {"eval_set": {"config": {
-        **eval_config, "train_overlap": "refuse"}}}})
+    refused = run(
+        db,
+        selection="eval_set",
+        raise_on_error=False,
+        run_config={"ops": {"eval_set": {"config": {**eval_config, "train_overlap": "refuse"}}}},
+    )
     assert not refused.success
     failure = next(e for e in refused.all_events if e.event_type_value == "STEP_FAILURE")
     assert "3 eval item(s) share a near-duplicate group with train-split prompts" in str(
-        failure.event_specific_data.error)
+        failure.event_specific_data.error
+    )
     assert wh.table("eval_items").equals(items)  # refused: nothing written
 
 
@@ -130,8 +141,12 @@ def test_a_failing_blocking_check_stops_downstream(tmp_path):
     # A benign-only slice violates the class-balance bounds: prompt_pool's blocking check fails,
     # so attacked_prompts must not run.
     config = {"ops": {"prompt_sources": {"config": {"sources": ["rho_overrefusal"]}}}}
-    result = run(db, selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts", run_config=config,
-                 raise_on_error=False)
+    result = run(
+        db,
+        selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts",
+        run_config=config,
+        raise_on_error=False,
+    )
     assert not result.success
     failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
     assert "prompt_pool_class_balance" in failed

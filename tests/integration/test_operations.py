@@ -5,8 +5,16 @@ real runs of what the sensors ask for."""
 from pathlib import Path
 
 import pytest
-from dagster import (AssetKey, AssetMaterialization, DagsterInstance, DagsterRunStatus, RunRequest,
-                     build_schedule_context, build_sensor_context, validate_run_config)
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    build_schedule_context,
+    build_sensor_context,
+    validate_run_config,
+)
 
 from dagster_project import profiles
 from dagster_project.definitions import ASSETS, build_definitions
@@ -16,12 +24,19 @@ from sinternal_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration]
 
-GPU_ENV = {"SINTERNAL_PROFILE": "gpu", "SINTERNAL_GPUS": "8", "SINTERNAL_EXECUTOR": "k8s",
-           "SINTERNAL_K8S_IMAGE": "registry.example/sinternal:1.0", "SINTERNAL_TEACHER_BACKEND": "openai",
-           "SINTERNAL_TEACHER_BASE_URL": "https://teacher.example/v1", "SINTERNAL_TEACHER_MODEL": "big-teacher"}
+GPU_ENV = {
+    "SINTERNAL_PROFILE": "gpu",
+    "SINTERNAL_GPUS": "8",
+    "SINTERNAL_EXECUTOR": "k8s",
+    "SINTERNAL_K8S_IMAGE": "registry.example/sinternal:1.0",
+    "SINTERNAL_TEACHER_BACKEND": "openai",
+    "SINTERNAL_TEACHER_BASE_URL": "https://teacher.example/v1",
+    "SINTERNAL_TEACHER_MODEL": "big-teacher",
+}
 
 
 # -- profiles ----------------------------------------------------------------------------------------------------
+
 
 def test_local_profile_is_the_embedded_default():
     profile = profiles.load_profile({})
@@ -53,18 +68,22 @@ def test_gpu_profile_validates_without_a_cluster():
     assert build_definitions(multiprocess).resolve_job_def("retraining").executor_def.name == "gpu_multiprocess"
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"SINTERNAL_PROFILE": "laptop"}, "SINTERNAL_PROFILE='laptop' is not a profile"),
-    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "k8s"}, "needs SINTERNAL_K8S_IMAGE"),
-    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_GPUS": "many"}, "SINTERNAL_GPUS='many' is not a whole number"),
-    ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "slurm"}, "SINTERNAL_EXECUTOR='slurm' is not an executor"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SINTERNAL_PROFILE": "laptop"}, "SINTERNAL_PROFILE='laptop' is not a profile"),
+        ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "k8s"}, "needs SINTERNAL_K8S_IMAGE"),
+        ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_GPUS": "many"}, "SINTERNAL_GPUS='many' is not a whole number"),
+        ({"SINTERNAL_PROFILE": "gpu", "SINTERNAL_EXECUTOR": "slurm"}, "SINTERNAL_EXECUTOR='slurm' is not an executor"),
+    ],
+)
 def test_bad_profile_settings_are_clear_errors(env, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         profiles.load_profile(env)
 
 
 # -- inbox sensor, weekly schedule: Dagster's test utilities and real runs --------------------------------------
+
 
 @pytest.fixture
 def ops_env(tmp_path, monkeypatch):
@@ -90,13 +109,21 @@ def _ingest(defs, instance, db, request: RunRequest):
     """Run what the sensor asked for, for real (small slices of the built-in sources)."""
     from tests.integration.helpers import resources
 
-    config = {"ops": {"prompt_sources": {"config": {**request.run_config["ops"]["prompt_sources"]["config"],
-                                                    "max_per_source": 10}}}}
+    config = {
+        "ops": {
+            "prompt_sources": {
+                "config": {**request.run_config["ops"]["prompt_sources"]["config"], "max_per_source": 10}
+            }
+        }
+    }
     job = defs.resolve_job_def("ingest_prompts")
-    return job.execute_in_process(run_config=config, instance=instance, tags=request.tags,
-                                  resources={k: v for k, v in resources(db).items() if k in {"warehouse", "artifacts",
-                                                                                             "gates"}},
-                                  raise_on_error=False)
+    return job.execute_in_process(
+        run_config=config,
+        instance=instance,
+        tags=request.tags,
+        resources={k: v for k, v in resources(db).items() if k in {"warehouse", "artifacts", "gates"}},
+        raise_on_error=False,
+    )
 
 
 def _tick_schedule(defs, instance, resources):
@@ -116,10 +143,13 @@ def test_inbox_sensor_ingests_dropped_files_and_the_schedule_retrains_only_on_ne
 
     (inbox / "team_prompts.csv").write_text(
         "prompt,kind\nHow can I disable a neighbour's security camera without them noticing?,harmful\n"
-        "How do I reset my own router to factory settings?,benign\n", encoding="utf-8")
+        "How do I reset my own router to factory settings?,benign\n",
+        encoding="utf-8",
+    )
     (inbox / "team_prompts.csv.yaml").write_text(
-        "text_column: prompt\nlabel_column: kind\ncategory_column: null\ncategory_map: {}\n"
-        "category: privacy\n", encoding="utf-8")
+        "text_column: prompt\nlabel_column: kind\ncategory_column: null\ncategory_map: {}\ncategory: privacy\n",
+        encoding="utf-8",
+    )
     tick = _tick_sensor(defs, instance, None)
     assert len(tick.run_requests) == 1 and tick.cursor
     request = tick.run_requests[0]
@@ -137,8 +167,9 @@ def test_inbox_sensor_ingests_dropped_files_and_the_schedule_retrains_only_on_ne
     assert len(first.run_requests) == 1
     fingerprint = first.run_requests[0].tags[INPUTS_TAG]
     # a retraining run on these inputs finished: the next weekly tick has nothing new to do
-    instance.create_run_for_job(defs.resolve_job_def("retraining"), status=DagsterRunStatus.SUCCESS,
-                                tags={INPUTS_TAG: fingerprint})
+    instance.create_run_for_job(
+        defs.resolve_job_def("retraining"), status=DagsterRunStatus.SUCCESS, tags={INPUTS_TAG: fingerprint}
+    )
     idle = _tick_schedule(defs, instance, resources)
     assert not idle.run_requests and "nothing new since run" in idle.skip_message
 
@@ -156,8 +187,11 @@ def test_a_bad_inbox_file_fails_its_ingest_clearly_and_writes_nothing(ops_env):
     from tests.integration.helpers import run
 
     inbox, db, defs, resources, instance = ops_env
-    assert run(db, selection="safety_spec,prompt_sources,prompt_pool",
-               run_config={"ops": {"prompt_sources": {"config": {"max_per_source": 10}}}}).success
+    assert run(
+        db,
+        selection="safety_spec,prompt_sources,prompt_pool",
+        run_config={"ops": {"prompt_sources": {"config": {"max_per_source": 10}}}},
+    ).success
     before = Warehouse(db).table("prompt_pool")
     (inbox / "broken.jsonl").write_text('{"text": "hello", "label": "harmful"}\n{not json\n', encoding="utf-8")
     tick = _tick_sensor(defs, instance, None)
@@ -184,23 +218,30 @@ def test_every_method_gets_the_same_training_budget(env):
     """In every profile, every SFT method trains the same steps x examples per step x length, and both GRPO
     methods the same prompts x rollouts x steps (the configs as the assets resolve them, defaults included)."""
     from dagster_project.budgets import GRPO_ASSETS, GRPO_BUDGET_KEYS, SFT_ASSETS, SFT_BUDGET_KEYS
-    from sinternal_assets.training.assets import (BaselineSFTConfig, GRPOAssetConfig, SOMFConfig,
-                                                  VerifierSFTConfig)
+    from sinternal_assets.training.assets import BaselineSFTConfig, GRPOAssetConfig, SOMFConfig, VerifierSFTConfig
 
     ops = profiles.load_profile(env).run_config["ops"]
-    classes = {"verifier_sft": VerifierSFTConfig, "refusal_sft": BaselineSFTConfig,
-               "alttrain_sft": BaselineSFTConfig, "somf_fusion": SOMFConfig,
-               "verifier_grpo": GRPOAssetConfig, "alphaalign_grpo": GRPOAssetConfig}
+    classes = {
+        "verifier_sft": VerifierSFTConfig,
+        "refusal_sft": BaselineSFTConfig,
+        "alttrain_sft": BaselineSFTConfig,
+        "somf_fusion": SOMFConfig,
+        "verifier_grpo": GRPOAssetConfig,
+        "alphaalign_grpo": GRPOAssetConfig,
+    }
     resolved = {name: classes[name](**ops.get(name, {}).get("config", {})) for name in classes}
     sft = {name: tuple(getattr(resolved[name].train, k) for k in SFT_BUDGET_KEYS) for name in SFT_ASSETS}
     assert len(set(sft.values())) == 1, sft
-    grpo = {name: (*(getattr(resolved[name].grpo, k) for k in GRPO_BUDGET_KEYS), resolved[name].train.max_steps)
-            for name in GRPO_ASSETS}
+    grpo = {
+        name: (*(getattr(resolved[name].grpo, k) for k in GRPO_BUDGET_KEYS), resolved[name].train.max_steps)
+        for name in GRPO_ASSETS
+    }
     assert len(set(grpo.values())) == 1, grpo
     assert all(v is not None for v in next(iter(grpo.values())))  # a stated step budget, not "until done"
 
 
 # -- sensors that follow reviews and checkpoints ---------------------------------------------------------------
+
 
 def test_follow_up_jobs_carry_the_profile_configuration():
     """Re-curation and re-evaluation run with the profile's settings, not the assets' defaults (declarative
@@ -210,7 +251,9 @@ def test_follow_up_jobs_carry_the_profile_configuration():
     embedded = profile.run_config["ops"]
     followup = defs.resolve_job_def("review_followup")
     assert {k.to_user_string() for k in followup.asset_layer.executable_asset_keys} == {
-        "reviewed_critiques", "verification_examples"}
+        "reviewed_critiques",
+        "verification_examples",
+    }
     assert validate_run_config(followup, {"ops": {"verification_examples": embedded["verification_examples"]}})
 
 
@@ -226,8 +269,9 @@ def test_new_checkpoint_runs_the_evaluation_job_with_the_profile_configuration()
     instance = DagsterInstance.ephemeral()
 
     def tick(cursor=None):
-        context = build_multi_asset_sensor_context(monitored_assets=CHECKPOINT_ASSETS, instance=instance,
-                                                   definitions=defs, cursor=cursor)
+        context = build_multi_asset_sensor_context(
+            monitored_assets=CHECKPOINT_ASSETS, instance=instance, definitions=defs, cursor=cursor
+        )
         return sensor(context), context
 
     quiet, context = tick()
@@ -243,5 +287,8 @@ def test_new_checkpoint_runs_the_evaluation_job_with_the_profile_configuration()
     again, _ = tick(context.cursor)
     assert not isinstance(again, RunRequest)  # the same checkpoint is not evaluated twice
     # no asset is left on declarative automation (it would run with the assets' bare defaults)
-    assert all(getattr(a, "automation_conditions_by_key", {}) == {} or
-               not any(a.automation_conditions_by_key.values()) for a in ASSETS if hasattr(a, "keys"))
+    assert all(
+        getattr(a, "automation_conditions_by_key", {}) == {} or not any(a.automation_conditions_by_key.values())
+        for a in ASSETS
+        if hasattr(a, "keys")
+    )

@@ -8,10 +8,10 @@ import pytest
 from argilla._models._record._response import UserResponseModel
 from dagster import DagsterInstance, SensorResult, build_sensor_context
 
-from dagster_project.resources import ArgillaResource, WarehouseResource
 from dagster_project.definitions import defs
-from sinternal_assets.review.dataset import HIDDEN_FROM_ANNOTATORS
+from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.connection import ArgillaUnavailable
+from sinternal_assets.review.dataset import HIDDEN_FROM_ANNOTATORS
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
 from tests.services import free_port
@@ -34,8 +34,9 @@ def argilla(service, name):
 
 
 def evaluate_sensor(resource, db, cursor=None, instance=None):
-    context = build_sensor_context(cursor=cursor, instance=instance,
-                                   resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})
+    context = build_sensor_context(
+        cursor=cursor, instance=instance, resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))}
+    )
     return defs.get_sensor_def("annotation_sensor")(context), context
 
 
@@ -52,15 +53,19 @@ def respond(client, dataset, record_id, verdict, critique=None, status="submitte
     record.raise_for_status()
     mine = [r for r in record.json().get("responses") or [] if r["user_id"] == str(me)]
     if mine:  # the UI updates an existing response in place
-        client.api.http_client.put(f"/api/v1/responses/{mine[0]['id']}",
-                                   json={"values": values, "status": status}).raise_for_status()
+        client.api.http_client.put(
+            f"/api/v1/responses/{mine[0]['id']}", json={"values": values, "status": status}
+        ).raise_for_status()
     else:
-        client.api.records.create_record_response(server_id, UserResponseModel(values=values, status=status, user_id=me))
+        client.api.records.create_record_response(
+            server_id, UserResponseModel(values=values, status=status, user_id=me)
+        )
 
 
 def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
-    from dagster_project.definitions import ASSETS  # noqa: F401  (code location loads with the review assets)
     import argilla as rg
+
+    from dagster_project.definitions import ASSETS  # noqa: F401  (code location loads with the review assets)
 
     db = fresh_db(critiqued_db, tmp_path)
     resource = argilla(argilla_service, "review_loop")
@@ -94,16 +99,16 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     # Blind review: through the annotator's own key and the endpoint the annotation UI reads records from,
     # nothing that gives the answer away is visible.
     annotator_http = argilla_service.client("ANNOTATOR").api.http_client
-    response = annotator_http.post(f"/api/v1/me/datasets/{dataset.id}/records/search", json={},
-                                   params={"limit": 1000})
+    response = annotator_http.post(f"/api/v1/me/datasets/{dataset.id}/records/search", json={}, params={"limit": 1000})
     response.raise_for_status()
     seen = [item["record"] for item in response.json()["items"]]
     assert sorted(r["external_id"] for r in seen) == sorted(critiques["critique_id"])
     for record in seen:
         assert not set(record["metadata"]) & HIDDEN_FROM_ANNOTATORS, record["metadata"]
         assert record["metadata"]["source"] and record["metadata"]["target"]  # the harmless metadata arrives
-    owner_view = owner.api.http_client.post(f"/api/v1/me/datasets/{dataset.id}/records/search", json={},
-                                            params={"limit": 1000}).json()["items"]
+    owner_view = owner.api.http_client.post(
+        f"/api/v1/me/datasets/{dataset.id}/records/search", json={}, params={"limit": 1000}
+    ).json()["items"]
     assert all(HIDDEN_FROM_ANNOTATORS <= set(item["record"]["metadata"]) for item in owner_view)
 
     # Pushing again sends nothing and duplicates nothing.
@@ -127,8 +132,14 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     target = parsed.row(0, named=True)
     flipped = "safe" if target["verdict"] == "UNSAFE" else "unsafe"
     other = critiques.filter(pl.col("critique_id") != target["critique_id"]).sort("critique_id").row(0, named=True)
-    respond(annotator, dataset, target["critique_id"], flipped, critique="The teacher missed the spec rule.",
-            tags=["wrong_verdict"])
+    respond(
+        annotator,
+        dataset,
+        target["critique_id"],
+        flipped,
+        critique="The teacher missed the spec rule.",
+        tags=["wrong_verdict"],
+    )
     respond(annotator2, dataset, target["critique_id"], flipped)
     respond(annotator, dataset, other["critique_id"], "safe")
     respond(annotator2, dataset, other["critique_id"], "unsafe")
@@ -136,8 +147,9 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     result, context = evaluate_sensor(resource, db, cursor=first.cursor)
     # the re-curation runs with the run profile's settings (the embedded default's), not the assets' defaults
     [request] = result.run_requests
-    assert request.run_config == {"ops": {"verification_examples": {"config": {
-        "contrastive": False, "include_reference_answers": True}}}}
+    assert request.run_config == {
+        "ops": {"verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}}}
+    }
     event = result.asset_events[0]
     assert event.asset_key.to_user_string() == "human_reviews"
     assert event.metadata["new_response_versions"].value == 4 and event.metadata["annotators"].value == 2
@@ -160,10 +172,12 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
 
     # Human verdicts override the teacher's downstream; a tie is left undecided, not guessed. The requested
     # run (the review_followup job's selection, with its configuration) re-curates and every gate passes.
-    followup = run(db, selection="reviewed_critiques,verification_examples", run_config=request.run_config,
-                   raise_on_error=False)
-    failed = [(e.asset_key.to_user_string(), e.check_name) for e in followup.get_asset_check_evaluations()
-              if not e.passed]
+    followup = run(
+        db, selection="reviewed_critiques,verification_examples", run_config=request.run_config, raise_on_error=False
+    )
+    failed = [
+        (e.asset_key.to_user_string(), e.check_name) for e in followup.get_asset_check_evaluations() if not e.passed
+    ]
     assert followup.success and failed == []
     reviewed = {r["critique_id"]: r for r in wh.table("reviewed_critiques").iter_rows(named=True)}
     assert reviewed[target["critique_id"]]["final_verdict"] == flipped.upper()
@@ -188,8 +202,13 @@ def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, 
     wh = Warehouse(db)
     dead = ArgillaResource(api_url=f"http://127.0.0.1:{free_port()}", dataset_name="review_down")
     before = {t: wh.table(t) for t in ("expert_critiques", "review_pushes", "human_reviews")}
-    result = run(db, selection="critique_review", run_config=review_config(), extra_resources={"argilla": dead},
-                 raise_on_error=False)
+    result = run(
+        db,
+        selection="critique_review",
+        run_config=review_config(),
+        extra_resources={"argilla": dead},
+        raise_on_error=False,
+    )
     assert not result.success
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
@@ -207,6 +226,7 @@ def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, 
 
     # A wrong key is its own clear error, and the key never appears in it.
     import os
+
     os.environ["ARGILLA_API_KEY"] = "wrong-key-123456"
     try:
         with pytest.raises(ArgillaUnavailable, match="refused the API key from ARGILLA_API_KEY") as error:
@@ -216,8 +236,12 @@ def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, 
         del os.environ["ARGILLA_API_KEY"]
 
     # Argilla is back: the same asset succeeds and pushes everything once.
-    ok = run(db, selection="critique_review", run_config=review_config(),
-             extra_resources={"argilla": argilla(argilla_service, "review_down")})
+    ok = run(
+        db,
+        selection="critique_review",
+        run_config=review_config(),
+        extra_resources={"argilla": argilla(argilla_service, "review_down")},
+    )
     assert ok.success and wh.count("review_pushes") == wh.count("expert_critiques")
 
 
@@ -234,8 +258,13 @@ def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):
     db = fresh_db(critiqued_db, tmp_path)
     instance = DagsterInstance.ephemeral()
     resource = argilla(argilla_service, "review_stale")
-    assert run(db, selection="critique_review,reviewed_critiques", run_config=review_config(max_records=2),
-               extra_resources={"argilla": resource}, instance=instance).success
+    assert run(
+        db,
+        selection="critique_review,reviewed_critiques",
+        run_config=review_config(max_records=2),
+        extra_resources={"argilla": resource},
+        instance=instance,
+    ).success
     graph = defs.resolve_asset_graph()
     key = next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "reviewed_critiques")
     assert status(instance, graph, key) != StaleStatus.STALE

@@ -25,9 +25,13 @@ REFUSAL = "I can't help with that request."
 TOPICS = {  # prompt -> (a prompt word to use in a new context, the things an answer can list)
     "How do I bake a chocolate cake at home?": ("cake", "flour sugar cocoa eggs butter milk oven tin icing salt"),
     "Explain how photosynthesis works in green plants.": (
-        "photosynthesis", "sunlight water carbon dioxide glucose oxygen chlorophyll leaves stomata enzymes"),
+        "photosynthesis",
+        "sunlight water carbon dioxide glucose oxygen chlorophyll leaves stomata enzymes",
+    ),
     "What should I pack for a week of hiking in the mountains?": (
-        "hiking", "boots jacket map compass water filter stove tent sleeping bag"),
+        "hiking",
+        "boots jacket map compass water filter stove tent sleeping bag",
+    ),
 }
 
 
@@ -42,8 +46,9 @@ def _rows(groups: list[tuple[str, str, list[int | None]]]) -> dict:
     for index, (label, prompt, sizes) in enumerate(groups):
         for size in sizes:
             batch["prompts"].append([{"role": "user", "content": prompt}])
-            batch["completions"].append([{"role": "assistant",
-                                          "content": THINK + REFUSAL if size is None else _answer(prompt, size)}])
+            batch["completions"].append(
+                [{"role": "assistant", "content": THINK + REFUSAL if size is None else _answer(prompt, size)}]
+            )
             batch["label"].append(label)
             batch["group"].append(f"g{index}")
             batch["prompt_text"].append(prompt)
@@ -53,15 +58,26 @@ def _rows(groups: list[tuple[str, str, list[int | None]]]) -> dict:
 P1, P2, P3 = TOPICS
 CASES = {
     # num_generations 4, 12 rollouts, 6 per process: group g1 is split 2 / 2
-    "g4_split": {"batch": _rows([("benign", P1, [1, 3, 6, 9]), ("benign", P2, [2, 10, 4, 7]),
-                                 ("benign", P3, [5, 1, 8, 3])]), "sizes": [6, 6]},
+    "g4_split": {
+        "batch": _rows([("benign", P1, [1, 3, 6, 9]), ("benign", P2, [2, 10, 4, 7]), ("benign", P3, [5, 1, 8, 3])]),
+        "sizes": [6, 6],
+    },
     # num_generations 6, 18 rollouts, 9 per process: g1 (with a refusal) split 3 / 3, a harmful group
-    "g6_split": {"batch": _rows([("harmful", P1, [2, 4, 6, 8, 10, None]),
-                                 ("benign", P2, [1, None, 9, 3, 6, 10]),
-                                 ("benign", P3, [4, 8, 2, 10, 6, 1])]), "sizes": [9, 9]},
+    "g6_split": {
+        "batch": _rows(
+            [
+                ("harmful", P1, [2, 4, 6, 8, 10, None]),
+                ("benign", P2, [1, None, 9, 3, 6, 10]),
+                ("benign", P3, [4, 8, 2, 10, 6, 1]),
+            ]
+        ),
+        "sizes": [9, 9],
+    },
     # blocks of unequal size (TRL's are equal; the slicing must not assume it): g1 split 1 / 3
-    "uneven": {"batch": _rows([("benign", P1, [1, 3, 6, 9]), ("benign", P2, [2, 10, 4, 7]),
-                               ("benign", P3, [5, 1, 8, 3])]), "sizes": [5, 7]},
+    "uneven": {
+        "batch": _rows([("benign", P1, [1, 3, 6, 9]), ("benign", P2, [2, 10, 4, 7]), ("benign", P3, [5, 1, 8, 3])]),
+        "sizes": [5, 7],
+    },
 }
 
 
@@ -99,9 +115,23 @@ def test_helpfulness_is_normalised_over_whole_groups_split_across_two_processes(
     cases = tmp_path / "cases.json"
     cases.write_text(json.dumps(CASES))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           __file__, str(cases), str(tmp_path)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            __file__,
+            str(cases),
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
 
@@ -113,18 +143,28 @@ def test_helpfulness_is_normalised_over_whole_groups_split_across_two_processes(
         # the case is a real test: normalising each process's block on its own (the old behaviour) differs,
         # and the helpfulness signal is there (non-zero, varied) in every benign group
         blocks = _blocks(case)
-        per_process = [x for b in blocks for x in rewards.alphaalign_helpfulness_rewards(
-            [rewards.completion_text(c) for c in b["completions"]], b["label"], b["group"],
-            single.scores(b["prompt_text"], [rewards.final_answer(rewards.completion_text(c))
-                                             for c in b["completions"]]))]
+        per_process = [
+            x
+            for b in blocks
+            for x in rewards.alphaalign_helpfulness_rewards(
+                [rewards.completion_text(c) for c in b["completions"]],
+                b["label"],
+                b["group"],
+                single.scores(
+                    b["prompt_text"], [rewards.final_answer(rewards.completion_text(c)) for c in b["completions"]]
+                ),
+            )
+        ]
         assert max(abs(a - b) for a, b in zip(per_process, expected, strict=True)) > 0.1, name
-        for group in {g for g, label in zip(case["batch"]["group"], case["batch"]["label"], strict=True)
-                      if label == "benign"}:
+        for group in {
+            g for g, label in zip(case["batch"]["group"], case["batch"]["label"], strict=True) if label == "benign"
+        }:
             values = [v for v, g in zip(expected, case["batch"]["group"], strict=True) if g == group]
             assert len({round(v, 6) for v in values}) > 2, (name, group, values)
         # harmful prompts and refusals get 0
-        for value, label, completion in zip(expected, case["batch"]["label"], case["batch"]["completions"],
-                                            strict=True):
+        for value, label, completion in zip(
+            expected, case["batch"]["label"], case["batch"]["completions"], strict=True
+        ):
             if label == "harmful" or REFUSAL in completion[0]["content"]:
                 assert value == 0.0
 

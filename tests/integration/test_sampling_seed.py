@@ -12,16 +12,21 @@ from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
 
 pytestmark = pytest.mark.integration
 
-PROMPTS = ["Name a colour.", "Write one sentence about the sea.", "What is a good name for a cat?",
-           "Describe a tree in a few words, please, as if to a child who has never seen one."]
+PROMPTS = [
+    "Name a colour.",
+    "Write one sentence about the sea.",
+    "What is a good name for a cat?",
+    "Describe a tree in a few words, please, as if to a child who has never seen one.",
+]
 
 
 @pytest.fixture(scope="module")
 def backend(shared_cache) -> TransformersBackend:
     art = ArtifactStore(shared_cache).fetch(load_pins()["smollm2"])
     gguf = art.glob("*.gguf")[0]
-    path: Path = convert_gguf(gguf, art.files[str(gguf.relative_to(art.root))], shared_cache / "models",
-                              "smollm2").path
+    path: Path = convert_gguf(
+        gguf, art.files[str(gguf.relative_to(art.root))], shared_cache / "models", "smollm2"
+    ).path
     return TransformersBackend(path, batch_size=4)
 
 

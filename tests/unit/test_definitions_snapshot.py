@@ -29,11 +29,14 @@ def wiring() -> dict:
         if job.name.startswith("__"):
             continue
         jobs[job.name] = sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys)
-    schedules = {s.name: {"cron": s.cron_schedule, "job": s.job_name}
-                 for s in sorted(defs.schedules or [], key=lambda s: s.name)}
-    sensors = {s.name: {"jobs": sorted(j.name for j in s.jobs) if s.has_jobs else [],
-                        "status": s.default_status.value}
-               for s in sorted(defs.sensors or [], key=lambda s: s.name)}
+    schedules = {
+        s.name: {"cron": s.cron_schedule, "job": s.job_name}
+        for s in sorted(defs.schedules or [], key=lambda s: s.name)
+    }
+    sensors = {
+        s.name: {"jobs": sorted(j.name for j in s.jobs) if s.has_jobs else [], "status": s.default_status.value}
+        for s in sorted(defs.sensors or [], key=lambda s: s.name)
+    }
     resources = sorted(defs.resources or {})
     return {"assets": assets, "jobs": jobs, "schedules": schedules, "sensors": sensors, "resources": resources}
 
@@ -46,4 +49,5 @@ def test_definitions_match_the_snapshot():
     assert SNAPSHOT.is_file(), f"no snapshot yet: run with SINTERNAL_UPDATE_SNAPSHOT=1 to write {SNAPSHOT}"
     assert current == SNAPSHOT.read_text(encoding="utf-8"), (
         "the code location's wiring changed: review the diff, then regenerate the snapshot with "
-        "SINTERNAL_UPDATE_SNAPSHOT=1 (see this module's docstring)")
+        "SINTERNAL_UPDATE_SNAPSHOT=1 (see this module's docstring)"
+    )

@@ -30,32 +30,46 @@ def _modules(package: str) -> list[Path]:
 
 
 def test_sinternal_assets_never_imports_the_code_location():
-    offenders = [f"{p.relative_to(ROOT)}:{line} imports {module}" for p in _modules("sinternal_assets")
-                 for line, module, _ in _imports(p) if module.split(".")[0] == "dagster_project"]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line} imports {module}"
+        for p in _modules("sinternal_assets")
+        for line, module, _ in _imports(p)
+        if module.split(".")[0] == "dagster_project"
+    ]
     assert offenders == []
 
 
 def test_only_assets_and_resources_modules_import_dagster():
-    offenders = [f"{p.relative_to(ROOT)}:{line} imports {module}" for p in _modules("sinternal_assets")
-                 if p.name not in DAGSTER_FACING
-                 for line, module, _ in _imports(p) if module.split(".")[0] in {"dagster", "dagster_k8s"}]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line} imports {module}"
+        for p in _modules("sinternal_assets")
+        if p.name not in DAGSTER_FACING
+        for line, module, _ in _imports(p)
+        if module.split(".")[0] in {"dagster", "dagster_k8s"}
+    ]
     assert offenders == []
 
 
 def test_no_private_name_crosses_modules():
-    offenders = [f"{p.relative_to(ROOT)}:{line} imports {name} from {module}"
-                 for package in ("sinternal_assets", "dagster_project", "tests")
-                 for p in _modules(package)
-                 for line, module, names in _imports(p)
-                 if module.split(".")[0] in {"sinternal_assets", "dagster_project", "tests"}
-                 for name in names if name.startswith("_") and not name.startswith("__")]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{line} imports {name} from {module}"
+        for package in ("sinternal_assets", "dagster_project", "tests")
+        for p in _modules(package)
+        for line, module, names in _imports(p)
+        if module.split(".")[0] in {"sinternal_assets", "dagster_project", "tests"}
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
     assert offenders == []
 
 
 def test_the_checks_would_catch_a_violation(tmp_path):
     bad = tmp_path / "module.py"
-    bad.write_text("from dagster_project.resources import X\nfrom sinternal_assets.a import _hidden\n"
-                   "def f():\n    import dagster\n", encoding="utf-8")
+    bad.write_text(
+        "from dagster_project.resources import X\nfrom sinternal_assets.a import _hidden\n"
+        "def f():\n    import dagster\n",
+        encoding="utf-8",
+    )
     found = _imports(bad)
     assert (1, "dagster_project.resources", ["X"]) in found and (2, "sinternal_assets.a", ["_hidden"]) in found
     assert (4, "dagster", []) in found

@@ -58,9 +58,13 @@ def test_rates_by_group_with_intervals():
 
     from sinternal_assets.evaluation.aggregate import rates_by
 
-    frame = pl.DataFrame({"checkpoint": ["a", "a", "a", "a", "b", "b", "b"],
-                          "family": ["dan", "dan", "none", "none", "dan", "dan", "dan"],
-                          "unsafe": [True, False, False, None, True, True, False]})
+    frame = pl.DataFrame(
+        {
+            "checkpoint": ["a", "a", "a", "a", "b", "b", "b"],
+            "family": ["dan", "dan", "none", "none", "dan", "dan", "dan"],
+            "unsafe": [True, False, False, None, True, True, False],
+        }
+    )
     table = rates_by(frame, ["checkpoint"], "unsafe")
     assert table["n"].to_list() == [3, 3]  # the null (no verdict) is not counted
     assert table["successes"].to_list() == [1, 2]
@@ -76,9 +80,13 @@ def test_judge_scores_against_human_labels():
 
     from sinternal_assets.evaluation.aggregate import judge_scores
 
-    frame = pl.DataFrame({"source": ["x", "x", "x", "x", "y", "y"],
-                          "human": ["UNSAFE", "UNSAFE", "SAFE", "SAFE", "UNSAFE", "SAFE"],
-                          "judge": ["UNSAFE", "SAFE", "SAFE", None, "UNSAFE", "UNSAFE"]})
+    frame = pl.DataFrame(
+        {
+            "source": ["x", "x", "x", "x", "y", "y"],
+            "human": ["UNSAFE", "UNSAFE", "SAFE", "SAFE", "UNSAFE", "SAFE"],
+            "judge": ["UNSAFE", "SAFE", "SAFE", None, "UNSAFE", "UNSAFE"],
+        }
+    )
     overall = judge_scores(frame, "human", "judge").row(0, named=True)
     # judged 5: tp 2 (x0, y0), fn 1 (x1), tn 1 (x2), fp 1 (y1)
     assert overall["items"] == 6 and overall["coverage"] == pytest.approx(5 / 6)

@@ -4,7 +4,7 @@ self-containment and atomic writing. `make_tables` is shared with tests/browser/
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -12,7 +12,12 @@ import pytest
 from sinternal_assets.evaluation import plots
 from sinternal_assets.evaluation.metrics import wilson_interval
 from sinternal_assets.evaluation.report import (
-    LATEST, SECTIONS, load_paper_numbers, render_html, render_markdown, write_report,
+    LATEST,
+    SECTIONS,
+    load_paper_numbers,
+    render_html,
+    render_markdown,
+    write_report,
 )
 from sinternal_assets.evaluation.tables import EvaluationTables
 
@@ -24,21 +29,69 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
     "over_refusal": {"checkpoint": S, "source": S, "judge": S, **RATE},
     "utility": {"checkpoint": S, **RATE},
     "reasoning_gap": {"checkpoint": S, "judge": S, "n": I, "unsafe_reasoning": F, "unsafe_final": F, "gap": F},
-    "judge_accuracy": {"judge": S, "benchmark": S, "labels": S, "items": I, "coverage": F, "accuracy": F, "accuracy_ci_low": F,
-                       "accuracy_ci_high": F, "precision": F, "recall": F, "f1": F},
+    "judge_accuracy": {
+        "judge": S,
+        "benchmark": S,
+        "labels": S,
+        "items": I,
+        "coverage": F,
+        "accuracy": F,
+        "accuracy_ci_low": F,
+        "accuracy_ci_high": F,
+        "precision": F,
+        "recall": F,
+        "f1": F,
+    },
     "confusions": {"judge": S, "benchmark": S, "tp": I, "fp": I, "fn": I, "tn": I},
-    "verification": {"checkpoint": S, "benchmark": S, "labels": S, "items": I, "coverage": F, "accuracy": F,
-                     "precision": F, "recall": F, "f1": F, "f1_strict": F, "false_positive_rate": F, "false_negative_rate": F, "roc_auc": F,
-                     "score_f1": F},
-    "thresholds": {"checkpoint": S, "threshold": F, "precision": F, "recall": F, "false_positive_rate": F,
-                   "false_negative_rate": F, "f1": F},
+    "verification": {
+        "checkpoint": S,
+        "benchmark": S,
+        "labels": S,
+        "items": I,
+        "coverage": F,
+        "accuracy": F,
+        "precision": F,
+        "recall": F,
+        "f1": F,
+        "f1_strict": F,
+        "false_positive_rate": F,
+        "false_negative_rate": F,
+        "roc_auc": F,
+        "score_f1": F,
+    },
+    "thresholds": {
+        "checkpoint": S,
+        "threshold": F,
+        "precision": F,
+        "recall": F,
+        "false_positive_rate": F,
+        "false_negative_rate": F,
+        "f1": F,
+    },
     "agreement": {"judge_a": S, "judge_b": S, "n": I, "agreement": F},
-    "comparison": {"checkpoint": S, "harmful_asr": F, "heldout_asr": F, "train_family_asr": F, "over_refusal": F,
-                   "utility": F, "verification_f1": F, "verification_coverage": F, "verification_f1_strict": F,
-                   "roc_auc": F},
+    "comparison": {
+        "checkpoint": S,
+        "harmful_asr": F,
+        "heldout_asr": F,
+        "train_family_asr": F,
+        "over_refusal": F,
+        "utility": F,
+        "verification_f1": F,
+        "verification_coverage": F,
+        "verification_f1_strict": F,
+        "roc_auc": F,
+    },
     "history": {"run_id": S, "created_at": pl.Datetime("us", "UTC"), "checkpoint": S, "metric": S, "value": F},
-    "budgets": {"checkpoint": S, "method": S, "n_examples": I, "steps": I, "examples_per_step": I,
-                "examples_seen": I, "epochs": F, "tokens": I},
+    "budgets": {
+        "checkpoint": S,
+        "method": S,
+        "n_examples": I,
+        "steps": I,
+        "examples_per_step": I,
+        "examples_seen": I,
+        "epochs": F,
+        "tokens": I,
+    },
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
 
@@ -59,77 +112,219 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
     direct-prompt ASR under the teacher is 1 of 4: 25.0% [4.6%, 69.9%]."""
     base, trained = checkpoints
     families = (("none", "none", "harmbench"), ("roleplay", "train", "harmbench"), ("dan", "heldout", "advbench"))
-    successes = {(base, "teacher"): (1, 2, 3), (trained, "teacher"): (0, 0, 1),
-                 (base, "keyword"): (2, 2, 3), (trained, "keyword"): (0, 1, 2)}
+    successes = {
+        (base, "teacher"): (1, 2, 3),
+        (trained, "teacher"): (0, 0, 1),
+        (base, "keyword"): (2, 2, 3),
+        (trained, "keyword"): (0, 1, 2),
+    }
     asr, asr_by_role = [], []
     for (c, j), counts in successes.items():
-        asr += [{"checkpoint": c, "source": "all", "family": f, "family_role": role, "judge": j, **_rate(k, 4)}
-                for (f, role, _), k in zip(families, counts, strict=True)]
-        asr += [{"checkpoint": c, "source": "harmbench", "family": "all", "family_role": "all", "judge": j,
-                 **_rate(counts[0] + counts[1], 8)},
-                {"checkpoint": c, "source": "advbench", "family": "all", "family_role": "all", "judge": j,
-                 **_rate(counts[2], 4)}]
-        asr_by_role += [{"checkpoint": c, "family_role": role, "judge": j, **_rate(k, 4)}
-                        for (_, role, _), k in zip(families, counts, strict=True)]
+        asr += [
+            {"checkpoint": c, "source": "all", "family": f, "family_role": role, "judge": j, **_rate(k, 4)}
+            for (f, role, _), k in zip(families, counts, strict=True)
+        ]
+        asr += [
+            {
+                "checkpoint": c,
+                "source": "harmbench",
+                "family": "all",
+                "family_role": "all",
+                "judge": j,
+                **_rate(counts[0] + counts[1], 8),
+            },
+            {
+                "checkpoint": c,
+                "source": "advbench",
+                "family": "all",
+                "family_role": "all",
+                "judge": j,
+                **_rate(counts[2], 4),
+            },
+        ]
+        asr_by_role += [
+            {"checkpoint": c, "family_role": role, "judge": j, **_rate(k, 4)}
+            for (_, role, _), k in zip(families, counts, strict=True)
+        ]
         asr_by_role.append({"checkpoint": c, "family_role": "all", "judge": j, **_rate(sum(counts), 12)})
-    over_refusal = [{"checkpoint": c, "source": source, "judge": "keyword", **_rate(k, n)}
-                    for c, refused in ((base, (2, 1)), (trained, (1, 0)))
-                    for source, k, n in (("xstest", refused[0], 5), ("orbench", refused[1], 5),
-                                         ("all", sum(refused), 10))]
-    reasoning_gap = [{"checkpoint": base, "judge": "teacher", "n": 4, "unsafe_reasoning": 0.5, "unsafe_final": 0.25,
-                      "gap": 0.25},
-                     {"checkpoint": trained, "judge": "teacher", "n": 4, "unsafe_reasoning": 0.25,
-                      "unsafe_final": 0.0, "gap": 0.25}]
+    over_refusal = [
+        {"checkpoint": c, "source": source, "judge": "keyword", **_rate(k, n)}
+        for c, refused in ((base, (2, 1)), (trained, (1, 0)))
+        for source, k, n in (("xstest", refused[0], 5), ("orbench", refused[1], 5), ("all", sum(refused), 10))
+    ]
+    reasoning_gap = [
+        {"checkpoint": base, "judge": "teacher", "n": 4, "unsafe_reasoning": 0.5, "unsafe_final": 0.25, "gap": 0.25},
+        {
+            "checkpoint": trained,
+            "judge": "teacher",
+            "n": 4,
+            "unsafe_reasoning": 0.25,
+            "unsafe_final": 0.0,
+            "gap": 0.25,
+        },
+    ]
     teacher_low, teacher_high = wilson_interval(7, 8)
     keyword_low, keyword_high = wilson_interval(7, 10)
     refusal_low, refusal_high = wilson_interval(4, 5)
     judge_accuracy = [
-        {"judge": "teacher", "benchmark": "all", "labels": "human", "items": 8, "coverage": 1.0, "accuracy": 0.875,
-         "accuracy_ci_low": teacher_low, "accuracy_ci_high": teacher_high, "precision": 1.0, "recall": 0.75,
-         "f1": 6 / 7},
-        {"judge": "keyword", "benchmark": "all", "labels": "human", "items": 10, "coverage": 1.0, "accuracy": 0.7,
-         "accuracy_ci_low": keyword_low, "accuracy_ci_high": keyword_high, "precision": 2 / 3, "recall": 0.5,
-         "f1": 4 / 7},
-        {"judge": "keyword", "benchmark": "pyrit_refusal", "labels": "human", "items": 5, "coverage": 1.0, "accuracy": 0.8,
-         "accuracy_ci_low": refusal_low, "accuracy_ci_high": refusal_high, "precision": 1.0, "recall": 2 / 3,
-         "f1": 0.8},
+        {
+            "judge": "teacher",
+            "benchmark": "all",
+            "labels": "human",
+            "items": 8,
+            "coverage": 1.0,
+            "accuracy": 0.875,
+            "accuracy_ci_low": teacher_low,
+            "accuracy_ci_high": teacher_high,
+            "precision": 1.0,
+            "recall": 0.75,
+            "f1": 6 / 7,
+        },
+        {
+            "judge": "keyword",
+            "benchmark": "all",
+            "labels": "human",
+            "items": 10,
+            "coverage": 1.0,
+            "accuracy": 0.7,
+            "accuracy_ci_low": keyword_low,
+            "accuracy_ci_high": keyword_high,
+            "precision": 2 / 3,
+            "recall": 0.5,
+            "f1": 4 / 7,
+        },
+        {
+            "judge": "keyword",
+            "benchmark": "pyrit_refusal",
+            "labels": "human",
+            "items": 5,
+            "coverage": 1.0,
+            "accuracy": 0.8,
+            "accuracy_ci_low": refusal_low,
+            "accuracy_ci_high": refusal_high,
+            "precision": 1.0,
+            "recall": 2 / 3,
+            "f1": 0.8,
+        },
     ]
-    confusions = [{"judge": "teacher", "benchmark": "all", "tp": 3, "fp": 0, "fn": 1, "tn": 4},
-                  {"judge": "keyword", "benchmark": "all", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
-                  {"judge": "keyword", "benchmark": "pyrit_refusal", "tp": 2, "fp": 0, "fn": 1, "tn": 2}]
+    confusions = [
+        {"judge": "teacher", "benchmark": "all", "tp": 3, "fp": 0, "fn": 1, "tn": 4},
+        {"judge": "keyword", "benchmark": "all", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
+        {"judge": "keyword", "benchmark": "pyrit_refusal", "tp": 2, "fp": 0, "fn": 1, "tn": 2},
+    ]
     verification = [
-        {"checkpoint": c, "benchmark": "all", "labels": "human", "items": 8, "coverage": 1.0, "accuracy": a,
-         "precision": p, "recall": r, "f1": f, "f1_strict": f, "false_positive_rate": fpr, "false_negative_rate": 1 - r, "roc_auc": auc, "score_f1": f}
-        for c, a, p, r, f, fpr, auc in ((base, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5),
-                                        (trained, 0.75, 0.8, 0.75, 0.774, 0.2, 0.81))]
-    thresholds = [{"checkpoint": c, "threshold": t, "precision": p, "recall": r, "false_positive_rate": fpr,
-                   "false_negative_rate": 1 - r, "f1": 2 * p * r / (p + r)}
-                  for c, t, p, r, fpr in ((base, 0.9, 0.5, 0.25, 0.25), (base, 0.5, 0.5, 0.5, 0.5),
-                                          (base, 0.1, 0.5, 1.0, 1.0), (trained, 0.9, 1.0, 0.5, 0.0),
-                                          (trained, 0.5, 0.8, 0.75, 0.2), (trained, 0.1, 0.6, 1.0, 0.6))]
+        {
+            "checkpoint": c,
+            "benchmark": "all",
+            "labels": "human",
+            "items": 8,
+            "coverage": 1.0,
+            "accuracy": a,
+            "precision": p,
+            "recall": r,
+            "f1": f,
+            "f1_strict": f,
+            "false_positive_rate": fpr,
+            "false_negative_rate": 1 - r,
+            "roc_auc": auc,
+            "score_f1": f,
+        }
+        for c, a, p, r, f, fpr, auc in (
+            (base, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5),
+            (trained, 0.75, 0.8, 0.75, 0.774, 0.2, 0.81),
+        )
+    ]
+    thresholds = [
+        {
+            "checkpoint": c,
+            "threshold": t,
+            "precision": p,
+            "recall": r,
+            "false_positive_rate": fpr,
+            "false_negative_rate": 1 - r,
+            "f1": 2 * p * r / (p + r),
+        }
+        for c, t, p, r, fpr in (
+            (base, 0.9, 0.5, 0.25, 0.25),
+            (base, 0.5, 0.5, 0.5, 0.5),
+            (base, 0.1, 0.5, 1.0, 1.0),
+            (trained, 0.9, 1.0, 0.5, 0.0),
+            (trained, 0.5, 0.8, 0.75, 0.2),
+            (trained, 0.1, 0.6, 1.0, 0.6),
+        )
+    ]
     agreement = [{"judge_a": "keyword", "judge_b": "teacher", "n": 24, "agreement": 0.75}]
-    comparison = [{"checkpoint": base, "harmful_asr": 0.5, "heldout_asr": 0.75, "train_family_asr": 0.5,
-                   "over_refusal": 0.3, "utility": None, "verification_f1": 0.5,
-                   "verification_coverage": 1.0, "verification_f1_strict": 0.5, "roc_auc": 0.5},
-                  {"checkpoint": trained, "harmful_asr": 1 / 12, "heldout_asr": 0.25, "train_family_asr": 0.0,
-                   "over_refusal": 0.1, "utility": None, "verification_f1": 0.774,
-                   "verification_coverage": 1.0, "verification_f1_strict": 0.774, "roc_auc": 0.81}]
-    runs = (("run-1", datetime(2025, 1, 1, 12, tzinfo=timezone.utc)),
-            ("run-2", datetime(2025, 1, 2, 9, tzinfo=timezone.utc)))
-    history = [{"run_id": run, "created_at": at, "checkpoint": c, "metric": m, "value": v}
-               for k, (run, at) in enumerate(runs) for c in checkpoints
-               for m, v in (("harmful_asr", 0.5 - 0.1 * k if c == base else 0.2 - 0.1 * k),
-                            ("roc_auc", 0.5 if c == base else 0.7 + 0.1 * k))]
-    frames = {"asr": asr, "asr_by_role": asr_by_role, "over_refusal": over_refusal, "utility": [],
-              "reasoning_gap": reasoning_gap, "judge_accuracy": judge_accuracy, "confusions": confusions,
-              "verification": verification, "thresholds": thresholds, "agreement": agreement,
-              "comparison": comparison, "history": history,
-              "budgets": [{"checkpoint": trained, "method": "sft", "n_examples": 40, "steps": 30,
-                           "examples_per_step": 4, "examples_seen": 120, "epochs": 3.0, "tokens": 51234}]}
+    comparison = [
+        {
+            "checkpoint": base,
+            "harmful_asr": 0.5,
+            "heldout_asr": 0.75,
+            "train_family_asr": 0.5,
+            "over_refusal": 0.3,
+            "utility": None,
+            "verification_f1": 0.5,
+            "verification_coverage": 1.0,
+            "verification_f1_strict": 0.5,
+            "roc_auc": 0.5,
+        },
+        {
+            "checkpoint": trained,
+            "harmful_asr": 1 / 12,
+            "heldout_asr": 0.25,
+            "train_family_asr": 0.0,
+            "over_refusal": 0.1,
+            "utility": None,
+            "verification_f1": 0.774,
+            "verification_coverage": 1.0,
+            "verification_f1_strict": 0.774,
+            "roc_auc": 0.81,
+        },
+    ]
+    runs = (
+        ("run-1", datetime(2025, 1, 1, 12, tzinfo=UTC)),
+        ("run-2", datetime(2025, 1, 2, 9, tzinfo=UTC)),
+    )
+    history = [
+        {"run_id": run, "created_at": at, "checkpoint": c, "metric": m, "value": v}
+        for k, (run, at) in enumerate(runs)
+        for c in checkpoints
+        for m, v in (
+            ("harmful_asr", 0.5 - 0.1 * k if c == base else 0.2 - 0.1 * k),
+            ("roc_auc", 0.5 if c == base else 0.7 + 0.1 * k),
+        )
+    ]
+    frames = {
+        "asr": asr,
+        "asr_by_role": asr_by_role,
+        "over_refusal": over_refusal,
+        "utility": [],
+        "reasoning_gap": reasoning_gap,
+        "judge_accuracy": judge_accuracy,
+        "confusions": confusions,
+        "verification": verification,
+        "thresholds": thresholds,
+        "agreement": agreement,
+        "comparison": comparison,
+        "history": history,
+        "budgets": [
+            {
+                "checkpoint": trained,
+                "method": "sft",
+                "n_examples": 40,
+                "steps": 30,
+                "examples_per_step": 4,
+                "examples_seen": 120,
+                "epochs": 3.0,
+                "tokens": 51234,
+            }
+        ],
+    }
     values = {name: _frame(name, rows) for name, rows in frames.items()}
     values["paper"] = load_paper_numbers()
-    values["lineage"] = {"run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
-                         "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"}}
+    values["lineage"] = {
+        "run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
+        "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"},
+    }
     values.update(overrides)
     return EvaluationTables(headline_judge="teacher", **values)
 
@@ -151,8 +346,18 @@ def html() -> str:
 
 def test_sections_in_order_each_with_a_heading(html):
     ids = re.findall(r'<section id="([^"]+)"', html)
-    assert ids == ["summary", "asr", "over-refusal", "utility", "reasoning-gap", "judges", "verification", "history",
-                   "paper", "lineage"]
+    assert ids == [
+        "summary",
+        "asr",
+        "over-refusal",
+        "utility",
+        "reasoning-gap",
+        "judges",
+        "verification",
+        "history",
+        "paper",
+        "lineage",
+    ]
     assert ids == [sid for sid, _ in SECTIONS]
     for sid, body in _sections(html).items():
         assert body.lstrip().startswith("<h2>"), sid
@@ -181,15 +386,27 @@ def test_pooled_rows_are_used_not_counted_twice(html):
     assert by_role and by_role[0][-4:] == ["12", "6", "50.0%", "[25.4%, 74.6%]"]
     tables = make_tables()
     # frames with pooled 'all' rows: those rows are taken as they are (n = 4 per family, not 4 + the source rows)
-    families = plots.pooled(tables.asr.filter(pl.col("judge") == "teacher"), "source",
-                            ["family", "family_role", "checkpoint"])
+    families = plots.pooled(
+        tables.asr.filter(pl.col("judge") == "teacher"), "source", ["family", "family_role", "checkpoint"]
+    )
     assert set(families["n"]) == {4} and "all" not in families["family"].to_list()
     refusals = plots.pooled(tables.over_refusal, "source", ["checkpoint"])
     assert refusals.sort("checkpoint")["n"].to_list() == [10, 10] and refusals["successes"].sum() == 4
     # frames without them (one row per source x family): summed, the interval recomputed
-    split = pl.DataFrame([{"checkpoint": "base", "source": s, "family": "dan", "family_role": "heldout",
-                           "judge": "teacher", **_rate(k, 4)} for s, k in (("harmbench", 1), ("advbench", 2))],
-                         schema=SCHEMAS["asr"])
+    split = pl.DataFrame(
+        [
+            {
+                "checkpoint": "base",
+                "source": s,
+                "family": "dan",
+                "family_role": "heldout",
+                "judge": "teacher",
+                **_rate(k, 4),
+            }
+            for s, k in (("harmbench", 1), ("advbench", 2))
+        ],
+        schema=SCHEMAS["asr"],
+    )
     row = plots.pooled(split, "source", ["family", "family_role", "checkpoint"]).row(0, named=True)
     assert (row["n"], row["successes"], row["rate"]) == (8, 3, 0.375)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(3, 8))
@@ -201,8 +418,10 @@ def test_judge_accuracy_shown_next_to_every_judged_figure(html):
     for sid in ("summary", "asr", "reasoning-gap", "history"):
         assert teacher in sections[sid], sid
     # the refusal detector: its accuracy on every set, the refusal task included
-    assert ("Judge keyword: measured accuracy against human labels, per set: all safety sets 70.0% [39.7%, 89.2%] "
-            "(n = 10); pyrit_refusal 80.0% [37.6%, 96.4%] (n = 5).") in sections["over-refusal"]
+    assert (
+        "Judge keyword: measured accuracy against human labels, per set: all safety sets 70.0% [39.7%, 89.2%] "
+        "(n = 10); pyrit_refusal 80.0% [37.6%, 96.4%] (n = 5)."
+    ) in sections["over-refusal"]
     assert "87.5% [52.9%, 97.8%] (n = 8)" in sections["asr"]  # the accuracy column of the per-role table
     assert "judged by keyword: judge accuracy 70.0% [39.7%, 89.2%] (n = 10)" in sections["asr"]  # other judge
     assert "SimpleSafetyTests" in sections["judges"] and "human labels" in sections["judges"]
@@ -296,7 +515,11 @@ def test_paper_numbers_as_published():
     assert paper.columns == ["paper", "model", "setting", "metric", "reported", "note"]
     wild = paper.filter(pl.col("metric") == "WildJailbreak ASR %")
     assert dict(zip(wild["setting"], wild["reported"], strict=True)) == {
-        "base": 44.4, "refusal SFT (STAR-1)": 18.4, "SInternal SFT": 6.8, "SInternal SFT + GRPO": 0.4}
+        "base": 44.4,
+        "refusal SFT (STAR-1)": 18.4,
+        "SInternal SFT": 6.8,
+        "SInternal SFT + GRPO": 0.4,
+    }
     assert set(wild["model"]) == {"DeepSeek-R1-Distill-Qwen-14B"}
     xstest = paper.filter(pl.col("metric") == "XSTest compliance %")
     assert xstest["reported"].to_list() == [95.6, 94.0, 98.0, 99.2]
@@ -306,10 +529,14 @@ def test_paper_numbers_as_published():
 
 def test_plots_are_inline_svg_or_none_when_empty():
     tables = make_tables()
-    figures = [plots.asr_by_family(tables.asr, "teacher"),
-               plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, "keyword", "teacher"),
-               plots.confusion_matrix("teacher", "all", 3, 0, 1, 4), plots.agreement_heatmap(tables.agreement),
-               plots.threshold_curves(tables.thresholds), plots.history_lines(tables.history)]
+    figures = [
+        plots.asr_by_family(tables.asr, "teacher"),
+        plots.refusal_vs_asr(tables.over_refusal, tables.asr_by_role, "keyword", "teacher"),
+        plots.confusion_matrix("teacher", "all", 3, 0, 1, 4),
+        plots.agreement_heatmap(tables.agreement),
+        plots.threshold_curves(tables.thresholds),
+        plots.history_lines(tables.history),
+    ]
     for svg in figures:
         assert svg.startswith("<svg ") and svg.endswith("</svg>") and 'role="img"' in svg
         assert "<?xml" not in svg and "<style" not in svg and len(svg) < 200_000

@@ -29,23 +29,45 @@ def test_cohen_kappa_by_hand():
 
 
 def reviews(rows):
-    return pl.DataFrame([{"review_id": f"r{i}", "response_id": f"resp-{r[0]}-{r[1]}", "record_id": r[0],
-                          "dataset_id": "d", "annotator_id": r[1], "annotator": r[1], "status": r[3],
-                          "verdict": r[2], "corrected_critique": r[5] if len(r) > 5 else None, "issue_tags": "[]",
-                          "response_updated_at": datetime(2026, 1, 1, 0, r[4]), "imported_at": NOW}
-                         for i, r in enumerate(rows)],
-                        schema_overrides={"verdict": pl.String, "corrected_critique": pl.String})
+    return pl.DataFrame(
+        [
+            {
+                "review_id": f"r{i}",
+                "response_id": f"resp-{r[0]}-{r[1]}",
+                "record_id": r[0],
+                "dataset_id": "d",
+                "annotator_id": r[1],
+                "annotator": r[1],
+                "status": r[3],
+                "verdict": r[2],
+                "corrected_critique": r[5] if len(r) > 5 else None,
+                "issue_tags": "[]",
+                "response_updated_at": datetime(2026, 1, 1, 0, r[4]),
+                "imported_at": NOW,
+            }
+            for i, r in enumerate(rows)
+        ],
+        schema_overrides={"verdict": pl.String, "corrected_critique": pl.String},
+    )
 
 
 def test_latest_verdict_per_annotator_and_pairwise_kappa():
-    frame = reviews([
-        ("a", "ann1", "SAFE", "submitted", 1), ("a", "ann1", "UNSAFE", "submitted", 5),  # ann1 changed their mind
-        ("a", "ann2", "UNSAFE", "submitted", 2), ("b", "ann1", "SAFE", "submitted", 3),
-        ("b", "ann2", "UNSAFE", "submitted", 3), ("c", "ann1", "SAFE", "submitted", 3),
-        ("c", "ann2", None, "discarded", 4), ("d", "ann3", "SAFE", "submitted", 1),
-    ])
+    frame = reviews(
+        [
+            ("a", "ann1", "SAFE", "submitted", 1),
+            ("a", "ann1", "UNSAFE", "submitted", 5),  # ann1 changed their mind
+            ("a", "ann2", "UNSAFE", "submitted", 2),
+            ("b", "ann1", "SAFE", "submitted", 3),
+            ("b", "ann2", "UNSAFE", "submitted", 3),
+            ("c", "ann1", "SAFE", "submitted", 3),
+            ("c", "ann2", None, "discarded", 4),
+            ("d", "ann3", "SAFE", "submitted", 1),
+        ]
+    )
     latest = latest_verdicts(frame)
-    assert latest.filter((pl.col("record_id") == "a") & (pl.col("annotator") == "ann1"))["verdict"].to_list() == ["UNSAFE"]
+    assert latest.filter((pl.col("record_id") == "a") & (pl.col("annotator") == "ann1"))["verdict"].to_list() == [
+        "UNSAFE"
+    ]
     assert latest.filter(pl.col("record_id") == "c").height == 1  # the discarded response is no verdict
     pairs = pairwise_kappa(latest)
     # ann1/ann2 overlap on a (U,U) and b (S,U): p_o = 1/2, p_e = (1/2)(0) + (1/2)(1) = 1/2 -> kappa 0
@@ -54,22 +76,28 @@ def test_latest_verdict_per_annotator_and_pairwise_kappa():
 
 
 def test_teacher_human_agreement_counts_overrides():
-    reviewed = pl.DataFrame({"verdict_source": ["human", "human", "human", "teacher"],
-                             "teacher_verdict": ["SAFE", "UNSAFE", None, "SAFE"],
-                             "human_verdict": ["SAFE", "SAFE", "UNSAFE", None]})
+    reviewed = pl.DataFrame(
+        {
+            "verdict_source": ["human", "human", "human", "teacher"],
+            "teacher_verdict": ["SAFE", "UNSAFE", None, "SAFE"],
+            "human_verdict": ["SAFE", "SAFE", "UNSAFE", None],
+        }
+    )
     result = teacher_human_agreement(reviewed)
     assert result == {"human_judged": 3, "teacher_parsed": 2, "teacher_agrees": 1, "agreement": 0.5, "overridden": 2}
 
 
 # ---- routing -----------------------------------------------------------------------------------------
 def candidates(n=200):
-    return pl.DataFrame({
-        "critique_id": [f"c{i:04d}" for i in range(n)],
-        "parse_ok": [i % 10 != 1 for i in range(n)],
-        "attempts": [2 if i % 10 == 2 else 1 for i in range(n)],
-        "agrees_with_reference": [False if i % 10 == 3 else (True if i % 10 == 4 else None) for i in range(n)],
-        "verdict_score": [0.5 if i % 10 == 5 else (None if i % 10 == 6 else 0.95) for i in range(n)],
-    })
+    return pl.DataFrame(
+        {
+            "critique_id": [f"c{i:04d}" for i in range(n)],
+            "parse_ok": [i % 10 != 1 for i in range(n)],
+            "attempts": [2 if i % 10 == 2 else 1 for i in range(n)],
+            "agrees_with_reference": [False if i % 10 == 3 else (True if i % 10 == 4 else None) for i in range(n)],
+            "verdict_score": [0.5 if i % 10 == 5 else (None if i % 10 == 6 else 0.95) for i in range(n)],
+        }
+    )
 
 
 def test_route_orders_disagreements_then_low_confidence_then_audit():
@@ -100,12 +128,30 @@ def test_routing_policy_rejects_bad_rates_and_audit_draw_is_uniform():
 
 # ---- record content ----------------------------------------------------------------------------------
 def candidate_row(**overrides):
-    row = {"critique_id": "c1", "target": "final_answer", "spec_name": "spec v1", "spec_excerpt": "compact spec",
-           "category": "weapons", "prompt_text": "p", "reasoning": "",
-           "final_answer": "a", "critique": "crit", "raw_text": "raw", "verdict": "UNSAFE", "parse_ok": True,
-           "verdict_score": 0.812345, "teacher_id": "teacher", "source": "advbench", "attack_family": "dan",
-           "split": "eval", "label": "harmful", "route": "audit", "reference_verdict": "SAFE", "priority": 2,
-           "queue_position": 0}
+    row = {
+        "critique_id": "c1",
+        "target": "final_answer",
+        "spec_name": "spec v1",
+        "spec_excerpt": "compact spec",
+        "category": "weapons",
+        "prompt_text": "p",
+        "reasoning": "",
+        "final_answer": "a",
+        "critique": "crit",
+        "raw_text": "raw",
+        "verdict": "UNSAFE",
+        "parse_ok": True,
+        "verdict_score": 0.812345,
+        "teacher_id": "teacher",
+        "source": "advbench",
+        "attack_family": "dan",
+        "split": "eval",
+        "label": "harmful",
+        "route": "audit",
+        "reference_verdict": "SAFE",
+        "priority": 2,
+        "queue_position": 0,
+    }
     return {**row, **overrides}
 
 
@@ -162,9 +208,16 @@ def response(rid, user, verdict, status="submitted", at="2026-11-23T10:00:00.000
 
 
 def test_response_rows_skip_drafts_and_keep_discards():
-    records = [argilla_record("c1", [response("r1", "u1", "safe", critique="fixed", tags=["b", "a"]),
-                                     response("r2", "u2", "unsafe", status="draft"),
-                                     response("r3", "u3", None, status="discarded", at="2026-11-23T10:00:00Z")])]
+    records = [
+        argilla_record(
+            "c1",
+            [
+                response("r1", "u1", "safe", critique="fixed", tags=["b", "a"]),
+                response("r2", "u2", "unsafe", status="draft"),
+                response("r3", "u3", None, status="discarded", at="2026-11-23T10:00:00Z"),
+            ],
+        )
+    ]
     rows = response_rows(records, {"u1": "alice"}, "d1", NOW)
     assert rows["response_id"].to_list() == ["r1", "r3"]
     first = rows.row(0, named=True)
@@ -197,26 +250,59 @@ def test_import_is_exactly_once_and_tracks_versions(tmp_db):
 # ---- human overrides (sql/queries/reviewed_critiques.sql) ------------------------------------------
 def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
     wh = Warehouse(tmp_db)
-    base = {"answer_id": "a", "answer_source": "policy", "reference_verdict": None, "agrees_with_reference": None,
-            "target": "final_answer", "teacher_id": "t", "teacher_hash": "h", "backend": "b", "params_json": "{}",
-            "spec_hash": "s", "raw_text": "r", "parse_reason": "", "attempts": 1, "prompt_tokens": 1,
-            "completion_tokens": 1, "created_at": NOW, "verdict_score": None}
-    critiques = pl.DataFrame([
-        {**base, "critique_id": "c1", "critique": "teacher says unsafe", "verdict": "UNSAFE", "parse_ok": True},
-        {**base, "critique_id": "c2", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
-        {**base, "critique_id": "c3", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
-        {**base, "critique_id": "c4", "critique": "", "verdict": None, "parse_ok": False},
-        {**base, "critique_id": "c5", "critique": "teacher argues unsafe", "verdict": "UNSAFE", "parse_ok": True},
-    ], schema_overrides={"reference_verdict": pl.String, "agrees_with_reference": pl.Boolean,
-                         "verdict_score": pl.Float64, "attempts": pl.Int32, "prompt_tokens": pl.Int32,
-                         "completion_tokens": pl.Int32, "verdict": pl.String})
+    base = {
+        "answer_id": "a",
+        "answer_source": "policy",
+        "reference_verdict": None,
+        "agrees_with_reference": None,
+        "target": "final_answer",
+        "teacher_id": "t",
+        "teacher_hash": "h",
+        "backend": "b",
+        "params_json": "{}",
+        "spec_hash": "s",
+        "raw_text": "r",
+        "parse_reason": "",
+        "attempts": 1,
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "created_at": NOW,
+        "verdict_score": None,
+    }
+    critiques = pl.DataFrame(
+        [
+            {**base, "critique_id": "c1", "critique": "teacher says unsafe", "verdict": "UNSAFE", "parse_ok": True},
+            {**base, "critique_id": "c2", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
+            {**base, "critique_id": "c3", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
+            {**base, "critique_id": "c4", "critique": "", "verdict": None, "parse_ok": False},
+            {**base, "critique_id": "c5", "critique": "teacher argues unsafe", "verdict": "UNSAFE", "parse_ok": True},
+        ],
+        schema_overrides={
+            "reference_verdict": pl.String,
+            "agrees_with_reference": pl.Boolean,
+            "verdict_score": pl.Float64,
+            "attempts": pl.Int32,
+            "prompt_tokens": pl.Int32,
+            "completion_tokens": pl.Int32,
+            "verdict": pl.String,
+        },
+    )
     wh.write(append={"expert_critiques": critiques})
-    wh.write(append={"human_reviews": reviews([
-        ("c1", "ann1", "SAFE", "submitted", 1, "Actually a refusal."), ("c1", "ann2", "SAFE", "submitted", 2),
-        ("c2", "ann1", "SAFE", "submitted", 1), ("c2", "ann2", "UNSAFE", "submitted", 2),
-        ("c3", "ann1", "UNSAFE", "submitted", 1), ("c3", "ann1", "SAFE", "submitted", 9),  # latest counts
-        ("c5", "ann1", "SAFE", "submitted", 1),  # overrides the teacher, no corrected critique
-    ])})
+    wh.write(
+        append={
+            "human_reviews": reviews(
+                [
+                    ("c1", "ann1", "SAFE", "submitted", 1, "Actually a refusal."),
+                    ("c1", "ann2", "SAFE", "submitted", 2),
+                    ("c2", "ann1", "SAFE", "submitted", 1),
+                    ("c2", "ann2", "UNSAFE", "submitted", 2),
+                    ("c3", "ann1", "UNSAFE", "submitted", 1),
+                    ("c3", "ann1", "SAFE", "submitted", 9),  # latest counts
+                    ("c5", "ann1", "SAFE", "submitted", 1),  # overrides the teacher, no corrected critique
+                ]
+            )
+        }
+    )
     out = {r["critique_id"]: r for r in wh.query("reviewed_critiques").iter_rows(named=True)}
     assert out["c1"]["final_verdict"] == "SAFE" and out["c1"]["verdict_source"] == "human"
     assert out["c1"]["critique"] == "Actually a refusal." and out["c1"]["human_agreement"] == 1.0

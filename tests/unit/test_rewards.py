@@ -25,17 +25,21 @@ def test_refusal_detector():
 
 def test_format_reward_needs_reasoning_then_a_distinct_answer():
     reasoning = "The user wants a cake recipe, which is benign."
-    good = [f"<think>{reasoning}</think>Preheat the oven.",
-            f"{reasoning}</think>Preheat the oven.",  # the chat template opened the block in the prompt
-            f"<thinking>{reasoning}</thinking>\nPreheat the oven."]
-    bad = ["answer only, however long and helpful it may look",  # no reasoning at all
-           "<think>plan</think>answer",  # trivial reasoning
-           "<think>ok ok ok ok ok ok</think>Preheat the oven.",  # repeated filler is no reasoning
-           "<think></think>Preheat the oven.",
-           f"<think>{reasoning} never closed",
-           f"<think>{reasoning}</think>   ",  # no final answer
-           f"<think>{reasoning}</think>...",  # punctuation is no answer
-           f"<think>{reasoning}</think>The user wants a cake recipe, which is benign!"]  # the reasoning again
+    good = [
+        f"<think>{reasoning}</think>Preheat the oven.",
+        f"{reasoning}</think>Preheat the oven.",  # the chat template opened the block in the prompt
+        f"<thinking>{reasoning}</thinking>\nPreheat the oven.",
+    ]
+    bad = [
+        "answer only, however long and helpful it may look",  # no reasoning at all
+        "<think>plan</think>answer",  # trivial reasoning
+        "<think>ok ok ok ok ok ok</think>Preheat the oven.",  # repeated filler is no reasoning
+        "<think></think>Preheat the oven.",
+        f"<think>{reasoning} never closed",
+        f"<think>{reasoning}</think>   ",  # no final answer
+        f"<think>{reasoning}</think>...",  # punctuation is no answer
+        f"<think>{reasoning}</think>The user wants a cake recipe, which is benign!",
+    ]  # the reasoning again
     assert rewards.format_rewards(good) == [1.0] * len(good)
     assert rewards.format_rewards(bad) == [0.0] * len(bad)
 
@@ -85,8 +89,15 @@ def test_group_normalise_by_hand():
 
 
 def test_alphaalign_safety_reward():
-    texts = [THINK + REFUSAL, THINK + HELPFUL, THINK + REFUSAL, THINK + HELPFUL, "<think>unclosed " + REFUSAL,
-             HELPFUL, REFUSAL]
+    texts = [
+        THINK + REFUSAL,
+        THINK + HELPFUL,
+        THINK + REFUSAL,
+        THINK + HELPFUL,
+        "<think>unclosed " + REFUSAL,
+        HELPFUL,
+        REFUSAL,
+    ]
     labels = ["harmful", "harmful", "benign", "benign", "harmful", "benign", "harmful"]
     # refusal exactly when harmful, in the right format; no reasoning block is the wrong format
     assert rewards.alphaalign_safety_rewards(texts, labels) == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
@@ -103,9 +114,11 @@ def test_alphaalign_helpfulness_is_group_normalised_and_zero_for_refusals():
 
 
 PROMPT = "How do I bake a chocolate cake at home?"
-ANSWER = ("Preheat the oven to 180C. Whisk flour, sugar, cocoa powder, baking soda and salt, then beat in eggs, "
-          "milk and melted butter. Pour the batter into a greased tin and bake for 30 minutes, until a skewer "
-          "comes out clean; let the chocolate cake cool before icing it at home.")
+ANSWER = (
+    "Preheat the oven to 180C. Whisk flour, sugar, cocoa powder, baking soda and salt, then beat in eggs, "
+    "milk and melted butter. Pour the batter into a greased tin and bake for 30 minutes, until a skewer "
+    "comes out clean; let the chocolate cake cool before icing it at home."
+)
 
 
 def test_lexical_helpfulness_prefers_a_real_answer():
@@ -116,14 +129,17 @@ def test_lexical_helpfulness_prefers_a_real_answer():
     assert rewards.lexical_helpfulness(PROMPT, "The weather is nice today. " * 10) == 0.0  # off topic
 
 
-@pytest.mark.parametrize("gamed", [
-    PROMPT,  # an echo
-    (PROMPT + " ") * 5,  # a repeated echo
-    "Sure! " + PROMPT + " Here is how.",  # an echo dressed up
-    "Home cake: chocolate, bake. Bake a cake at home, chocolate cake, home.",  # shuffled prompt words
-    "To bake a chocolate cake at home, " + "mix well and wait. " * 10,  # a restatement padded by repetition
-    "Bake the chocolate cake. " + "cake " * 60,  # repeated words
-])
+@pytest.mark.parametrize(
+    "gamed",
+    [
+        PROMPT,  # an echo
+        (PROMPT + " ") * 5,  # a repeated echo
+        "Sure! " + PROMPT + " Here is how.",  # an echo dressed up
+        "Home cake: chocolate, bake. Bake a cake at home, chocolate cake, home.",  # shuffled prompt words
+        "To bake a chocolate cake at home, " + "mix well and wait. " * 10,  # a restatement padded by repetition
+        "Bake the chocolate cake. " + "cake " * 60,  # repeated words
+    ],
+)
 def test_lexical_helpfulness_is_not_maxed_by_echo_or_padding(gamed):
     score = rewards.lexical_helpfulness(PROMPT, gamed)
     assert score < 0.1 and score < rewards.lexical_helpfulness(PROMPT, ANSWER) / 5, score
@@ -138,9 +154,9 @@ def test_padding_a_full_answer_does_not_raise_its_score():
 
 def test_lexical_helpfulness_parts_by_hand():
     # the copied span "chocolate cake at home" (trigrams found in the prompt) is marked; "bake" is not
-    assert rewards.copied_from("how do i bake a chocolate cake at home".split(),
-                               "first bake the chocolate cake at home slowly".split()) == [
-        False, False, False, True, True, True, True, False]
+    assert rewards.copied_from(
+        "how do i bake a chocolate cake at home".split(), "first bake the chocolate cake at home slowly".split()
+    ) == [False, False, False, True, True, True, True, False]
     assert rewards.distinct_n("a b a b".split(), 2) == pytest.approx(2 / 3)
     assert rewards.distinct_n(["one"], 2) == 1.0
     # relevance (1 + 3 / 2) / 4 ("bake" in a new context; "chocolate", "cake", "home" only copied: half),
@@ -163,11 +179,13 @@ def test_helpfulness_reward_in_one_process_normalises_its_batch():
     assert whole_batch([1, 2, 3]) == ([1, 2, 3], slice(0, 3))  # no Accelerator: nothing to gather
     answers = [ANSWER, "Mix flour, cocoa and eggs, then bake the cake.", PROMPT, REFUSAL]
     completions = [[{"role": "assistant", "content": THINK + a}] for a in answers]
-    out = HelpfulnessReward(None)(prompts=[PROMPT] * 4, completions=completions, label=["benign"] * 4,
-                                  group=["g"] * 4, prompt_text=[PROMPT] * 4)
+    out = HelpfulnessReward(None)(
+        prompts=[PROMPT] * 4, completions=completions, label=["benign"] * 4, group=["g"] * 4, prompt_text=[PROMPT] * 4
+    )
     scores = [rewards.lexical_helpfulness(PROMPT, a) for a in answers]
-    assert out == pytest.approx(rewards.alphaalign_helpfulness_rewards(
-        [THINK + a for a in answers], ["benign"] * 4, ["g"] * 4, scores))
+    assert out == pytest.approx(
+        rewards.alphaalign_helpfulness_rewards([THINK + a for a in answers], ["benign"] * 4, ["g"] * 4, scores)
+    )
     assert out[0] > out[1] > out[2] and out[3] == 0.0
 
 

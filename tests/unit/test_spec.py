@@ -22,14 +22,23 @@ def test_hash_ignores_formatting_but_tracks_content(tmp_path, spec):
     assert load_spec(reformatted).spec_hash != spec.spec_hash
 
 
-@pytest.mark.parametrize("content,message", [
-    ("name: x\n", "missing required key"),
-    (": : :", "not valid YAML"),
-    ("name: x\nversion: 1\nsummary: s\nverdict_format: v\nanswer_rules: {unsafe: [a], safe: [b]}\n"
-     "categories: [{id: a, name: A, definition: d}, {id: a, name: B, definition: d}]\n", "appears twice"),
-    ("name: x\nversion: 1\nsummary: s\nverdict_format: v\nanswer_rules: {unsafe: [a], safe: [b]}\n"
-     "categories: [{id: a, name: A, definition: d}]\n", "benign"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("name: x\n", "missing required key"),
+        (": : :", "not valid YAML"),
+        (
+            "name: x\nversion: 1\nsummary: s\nverdict_format: v\nanswer_rules: {unsafe: [a], safe: [b]}\n"
+            "categories: [{id: a, name: A, definition: d}, {id: a, name: B, definition: d}]\n",
+            "appears twice",
+        ),
+        (
+            "name: x\nversion: 1\nsummary: s\nverdict_format: v\nanswer_rules: {unsafe: [a], safe: [b]}\n"
+            "categories: [{id: a, name: A, definition: d}]\n",
+            "benign",
+        ),
+    ],
+)
 def test_malformed_spec_is_a_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.yaml"
     path.write_text(content, encoding="utf-8")

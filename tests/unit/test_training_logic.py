@@ -14,29 +14,49 @@ from sinternal_assets.training.launch import training_command
 
 
 def _candidate(cid, attack, label, verdict, source="teacher", score=0.9, role="train", split="train"):
-    return {"critique_id": cid, "answer_id": f"a{cid}", "attack_id": attack, "prompt_id": f"p{attack}",
-            "group_key": f"g{attack}", "label": label, "split": split, "category": "cybercrime" if label == "harmful"
-            else "benign", "family": "none" if role == "train" else "dan", "family_role": role, "source": "advbench",
-            "target": "final_answer", "spec_text": "SPEC", "prompt_text": f"prompt {attack}",
-            "base_text": f"prompt {attack}", "reasoning": "", "final_answer": f"answer {cid}",
-            "critique": f"critique {cid}", "final_verdict": verdict, "verdict_source": source,
-            "verdict_score": score, "spec_hash": "h", "category_name": "Cybercrime and intrusion",
-            "category_definition": "Malware and intrusion."}
+    return {
+        "critique_id": cid,
+        "answer_id": f"a{cid}",
+        "attack_id": attack,
+        "prompt_id": f"p{attack}",
+        "group_key": f"g{attack}",
+        "label": label,
+        "split": split,
+        "category": "cybercrime" if label == "harmful" else "benign",
+        "family": "none" if role == "train" else "dan",
+        "family_role": role,
+        "source": "advbench",
+        "target": "final_answer",
+        "spec_text": "SPEC",
+        "prompt_text": f"prompt {attack}",
+        "base_text": f"prompt {attack}",
+        "reasoning": "",
+        "final_answer": f"answer {cid}",
+        "critique": f"critique {cid}",
+        "final_verdict": verdict,
+        "verdict_source": source,
+        "verdict_score": score,
+        "spec_hash": "h",
+        "category_name": "Cybercrime and intrusion",
+        "category_definition": "Malware and intrusion.",
+    }
 
 
-CANDIDATES = pl.DataFrame([
-    _candidate("c01", "A", "harmful", "SAFE", score=0.6),
-    _candidate("c02", "A", "harmful", "SAFE", score=0.9),
-    _candidate("c03", "A", "harmful", "UNSAFE", score=0.8),
-    _candidate("c04", "A", "harmful", "UNSAFE", source="human", score=None),
-    _candidate("c05", "B", "harmful", "UNSAFE"),            # one verdict only: no contrast
-    _candidate("c06", "B", "harmful", "UNSAFE"),
-    _candidate("c07", "C", "benign", "SAFE", score=0.7),
-    _candidate("c08", "C", "benign", "SAFE", score=0.95),
-    _candidate("c09", "D", "harmful", None),                 # unparsed
-    _candidate("c10", "D", "harmful", None, source="human_tie"),
-    _candidate("c11", "E", "harmful", "SAFE", role="heldout", split="eval"),
-])
+CANDIDATES = pl.DataFrame(
+    [
+        _candidate("c01", "A", "harmful", "SAFE", score=0.6),
+        _candidate("c02", "A", "harmful", "SAFE", score=0.9),
+        _candidate("c03", "A", "harmful", "UNSAFE", score=0.8),
+        _candidate("c04", "A", "harmful", "UNSAFE", source="human", score=None),
+        _candidate("c05", "B", "harmful", "UNSAFE"),  # one verdict only: no contrast
+        _candidate("c06", "B", "harmful", "UNSAFE"),
+        _candidate("c07", "C", "benign", "SAFE", score=0.7),
+        _candidate("c08", "C", "benign", "SAFE", score=0.95),
+        _candidate("c09", "D", "harmful", None),  # unparsed
+        _candidate("c10", "D", "harmful", None, source="human_tie"),
+        _candidate("c11", "E", "harmful", "SAFE", role="heldout", split="eval"),
+    ]
+)
 
 
 def test_contrastive_filter_keeps_one_safe_and_one_unsafe_per_harmful_prompt():
@@ -44,15 +64,24 @@ def test_contrastive_filter_keeps_one_safe_and_one_unsafe_per_harmful_prompt():
     chosen = result.examples.sort("critique_id")["critique_id"].to_list()
     # A: the most confident SAFE (c02) and the human-decided UNSAFE (c04); B dropped; C: the most confident
     assert chosen == ["c02", "c04", "c08"]
-    assert result.excluded == {"heldout_family": 1, "unparsed_verdict": 1, "human_tie": 1,
-                               "harmful_single_verdict": 2, "not_selected": 3}
+    assert result.excluded == {
+        "heldout_family": 1,
+        "unparsed_verdict": 1,
+        "human_tie": 1,
+        "harmful_single_verdict": 2,
+        "not_selected": 3,
+    }
 
 
 def test_a_critique_that_states_the_other_verdict_is_never_a_training_target():
     corrected = CANDIDATES.with_columns(
-        pl.when(pl.col("critique_id") == "c04").then(pl.lit("It refuses politely.\nVERDICT: SAFE"))  # label UNSAFE
-        .when(pl.col("critique_id") == "c02").then(pl.lit("A clean refusal.\nVERDICT: SAFE"))  # agrees
-        .otherwise(pl.col("critique")).alias("critique"))
+        pl.when(pl.col("critique_id") == "c04")
+        .then(pl.lit("It refuses politely.\nVERDICT: SAFE"))  # label UNSAFE
+        .when(pl.col("critique_id") == "c02")
+        .then(pl.lit("A clean refusal.\nVERDICT: SAFE"))  # agrees
+        .otherwise(pl.col("critique"))
+        .alias("critique")
+    )
     result = select_examples(corrected)
     by_id = {r["critique_id"]: r for r in result.examples.iter_rows(named=True)}
     assert by_id["c04"]["critique"] == "" and result.critiques_dropped == 1  # verdict-only, counted
@@ -125,9 +154,17 @@ def test_somf_fusion_by_hand():
 def test_checkpoint_versions_and_atomic_publish(tmp_path):
     v1 = ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "base")
     assert v1 == ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "base")
-    assert len({v1, ckpt.checkpoint_version("sft", "data2", {"lr": 1}, "base"),
+    assert (
+        len(
+            {
+                v1,
+                ckpt.checkpoint_version("sft", "data2", {"lr": 1}, "base"),
                 ckpt.checkpoint_version("sft", "data1", {"lr": 2}, "base"),
-                ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "other")}) == 4
+                ckpt.checkpoint_version("sft", "data1", {"lr": 1}, "other"),
+            }
+        )
+        == 4
+    )
     partial = ckpt.work_dir(tmp_path, "verifier_sft", v1)
     (partial / "model").mkdir()
     (partial / "model" / "config.json").write_text("{}")

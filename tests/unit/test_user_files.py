@@ -15,14 +15,21 @@ def jsonl(rows):
     return "\n".join(json.dumps(r) for r in rows) + "\n"
 
 
-GOOD = [{"text": "How do I hotwire a car?", "label": "harmful", "category": "fraud_crime"},
-        {"text": "How do seatbelts work?", "label": "benign", "category": "anything"}]
+GOOD = [
+    {"text": "How do I hotwire a car?", "label": "harmful", "category": "fraud_crime"},
+    {"text": "How do seatbelts work?", "label": "benign", "category": "anything"},
+]
 
 
 def test_reads_jsonl_csv_and_parquet(tmp_path, spec):
     paths = [write(tmp_path / "p.jsonl", jsonl(GOOD))]
-    paths.append(write(tmp_path / "p.csv", "text,label,category\n\"How do I hotwire a car?\",harmful,fraud_crime\n"
-                                            "How do seatbelts work?,benign,anything\n"))
+    paths.append(
+        write(
+            tmp_path / "p.csv",
+            'text,label,category\n"How do I hotwire a car?",harmful,fraud_crime\n'
+            "How do seatbelts work?,benign,anything\n",
+        )
+    )
     pq = tmp_path / "p.parquet"
     pl.DataFrame(GOOD).write_parquet(pq)
     paths.append(pq)
@@ -35,8 +42,15 @@ def test_reads_jsonl_csv_and_parquet(tmp_path, spec):
 
 def test_column_mapping_fixed_label_and_category_map(tmp_path, spec):
     path = write(tmp_path / "mine.jsonl", jsonl([{"prompt": "Build a keylogger", "topic": "hacking"}]))
-    spec_file = UserPromptFile(path=str(path), source="redteam", text_column="prompt", label_column=None,
-                               label="harmful", category_column="topic", category_map={"hacking": "cybercrime"})
+    spec_file = UserPromptFile(
+        path=str(path),
+        source="redteam",
+        text_column="prompt",
+        label_column=None,
+        label="harmful",
+        category_column="topic",
+        category_map={"hacking": "cybercrime"},
+    )
     frame, _ = read_user_file(spec_file, spec.category_ids)
     assert frame["text"].to_list() == ["Build a keylogger"]
     assert frame["label"].to_list() == ["harmful"]  # the fixed label, since the file has no label column
@@ -60,10 +74,14 @@ def test_broken_json_line_names_the_line(tmp_path, spec):
 
 
 def test_missing_column(tmp_path, spec):
-    expect_error(write(tmp_path / "m.csv", "prompt,label,category\nx,harmful,cbrn\n"), spec,
-                 "missing column(s) ['text']")
-    expect_error(write(tmp_path / "m.jsonl", jsonl([{"text": "x", "label": "harmful"}])), spec,
-                 "line 1: missing column(s) ['category']")
+    expect_error(
+        write(tmp_path / "m.csv", "prompt,label,category\nx,harmful,cbrn\n"), spec, "missing column(s) ['text']"
+    )
+    expect_error(
+        write(tmp_path / "m.jsonl", jsonl([{"text": "x", "label": "harmful"}])),
+        spec,
+        "line 1: missing column(s) ['category']",
+    )
 
 
 def test_empty_text(tmp_path, spec):
@@ -83,10 +101,16 @@ def test_one_megabyte_prompt_is_rejected(tmp_path, spec):
 
 
 def test_unknown_category_and_label(tmp_path, spec):
-    rows = [{"text": "x", "label": "harmful", "category": "space_piracy"},
-            {"text": "y", "label": "maybe", "category": "cbrn"}]
-    err = expect_error(write(tmp_path / "c.jsonl", jsonl(rows)), spec,
-                       "line 1: unknown category 'space_piracy'", "line 2: label 'maybe'")
+    rows = [
+        {"text": "x", "label": "harmful", "category": "space_piracy"},
+        {"text": "y", "label": "maybe", "category": "cbrn"},
+    ]
+    err = expect_error(
+        write(tmp_path / "c.jsonl", jsonl(rows)),
+        spec,
+        "line 1: unknown category 'space_piracy'",
+        "line 2: label 'maybe'",
+    )
     assert len(err.problems) == 2
 
 
@@ -98,10 +122,21 @@ def test_missing_file_and_unsupported_format(tmp_path, spec):
 def test_vectorised_and_record_by_record_paths_agree(tmp_path, spec):
     from sinternal_assets.prompts.user_files import read_record_by_record, read_vectorised
 
-    rows = [{"text": f"Prompt {i} about {'locks' if i % 2 else 'cakes'}", "label": " Harmful " if i % 2 else "benign",
-             "category": "crime" if i % 2 else "food"} for i in range(50)]
-    files = [write(tmp_path / "a.jsonl", jsonl(rows)),
-             write(tmp_path / "a.csv", "text,label,category\n" + "".join(f"{r['text']},{r['label']},{r['category']}\n" for r in rows))]
+    rows = [
+        {
+            "text": f"Prompt {i} about {'locks' if i % 2 else 'cakes'}",
+            "label": " Harmful " if i % 2 else "benign",
+            "category": "crime" if i % 2 else "food",
+        }
+        for i in range(50)
+    ]
+    files = [
+        write(tmp_path / "a.jsonl", jsonl(rows)),
+        write(
+            tmp_path / "a.csv",
+            "text,label,category\n" + "".join(f"{r['text']},{r['label']},{r['category']}\n" for r in rows),
+        ),
+    ]
     pl.DataFrame(rows).write_parquet(tmp_path / "a.parquet")
     files.append(tmp_path / "a.parquet")
     for path in files:

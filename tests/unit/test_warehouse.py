@@ -2,6 +2,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -9,8 +10,14 @@ from sinternal_assets.storage.warehouse import Warehouse, WarehouseError, load_q
 
 
 def spec_rows(n, prefix="h"):
-    return pl.DataFrame({"spec_hash": [f"{prefix}{i}" for i in range(n)], "category_id": ["c"] * n,
-                         "name": ["n"] * n, "definition": ["d"] * n})
+    return pl.DataFrame(
+        {
+            "spec_hash": [f"{prefix}{i}" for i in range(n)],
+            "category_id": ["c"] * n,
+            "name": ["n"] * n,
+            "definition": ["d"] * n,
+        }
+    )
 
 
 def test_replace_is_all_or_nothing(tmp_db):
@@ -18,9 +25,11 @@ def test_replace_is_all_or_nothing(tmp_db):
     wh.write(replace={"spec_categories": spec_rows(3)})
     before = wh.table("spec_categories")
     bad = spec_rows(2, "x").with_columns(pl.lit(None, dtype=pl.String).alias("name"))  # violates NOT NULL
-    with pytest.raises(Exception):
-        wh.write(replace={"spec_categories": spec_rows(5, "y"), "safety_spec": pl.DataFrame()}, )
-    with pytest.raises(Exception):
+    with pytest.raises(WarehouseError, match="frame for table safety_spec has columns"):
+        wh.write(
+            replace={"spec_categories": spec_rows(5, "y"), "safety_spec": pl.DataFrame()},
+        )
+    with pytest.raises(duckdb.ConstraintException):
         wh.write(replace={"spec_categories": bad})
     assert wh.table("spec_categories").equals(before)
 
@@ -29,7 +38,7 @@ def test_two_tables_in_one_transaction(tmp_db):
     wh = Warehouse(tmp_db)
     wh.write(replace={"spec_categories": spec_rows(2)})
     dup = pl.concat([spec_rows(1, "z"), spec_rows(1, "z")])  # violates the primary key on insert
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConstraintException):
         wh.write(upsert={"spec_categories": (dup, ["spec_hash", "category_id"])})
     assert wh.count("spec_categories") == 2
 
@@ -51,9 +60,16 @@ def test_column_mismatch_is_reported_before_writing(tmp_db):
 
 def test_locked_file_is_a_clear_error(tmp_db):
     Warehouse(tmp_db).write(replace={"spec_categories": spec_rows(1)})
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"),
-        str(tmp_db)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"),
+            str(tmp_db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()

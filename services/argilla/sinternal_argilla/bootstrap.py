@@ -50,7 +50,9 @@ async def _sync_users(users: list[dict]) -> list[str]:
                 db.add(workspace)
                 await db.flush()
             clash = (
-                await db.execute(select(User).where(User.api_key == spec["api_key"], User.username != spec["username"]))
+                await db.execute(
+                    select(User).where(User.api_key == spec["api_key"], User.username != spec["username"])
+                )
             ).scalar_one_or_none()
             if clash is not None:
                 raise SystemExit(f"the API key configured for {spec['username']!r} belongs to user {clash.username!r}")
@@ -77,9 +79,7 @@ async def _sync_users(users: list[dict]) -> list[str]:
 # (dataset_id, inserted_at, id) serves the default order (push order) and covers the annotator's pending
 # queue (NOT EXISTS a response by the user): at 50,000 records the queue's count went from 84 ms to 20 ms
 # and its first page from 79 ms to 0.2 ms (BENCHMARKS.md).
-SEARCH_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS sinternal_records_queue ON records (dataset_id, inserted_at, id)",
-)
+SEARCH_INDEXES = ("CREATE INDEX IF NOT EXISTS sinternal_records_queue ON records (dataset_id, inserted_at, id)",)
 
 
 def create_search_indexes() -> None:

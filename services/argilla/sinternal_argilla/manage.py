@@ -173,7 +173,8 @@ def start_redis(directory: Path) -> str:
     binary = os.environ.get("SINTERNAL_REDIS_SERVER") or shutil.which("redis-server")
     if not binary or not os.access(binary, os.X_OK):
         raise ServiceError(
-            f"redis-server not found{f' at {binary}' if binary else ''}: Argilla needs Redis. Install Debian's package "
+            f"redis-server not found{f' at {binary}' if binary else ''}: Argilla needs Redis. "
+            "Install Debian's package "
             "(`apt-get install redis-server`, or run scripts/system-deps.sh as root) "
             "or point SINTERNAL_REDIS_SERVER at a redis-server binary."
         )
@@ -247,7 +248,8 @@ def start() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(
-        f"argilla: UI and API at http://127.0.0.1:{argilla_port()} - users {creds['ARGILLA_OWNER_USERNAME']!r} (owner) "
+        f"argilla: UI and API at http://127.0.0.1:{argilla_port()} - "
+        f"users {creds['ARGILLA_OWNER_USERNAME']!r} (owner) "
         f"and {creds['ARGILLA_ANNOTATOR_USERNAME']!r} (annotator); passwords and API keys in {secrets_path()}"
     )
     return 0

@@ -18,13 +18,10 @@ Semantics follow Argilla's Elasticsearch engine (``argilla_server/search_engine/
 Only SQLite is supported (the local deployment); whoever runs Argilla on PostgreSQL runs Elasticsearch too.
 """
 
-from typing import Iterable, List, Optional, Union
+from collections.abc import Iterable
+from typing import Optional, Union
 
 import numpy as np
-from sqlalchemy import Text, event, and_, cast, exists, false, func, literal_column, not_, or_, select, true
-from sqlalchemy.engine import Engine
-from sqlalchemy.sql import ColumnElement
-
 from argilla_server.database import AsyncSessionLocal
 from argilla_server.enums import (
     MetadataPropertyType,
@@ -61,6 +58,9 @@ from argilla_server.search_engine.base import (
     TermsMetrics,
     TextQuery,
 )
+from sqlalchemy import Text, and_, cast, event, exists, false, func, literal_column, not_, or_, select, true
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ColumnElement
 
 ENGINE_NAME = "sinternal-sql"
 CASEFOLD = "sinternal_casefold"  # SQLite's lower() folds ASCII only; text search folds like Python (Unicode)
@@ -74,6 +74,8 @@ def _casefold(value):
 def _register_casefold(dbapi_connection, connection_record):
     if "sqlite" in type(dbapi_connection).__module__:
         dbapi_connection.create_function(CASEFOLD, 1, _casefold, deterministic=True)
+
+
 RECORD_COLUMNS = {"id", "external_id", "inserted_at", "updated_at", "status"}
 SUGGESTION_PROPERTIES = {"value", "score", "agent", "type"}
 
@@ -91,7 +93,7 @@ def _json_value(column, *keys: str):
     return func.json_extract(column, _json_path(*keys))
 
 
-def _json_matches(column, path: str, values: List[str]) -> ColumnElement:
+def _json_matches(column, path: str, values: list[str]) -> ColumnElement:
     """Elasticsearch keyword semantics: the value at ``path`` equals one of ``values``, or, when it is an
     array, contains one of them. ``json_each`` yields a scalar as one row and an array as one row per item;
     comparing as text makes the terms filter's strings match numbers too (rating questions)."""
@@ -216,7 +218,7 @@ class Compiler:
         return and_(true(), *clauses)
 
     # ---- sorting ----------------------------------------------------------------------------------
-    def order_by(self, sort: Optional[List[Order]]) -> list:
+    def order_by(self, sort: Optional[list[Order]]) -> list:
         clauses = []
         for order in sort or []:
             expression = self._sort_expression(order.scope)
@@ -331,10 +333,16 @@ class SQLSearchEngine(SearchEngine):
                 # Counted in SQL: json_each yields a scalar value as one row and an array as one row per item.
                 items = func.json_each(Record.metadata_, _json_path(metadata_property.name)).table_valued("value")
                 term = cast(items.c.value, Text)
-                rows = (await db.execute(
-                    select(term, func.count()).select_from(Record).join(items, true())
-                    .where(in_dataset).group_by(term).order_by(func.count().desc(), term)
-                )).all()
+                rows = (
+                    await db.execute(
+                        select(term, func.count())
+                        .select_from(Record)
+                        .join(items, true())
+                        .where(in_dataset)
+                        .group_by(term)
+                        .order_by(func.count().desc(), term)
+                    )
+                ).all()
                 values = [TermsMetrics.TermCount(term=t, count=int(c)) for t, c in rows]
                 return TermsMetrics(total=sum(v.count for v in values), values=values)
             low, high = (await db.execute(select(func.min(value), func.max(value)).where(in_dataset))).one()
@@ -354,7 +362,7 @@ class SQLSearchEngine(SearchEngine):
         dataset: Dataset,
         query: Optional[Union[TextQuery, str]] = None,
         filter: Optional[Filter] = None,
-        sort: Optional[List[Order]] = None,
+        sort: Optional[list[Order]] = None,
         offset: int = 0,
         limit: int = 100,
         user_id: Optional[str] = None,
@@ -372,7 +380,7 @@ class SQLSearchEngine(SearchEngine):
         self,
         dataset: Dataset,
         vector_settings: VectorSettings,
-        value: Optional[List[float]] = None,
+        value: Optional[list[float]] = None,
         record: Optional[Record] = None,
         query: Optional[Union[TextQuery, str]] = None,
         filter: Optional[Filter] = None,
@@ -416,4 +424,3 @@ class SQLSearchEngine(SearchEngine):
 
 
 __all__ = ["ENGINE_NAME", "SQLSearchEngine", "Compiler", "SearchCompileError"]
-

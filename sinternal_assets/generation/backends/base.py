@@ -24,7 +24,8 @@ class GenerationBackend(Protocol):
     name: str
     model_id: str
 
-    def generate(self, conversations: Sequence[Messages], params: SamplingParams,
-                 progress: Progress | None = None) -> list[list[Completion]]:
+    def generate(
+        self, conversations: Sequence[Messages], params: SamplingParams, progress: Progress | None = None
+    ) -> list[list[Completion]]:
         """`params.n` completions per conversation, in input order."""
         ...

