@@ -58,7 +58,7 @@ def _values(wh: Warehouse) -> dict:
 
     return {
         "categories": current_spec(wh)[1],
-        "families": wh.sql("SELECT family FROM attack_families")["family"].to_list(),
+        "families": wh.query("attack_family_names")["family"].to_list(),
     }
 
 

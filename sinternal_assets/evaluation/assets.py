@@ -106,13 +106,13 @@ def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: W
     candidates = wh.query(
         "eval_candidates", families=config.families, per_family=config.harmful_per_family, max_benign=config.max_benign
     )
-    unknown = set(config.families) - set(wh.sql("SELECT family FROM attack_families")["family"].to_list())
+    unknown = set(config.families) - set(wh.query("attack_family_names")["family"].to_list())
     if unknown:
         raise ValueError(f"eval_set: unknown attack families {sorted(unknown)}; see the attack_families table")
     items = eval_logic.build_eval_items(
         candidates, config.n_math, MATH_SEED, user, wh.query("spec_contexts", spec_context=config.spec_context)
     )
-    train_groups = wh.sql("SELECT DISTINCT group_key FROM prompt_pool WHERE split = 'train'")["group_key"]
+    train_groups = wh.query("train_group_keys")["group_key"]
     items, overlap = eval_logic.remove_train_overlap(items, train_groups, config.train_overlap)
     if overlap:
         context.log.warning(
@@ -272,7 +272,7 @@ def eval_generations(
     items = wh.table("eval_items")
     params = config.sampling.params()
     params_json = json.dumps(params.as_dict(), sort_keys=True)
-    existing = set(wh.sql("SELECT generation_id FROM eval_generations")["generation_id"].to_list())
+    existing = set(wh.query("eval_generation_ids")["generation_id"].to_list())
     selection, totals = [], incremental.RunStats()
     for ckpt in checkpoints.iter_rows(named=True):
         work = [
@@ -501,7 +501,7 @@ def judged_results(
         (subject, subject_id, name, judgement_key(identities[name], request), request)
         for subject, subject_id, name, request in tasks
     ]
-    cached = set(wh.sql("SELECT judgement_id FROM judge_cache")["judgement_id"].to_list())
+    cached = set(wh.query("judge_cache_ids")["judgement_id"].to_list())
     # one run per judge identity (the `verifier` judge and its ckpt: twin share one identity, hence one cache)
     wanted: dict[str, dict[str, JudgeRequest]] = {}
     owner: dict[str, str] = {}
@@ -535,12 +535,7 @@ def judged_results(
         },
     ).unique(maintain_order=True)
     wh.write(replace={"judged_results": frame})
-    summary = wh.sql(
-        "SELECT r.judge, r.subject, count(*) AS n, count(c.verdict) AS with_verdict, "
-        "round(avg(CASE WHEN c.verdict = 'UNSAFE' THEN 1.0 WHEN c.verdict = 'SAFE' THEN 0.0 END), 3) "
-        "AS unsafe_share FROM judged_results r JOIN judge_cache c USING (judgement_id) "
-        "GROUP BY ALL ORDER BY ALL"
-    )
+    summary = wh.query("judged_results_summary")
     return MaterializeResult(
         metadata={
             "n_judgements": frame.height,
@@ -588,12 +583,8 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
         "spec context (eval items)": _spec_context_used(items["spec_text"], rendered),
         "spec context (human labels)": _spec_context_used(labels["spec_text"], rendered),
     }
-    judges = wh.sql(
-        "SELECT r.judge, any_value(c.judge_model_id) AS model, any_value(c.judge_hash) AS judge_hash, "
-        "count(*) AS n FROM judged_results r JOIN judge_cache c USING (judgement_id) GROUP BY ALL "
-        "ORDER BY judge"
-    )
-    params = wh.sql("SELECT DISTINCT params_json FROM eval_generations JOIN eval_selection USING (generation_id)")
+    judges = wh.query("judge_identities")
+    params = wh.query("eval_sampling_params")
     judge_ids = {
         f"judge {r['judge']}": f"{r['model']} ({r['judge_hash'][:12]}, {r['n']} judgements)"
         for r in judges.iter_rows(named=True)
@@ -655,7 +646,7 @@ def evaluation_report(
     wh = warehouse.get()
     generations = wh.query("judged_generations")
     labels = wh.query("judged_labels")
-    evaluated = wh.sql("SELECT DISTINCT checkpoint FROM eval_selection")["checkpoint"].to_list()
+    evaluated = wh.query("evaluated_checkpoint_names")["checkpoint"].to_list()
     checkpoints = wh.query("eval_checkpoints").filter(pl.col("checkpoint").is_in(evaluated))
     judges = set(generations["judge"].unique().to_list())
     if config.headline_judge not in judges:

@@ -75,7 +75,7 @@ def policy_answers(
         )
         for row in prompts.iter_rows(named=True)
     ]
-    existing = set(wh.sql("SELECT answer_id FROM policy_answers")["answer_id"].to_list())
+    existing = set(wh.query("policy_answer_ids")["answer_id"].to_list())
     todo, stats = incremental.plan(items, existing)
     context.log.info(
         f"policy_answers: {stats.planned} samples wanted for {len(items)} prompts, "
@@ -84,10 +84,7 @@ def policy_answers(
     if todo:
         with policy.session(model_path) as backend:
             _generate_answers(context, wh, backend, todo, stats, params, model_id, model_hash, config.chunk_size)
-    summary = wh.sql(
-        "SELECT finish_reason, count(*) AS n, round(avg(completion_tokens), 1) AS avg_tokens "
-        "FROM policy_answers GROUP BY ALL ORDER BY finish_reason"
-    )
+    summary = wh.query("policy_answer_finish_reasons")
     return MaterializeResult(
         metadata={
             **stats.as_dict(),
@@ -200,7 +197,7 @@ def expert_critiques(
                     },
                 )
             )
-    existing = set(wh.sql("SELECT critique_id FROM expert_critiques")["critique_id"].to_list())
+    existing = set(wh.query("expert_critique_ids")["critique_id"].to_list())
     todo, stats = incremental.plan(items, existing)
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
     if todo:
@@ -245,11 +242,8 @@ def expert_critiques(
                     f"{stats.generated}/{len(todo)} judgements, "
                     f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk"
                 )
-    summary = wh.sql(
-        "SELECT target, coalesce(verdict, 'UNPARSEABLE') AS verdict, count(*) AS n, "
-        "round(avg(attempts), 2) AS avg_attempts FROM expert_critiques GROUP BY ALL ORDER BY ALL"
-    )
-    unparseable = wh.sql("SELECT count(*) AS n FROM expert_critiques WHERE NOT parse_ok")["n"][0]
+    summary = wh.query("expert_critique_verdicts")
+    unparseable = wh.query("expert_critiques_unparseable")["n"][0]
     agreement = wh.query("teacher_reference_agreement")
     return MaterializeResult(
         metadata={

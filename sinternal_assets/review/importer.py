@@ -124,9 +124,9 @@ def response_rows(
 
 def import_rows(wh: Warehouse, rows: pl.DataFrame, dataset_id: str) -> ImportResult:
     """Append the response versions not yet stored and move the cursor, in one transaction."""
-    existing = wh.sql("SELECT review_id FROM human_reviews WHERE dataset_id = $d", d=dataset_id)
+    existing = wh.query("human_review_ids", dataset_id=dataset_id)
     new = rows.join(existing, on="review_id", how="anti").unique("review_id", keep="first", maintain_order=True)
-    previous = wh.sql("SELECT cursor, imported_total FROM review_import_state WHERE dataset_id = $d", d=dataset_id)
+    previous = wh.query("review_import_cursor", dataset_id=dataset_id)
     cursor = rows["response_updated_at"].max() if rows.height else None
     if previous.height and (cursor is None or previous["cursor"][0] > cursor):
         cursor = previous["cursor"][0]

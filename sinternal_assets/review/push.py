@@ -64,7 +64,7 @@ def push_records(
     dataset, contents: list[dict], wh: Warehouse, batch_size: int = 500, log: Callable[[str], None] = print
 ) -> PushStats:
     stats = PushStats(dataset_id=str(dataset.id), candidates=len(contents))
-    pushed = wh.sql("SELECT record_id, content_hash FROM review_pushes WHERE dataset_id = $d", d=stats.dataset_id)
+    pushed = wh.query("review_pushed_records", dataset_id=stats.dataset_id)
     todo = blind_order(changed_contents(contents, pushed))
     stats.unchanged = len(contents) - len(todo)
     for content in contents:

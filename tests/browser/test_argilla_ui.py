@@ -21,7 +21,7 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     config = {"ops": {"critique_review": {"config": {"audit_rate": 1.0}}}}
     assert run(db, selection="critique_review", run_config=config, extra_resources={"argilla": resource}).success
     dataset = argilla_service.client().datasets(name="review_ui", workspace="sinternal")
-    records = {r.id: r for r in dataset.records}
+    records = {r.id: r for r in dataset.records(with_suggestions=True)}
     # annotators get the records in blind order (a hash of the id, not the route)
     queue = [records[c["id"]] for c in blind_order([{"id": rid} for rid in records])]
 
@@ -38,7 +38,11 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     page.wait_for_url(f"**/dataset/{dataset.id}/annotation-mode**")
     # The first record shown is the head of the blind queue (our search backend serves push order).
     page.get_by_text(queue[0].fields["prompt"][:40]).first.wait_for()
-    page.locator("label[for=verdict_safe]").click()
+    # The teacher's verdict arrives pre-selected (its suggestion): the annotator picks the other one (clicking
+    # the pre-selected label would clear it and leave nothing to submit).
+    suggested = next((s.value for s in queue[0].suggestions if s.question_name == "verdict"), None)
+    chosen = "unsafe" if suggested == "safe" else "safe"
+    page.locator(f"label[for=verdict_{chosen}]").click()
     page.locator("[aria-label='Corrected critique (optional)'] + div").click()
     page.keyboard.type(CRITIQUE)
     page.get_by_role("button", name="Submit").click()
@@ -55,6 +59,6 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     assert reviews.height == 1  # exactly what was submitted in the UI
     row = reviews.row(0, named=True)
     assert row["record_id"] == queue[0].id and row["annotator"] == secrets["ARGILLA_ANNOTATOR_USERNAME"]
-    assert row["status"] == "submitted" and row["verdict"] == "SAFE"
+    assert row["status"] == "submitted" and row["verdict"] == chosen.upper()
     assert row["corrected_critique"].strip() == CRITIQUE
     assert not errors, f"the Argilla UI raised JavaScript errors: {errors}"

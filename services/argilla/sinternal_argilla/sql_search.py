@@ -223,7 +223,7 @@ class Compiler:
         for order in sort or []:
             expression = self._sort_expression(order.scope)
             clauses.append(expression.desc() if order.order == SortOrder.desc else expression.asc())
-        # A stable tail: insertion order (the push order, which our pusher makes the priority order). Records
+        # A stable tail: insertion order (the push order: our pusher sends records in a blind order). Records
         # of one bulk request can share a timestamp: SQLite's rowid keeps their order within the request.
         clauses.extend([Record.inserted_at.asc(), literal_column("records.rowid").asc()])
         return clauses

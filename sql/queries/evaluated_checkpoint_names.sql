@@ -1,0 +1,2 @@
+-- The checkpoints the current evaluation generated answers from.
+SELECT DISTINCT checkpoint FROM eval_selection;
