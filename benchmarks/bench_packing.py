@@ -69,18 +69,20 @@ def examples(n: int, tokenizer, max_length: int) -> list[dict]:
 def measure(model_path: str, rows: list[dict], packing: bool, batch_size: int, max_length: int) -> dict:
     """One epoch; real tokens counted from the trainer's prepared dataset (after truncation), not from
     its running counter, so both sides count the same thing."""
+    from sinternal_assets.training.job import LoraSpec, TrainSpec
     from sinternal_assets.training.trainers import sft_trainer
 
-    train = {
-        "learning_rate": 2e-4,
-        "epochs": 1.0,
-        "max_steps": None,
-        "batch_size": batch_size,
-        "max_length": max_length,
-        "packing": packing,
-        "seed": 0,
-        "lora": {"enabled": True, "r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"},
-    }
+    train = TrainSpec(
+        learning_rate=2e-4,
+        epochs=1.0,
+        max_steps=None,
+        batch_size=batch_size,
+        grad_accum=1,
+        max_length=max_length,
+        packing=packing,
+        seed=0,
+        lora=LoraSpec(enabled=True, r=16, alpha=32, dropout=0.05, target_modules="all-linear"),
+    )
     with tempfile.TemporaryDirectory() as out:
         trainer, callback = sft_trainer(model_path, rows, train, Reporter(False), "bench", Path(out))
         tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])

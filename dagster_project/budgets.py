@@ -33,3 +33,22 @@ def with_matched_budgets(run_config: dict, sft: dict, grpo: dict, grpo_steps: in
         config["grpo"] = {**config.get("grpo", {}), **grpo}
         config["train"] = {**config.get("train", {}), "max_steps": grpo_steps}
     return out
+
+
+def budget_settings_in(run_config_ops: dict) -> list[str]:
+    """The budget settings that `ops` (a run config's) gives a training method directly, as `asset.path`: those
+    belong in the budget that every method shares (a run configuration's `budgets`, see jobs.load_run_config)."""
+    found = []
+    for name in (*SFT_ASSETS, *GRPO_ASSETS):
+        op = run_config_ops.get(name)
+        config = op.get("config") if isinstance(op, dict) else None
+        if not isinstance(config, dict):
+            continue
+        keys = (
+            {"train": SFT_BUDGET_KEYS} if name in SFT_ASSETS else {"grpo": GRPO_BUDGET_KEYS, "train": ("max_steps",)}
+        )
+        for section, budget_keys in keys.items():
+            settings = config.get(section)
+            if isinstance(settings, dict):
+                found += [f"{name}.config.{section}.{k}" for k in budget_keys if k in settings]
+    return found

@@ -1,10 +1,18 @@
 """The one `Definitions` of the sinternal code location, built for the run profile (SINTERNAL_PROFILE: local | gpu;
 see dagster_project/profiles.py)."""
 
-from dagster import AssetsDefinition, AssetSelection, Definitions
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    DagsterInvalidConfigError,
+    Definitions,
+    define_asset_job,
+    validate_run_config,
+)
 
 from dagster_project.checks import all_checks
 from dagster_project.jobs import (
+    EMBEDDED_RUN_CONFIG,
     EVALUATION_SELECTION,
     RETRAINING_SELECTION,
     REVIEW_FOLLOWUP_SELECTION,
@@ -13,6 +21,7 @@ from dagster_project.jobs import (
     ingest_prompts,
     retraining_job,
     review_followup_job,
+    run_config_path,
 )
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
@@ -74,7 +83,25 @@ def config_for(run_config: dict, selection: AssetSelection) -> dict:
     return {"ops": {op: value for op, value in run_config.get("ops", {}).items() if op in names}}
 
 
+def check_run_config(run_config: dict, source: str, resources: dict) -> dict:
+    """`run_config` validated against every asset's config schema (a job selecting all of ASSETS); a misspelt or
+    mistyped key is an error naming `source` (the run configuration's file). Returns the resolved config."""
+    everything = define_asset_job("run_config_check", selection=AssetSelection.all())
+    job = Definitions(assets=ASSETS, jobs=[everything], resources=resources).resolve_job_def(everything.name)
+    try:
+        return validate_run_config(job, run_config)
+    except DagsterInvalidConfigError as error:
+        problems = "\n".join(f"  {e.message}" for e in error.errors)
+        raise ValueError(f"{source}: the run configuration does not fit the assets' config:\n{problems}") from None
+
+
 def build_definitions(profile: Profile) -> Definitions:
+    # a run config is first used when a run launches: check it now, so a typo fails the load and names the file
+    checked = {str(run_config_path("embedded")): EMBEDDED_RUN_CONFIG}  # embedded_default's, in every profile
+    if profile.run_config_file:
+        checked[profile.run_config_file] = profile.run_config
+    for source, run_config in checked.items():
+        check_run_config(run_config, source, profile.resources)
     retraining = retraining_job(config_for(profile.run_config, RETRAINING_SELECTION))
     followup_config = config_for(profile.run_config, REVIEW_FOLLOWUP_SELECTION)
     followup = review_followup_job(followup_config)

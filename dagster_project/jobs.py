@@ -1,37 +1,81 @@
-"""Jobs. `embedded_default` materializes every asset (and runs every check) on the local default."""
+"""Jobs, and the run configurations they apply (`run_configs/<name>.yaml`, read by `load_run_config`).
+`embedded_default` materializes every asset (and runs every check) on the local default."""
 
+from pathlib import Path
+
+import yaml
 from dagster import AssetSelection, define_asset_job
 
-from dagster_project.budgets import with_matched_budgets
+from dagster_project.budgets import budget_settings_in, with_matched_budgets
 
-# The embedded teacher (135M parameters) parses few verdicts and gives nearly one verdict to everything, so
-# on its small CPU slice the paper's contrastive filter finds no harmful prompt with both verdicts. The
-# embedded run therefore keeps every decided answer and adds the judged reference answers (human-curated
-# labels), so the verifier sees both verdicts. A real teacher and slice use the asset defaults (the paper's).
-#
-# Evaluation on the embedded default is a small real slice (every kind of item, every judge, every checkpoint,
-# n = 1 or 2 per cell): it shows the report filled end to end on CPU; the asset defaults are larger.
-EMBEDDED_EVAL_FAMILIES = ["none", "refusal_suppression", "prefix_injection", "past_tense", "encoding"]
-_EMBEDDED_OPS = {
-    "ops": {
-        "verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}},
-        "eval_set": {
-            "config": {"families": EMBEDDED_EVAL_FAMILIES, "harmful_per_family": 1, "max_benign": 2, "n_math": 2}
-        },
-        "judge_benchmarks": {"config": {"max_per_benchmark": 2}},
-        "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 64, "n": 1}}},
-        "judged_results": {"config": {"max_new_tokens": 48}},
-        # the embedded teacher (135M) almost never writes a verdict: the keyword judge heads the comparison
-        "evaluation_report": {"config": {"headline_judge": "keyword"}},
-    }
-}
-# A few real steps per method on CPU, the same for every method (dagster_project/budgets.py).
-EMBEDDED_RUN_CONFIG = with_matched_budgets(
-    _EMBEDDED_OPS,
-    sft={"max_steps": 3, "batch_size": 2, "grad_accum": 1, "max_length": 1024},
-    grpo={"num_generations": 4, "prompts_per_step": 2, "max_prompts": 8, "max_completion_length": 32},
-    grpo_steps=2,
-)
+# Run configurations live in YAML files, one per profile: `ops` (Dagster run config) and `budgets` (the training
+# budget every method shares, expanded here by with_matched_budgets).
+RUN_CONFIG_DIR = Path(__file__).resolve().parent / "run_configs"
+RUN_CONFIG_KEYS = ("ops", "budgets")
+BUDGET_KEYS = ("sft", "grpo", "grpo_steps")
+
+
+def run_config_path(name: str, directory: Path = RUN_CONFIG_DIR) -> Path:
+    return directory / f"{name}.yaml"
+
+
+def load_run_config(name: str, directory: Path = RUN_CONFIG_DIR) -> dict:
+    """The run configuration `<directory>/<name>.yaml` as Dagster run config: its `ops`, with the `budgets`
+    section expanded into the same training budget for every method (dagster_project/budgets.py). A problem in the
+    file's layout is an error naming the file; the assets' config schemas are checked by
+    `dagster_project.definitions.check_run_config` (when the code location loads)."""
+    path = run_config_path(name, directory)
+    if not path.is_file():
+        known = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise FileNotFoundError(f"no run configuration {name!r}: {path} does not exist (known: {', '.join(known)})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a run configuration is a mapping with the keys {', '.join(RUN_CONFIG_KEYS)}")
+    _known_keys(path, "", data, RUN_CONFIG_KEYS)
+    ops = data.get("ops") or {}
+    if not isinstance(ops, dict):
+        raise ValueError(f"{path}: `ops` must be a mapping of asset names to their run config")
+    budgets = data.get("budgets")
+    if not isinstance(budgets, dict):
+        raise ValueError(
+            f"{path}: no `budgets` mapping ({', '.join(BUDGET_KEYS)}): every run configuration states the training "
+            "budget all methods share"
+        )
+    _known_keys(path, "budgets.", budgets, BUDGET_KEYS)
+    missing = [k for k in BUDGET_KEYS if k not in budgets]
+    if missing:
+        raise ValueError(f"{path}: budgets: missing {', '.join(missing)}")
+    for key in ("sft", "grpo"):
+        if not isinstance(budgets[key], dict):
+            raise ValueError(f"{path}: budgets.{key} must be a mapping of budget settings")
+    direct = budget_settings_in(ops)
+    if direct:
+        raise ValueError(
+            f"{path}: ops set training budget settings directly ({', '.join(direct)}): set them under `budgets`, "
+            "which gives every method the same"
+        )
+    try:
+        return with_matched_budgets(
+            {"ops": ops}, sft=budgets["sft"], grpo=budgets["grpo"], grpo_steps=budgets["grpo_steps"]
+        )
+    except ValueError as error:
+        raise ValueError(f"{path}: budgets: {error}") from None
+
+
+def _known_keys(path: Path, where: str, data: dict, known: tuple[str, ...]) -> None:
+    unknown = [str(k) for k in data if k not in known]
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown key(s) {', '.join(where + k for k in unknown)} (expected: {', '.join(known)})"
+        )
+
+
+# The embedded default (run_configs/embedded.yaml): small real slices on CPU, a few real training steps per method.
+EMBEDDED_RUN_CONFIG = load_run_config("embedded")
+EMBEDDED_EVAL_FAMILIES = EMBEDDED_RUN_CONFIG["ops"]["eval_set"]["config"]["families"]
 
 embedded_default = define_asset_job(
     "embedded_default",

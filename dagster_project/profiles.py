@@ -1,12 +1,12 @@
 """Run profiles, switched by one setting: SINTERNAL_PROFILE = local (default) | gpu.
 
 - `local`: the embedded default. In-process executor, CPU, the small model through transformers, local Argilla,
-  and the small slices of `jobs.EMBEDDED_RUN_CONFIG`.
+  and the small slices of `run_configs/embedded.yaml`.
 - `gpu`: the same assets on a GPU node or cluster. vLLM generates (bf16, tensor parallel over SINTERNAL_GPUS),
   `accelerate launch` trains on SINTERNAL_GPUS processes in bf16, steps run in parallel processes
   (SINTERNAL_EXECUTOR=multiprocess, default) or each in its own Kubernetes job (SINTERNAL_EXECUTOR=k8s,
   dagster-k8s; a step's training subprocess then runs inside that GPU pod and still reports through Pipes),
-  and the run config uses the papers' scale (`GPU_RUN_CONFIG`).
+  and the run config uses the papers' scale (`run_configs/gpu.yaml`).
 
 Everything else stays an environment variable of its own (models, teacher endpoint, keys): see README.
 """
@@ -18,46 +18,17 @@ from dataclasses import dataclass, field
 
 from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
 
-from dagster_project.budgets import with_matched_budgets
-from dagster_project.jobs import EMBEDDED_RUN_CONFIG
+from dagster_project.jobs import EMBEDDED_RUN_CONFIG, load_run_config, run_config_path
 from dagster_project.resources import GenerationResource, TrainingLauncherResource, default_resources
 
 PROFILES = ("local", "gpu")
 EXECUTORS = ("multiprocess", "k8s")
 
 # The papers' scale (SInternal: N = 8 answers per prompt, GRPO 64 prompts x 8 rollouts), with the same budget
-# for every method of the comparison (dagster_project/budgets.py): 1000 SFT steps of 32 examples each, and
-# 32 GRPO steps of 64 prompts x 8 rollouts, for every method alike.
-GPU_RUN_CONFIG = with_matched_budgets(
-    {
-        "ops": {
-            "policy_answers": {
-                "config": {
-                    "max_prompts": 4000,
-                    "chunk_size": 256,
-                    "sampling": {"n": 8, "max_new_tokens": 4096, "temperature": 0.7},
-                }
-            },
-            "expert_critiques": {
-                "config": {
-                    "chunk_size": 256,
-                    "max_reference_answers": 300,
-                    "sampling": {"temperature": 0.0, "max_new_tokens": 1024, "n": 1},
-                }
-            },
-            "verifier_grpo": {"config": {"grpo": {"math_tasks": 512, "verifier_max_new_tokens": 1024}}},
-            "eval_set": {"config": {"harmful_per_family": 100, "max_benign": 250, "n_math": 250}},
-            "judge_benchmarks": {"config": {"max_per_benchmark": 400}},
-            "eval_generations": {
-                "config": {"chunk_size": 256, "sampling": {"temperature": 0.0, "max_new_tokens": 4096, "n": 1}}
-            },
-            "judged_results": {"config": {"max_new_tokens": 1024, "chunk_size": 256}},
-        }
-    },
-    sft={"max_steps": 1000, "batch_size": 8, "grad_accum": 4, "max_length": 8192, "packing": True},
-    grpo={"num_generations": 8, "prompts_per_step": 64, "max_prompts": 2048, "max_completion_length": 2048},
-    grpo_steps=32,
-)
+# for every method of the comparison (dagster_project/budgets.py): see run_configs/gpu.yaml.
+GPU_RUN_CONFIG = load_run_config("gpu")
+# the file each profile's run configuration comes from (errors in it name the file)
+RUN_CONFIG_FILES = {"local": run_config_path("embedded"), "gpu": run_config_path("gpu")}
 
 
 @dataclass(frozen=True)
@@ -66,6 +37,7 @@ class Profile:
     executor: ExecutorDefinition
     resources: dict
     run_config: dict = field(default_factory=dict)
+    run_config_file: str = ""  # where run_config comes from ('' = not from a file)
 
 
 def profile_name(env: Mapping[str, str] = os.environ) -> str:
@@ -88,7 +60,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def local_profile(env: Mapping[str, str] = os.environ) -> Profile:
     # One process: steps here are short and the multiprocess executor costs ~3 s per step on 2 cores.
-    return Profile("local", in_process_executor, default_resources(), EMBEDDED_RUN_CONFIG)
+    return Profile(
+        "local", in_process_executor, default_resources(), EMBEDDED_RUN_CONFIG, str(RUN_CONFIG_FILES["local"])
+    )
 
 
 def _gpu_generation(env: Mapping[str, str], role: str, gpus: int) -> GenerationResource:
@@ -159,7 +133,7 @@ def gpu_profile(env: Mapping[str, str] = os.environ) -> Profile:
             accelerate_config=env.get("SINTERNAL_ACCELERATE_CONFIG", ""),
         ),
     }
-    return Profile("gpu", _gpu_executor(env, gpus), resources, GPU_RUN_CONFIG)
+    return Profile("gpu", _gpu_executor(env, gpus), resources, GPU_RUN_CONFIG, str(RUN_CONFIG_FILES["gpu"]))
 
 
 def load_profile(env: Mapping[str, str] = os.environ) -> Profile:

@@ -1,6 +1,7 @@
 """Which engine generates, with which model, as a Dagster resource (policy, teacher and evaluator roles)."""
 
 import contextlib
+from typing import Literal, assert_never
 
 from dagster import ConfigurableResource
 
@@ -20,7 +21,7 @@ class GenerationResource(ConfigurableResource):
       named by `api_key_env` and never logged.
     """
 
-    backend: str = "transformers"
+    backend: Literal["transformers", "vllm", "openai"] = "transformers"
     model: str = ""
     batch_size: int = 8
     base_url: str = ""
@@ -94,4 +95,4 @@ class GenerationResource(ConfigurableResource):
             finally:
                 backend.close()
         else:
-            raise ValueError(f"unknown generation backend {self.backend!r}; available: transformers, vllm, openai")
+            assert_never(self.backend)  # the Literal admits no other backend: Dagster / pydantic reject it first

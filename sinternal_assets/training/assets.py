@@ -7,7 +7,6 @@ rewarded by the verifier's judgement of the model's own answers). Baselines thro
 `refusal_sft`, `alttrain_sft`, `alphaalign_grpo`, `somf_fusion`.
 """
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
@@ -27,7 +26,8 @@ from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import checkpoints as ckpt
 from sinternal_assets.training import datasets
-from sinternal_assets.training.formats import VERIFIER_MODES
+from sinternal_assets.training.formats import VerifierMode
+from sinternal_assets.training.job import GRPOSpec, Method, Reward, SOMFSpec, TrainingJob, TrainSpec
 from sinternal_assets.training.resources import TrainingLauncherResource
 
 
@@ -56,7 +56,7 @@ class TrainSettings(Config):
 
 
 class VerifierSFTConfig(Config):
-    mode: str = Field(
+    mode: VerifierMode = Field(
         default="critique_and_verdict",
         description="target: critique_and_verdict (SInternal) | verdict_only | critique_only (the ablations)",
     )
@@ -155,21 +155,23 @@ def run_training(
     context: AssetExecutionContext,
     *,
     asset_name: str,
-    method: str,
+    method: Method,
     start_path: str,
     start_hash: str,
     rows: list[dict],
     config: dict,
     trainer: TrainingLauncherResource,
     warehouse: WarehouseResource,
-    extra_data: Optional[dict[str, list[dict]]] = None,
-    job_extra: Optional[dict] = None,
+    grpo: Optional[GRPOSpec] = None,
+    somf: Optional[SOMFSpec] = None,
+    safety_rows: Optional[list[dict]] = None,
 ) -> MaterializeResult:
     """Train (or reuse) the checkpoint these inputs determine, record it, and describe it as metadata. `config` is
-    the asset's config, whose `train` settings go to the trainer."""
+    the asset's config, whose `train` settings go to the trainer; `grpo` / `somf` are the method's settings and
+    `safety_rows` SOMF's safety examples (part of the data hash)."""
     if not rows:
         raise ValueError(f"{asset_name}: no training rows (check the upstream data and its filters)")
-    extra_data = extra_data or {}
+    extra_data = {"safety": safety_rows} if safety_rows is not None else {}
     data_hash = content_id(rows, extra_data, length=32)
     version = ckpt.checkpoint_version(method, data_hash, config, start_hash)
     root = trainer.root()
@@ -184,26 +186,27 @@ def run_training(
         ckpt.ensure_space(root, needed, asset_name)
         partial = ckpt.work_dir(root, asset_name, version)
         try:
-            job = {
-                "asset": asset_name,
-                "method": method,
-                "version": version,
-                "start_model": start_path,
-                "start_model_hash": start_hash,
-                "data_hash": data_hash,
-                "n_examples": len(rows),
-                "config": config,
-                "train": config["train"],
-                "partial_dir": str(partial),
-                "data": str(partial / "inputs" / "train.jsonl"),
-                **(job_extra or {}),
-            }
-            ckpt.write_jsonl(rows, Path(job["data"]))
-            for name, extra_rows in extra_data.items():
-                ckpt.write_jsonl(extra_rows, partial / "inputs" / f"{name}.jsonl")
-                job.setdefault(method, {})[f"{name}_data"] = str(partial / "inputs" / f"{name}.jsonl")
-            job_path = partial / "job.json"
-            job_path.write_text(json.dumps(job, indent=2, sort_keys=True), encoding="utf-8")
+            inputs = partial / "inputs"
+            job = TrainingJob(
+                asset=asset_name,
+                method=method,
+                version=version,
+                start_model=start_path,
+                start_model_hash=start_hash,
+                data_hash=data_hash,
+                n_examples=len(rows),
+                config=config,
+                train=TrainSpec(**config["train"]),
+                partial_dir=str(partial),
+                data=str(inputs / "train.jsonl"),
+                grpo=grpo,
+                somf=somf,
+                safety_data=str(inputs / "safety.jsonl") if safety_rows is not None else None,
+            )
+            ckpt.write_jsonl(rows, Path(job.data))
+            if job.safety_data is not None:
+                ckpt.write_jsonl(safety_rows, Path(job.safety_data))
+            job_path = job.to_json(partial / "job.json")
             context.log.info(
                 f"{asset_name}: training {method} on {len(rows)} examples from {start_path}: "
                 f"{' '.join(trainer.command(job_path))}"
@@ -284,8 +287,6 @@ def verifier_sft(
     warehouse: WarehouseResource,
     trainer: TrainingLauncherResource,
 ) -> MaterializeResult:
-    if config.mode not in VERIFIER_MODES:
-        raise ValueError(f"mode must be one of {VERIFIER_MODES}, got {config.mode!r}")
     rows = datasets.verifier_rows(warehouse.get().table("verification_examples"), config.mode)
     return _sft_from_base(context, "verifier_sft", rows, config, warehouse, trainer)
 
@@ -299,21 +300,16 @@ def _grpo(
     warehouse: WarehouseResource,
     trainer: TrainingLauncherResource,
     *,
-    reward: str,
+    reward: Reward,
     math_tasks: int,
-    **reward_settings,
+    verifier_model: Optional[str] = None,
 ) -> MaterializeResult:
     """GRPO on train-split prompts (plus `math_tasks` math problems) with the named reward."""
     prompts = warehouse.get().query(
         "grpo_prompts", spec_context=config.spec_context, max_prompts=config.grpo.max_prompts
     )
-    grpo = {
-        **config.grpo.model_dump(),
-        "reward": reward,
-        "math_tasks": math_tasks,
-        "reward_weights": config.grpo.reward_weights.model_dump(),
-        **reward_settings,
-    }
+    settings = {**config.grpo.model_dump(), "math_tasks": math_tasks}
+    grpo = GRPOSpec(**settings, reward=reward, verifier_model=verifier_model)
     return run_training(
         context,
         asset_name=asset_name,
@@ -324,7 +320,7 @@ def _grpo(
         config=config.model_dump(),
         trainer=trainer,
         warehouse=warehouse,
-        job_extra={"grpo": grpo},
+        grpo=grpo,
     )
 
 
@@ -443,11 +439,7 @@ def somf_fusion(
             "safety subspace from"
         )
     rows = datasets.math_rows(config.downstream_examples, config.downstream_seed)
-    settings = {
-        "mask_fraction": config.mask_fraction,
-        "scale": config.scale,
-        "keep_downstream": config.keep_downstream,
-    }
+    settings = SOMFSpec(mask_fraction=config.mask_fraction, scale=config.scale, keep_downstream=config.keep_downstream)
     return run_training(
         context,
         asset_name="somf_fusion",
@@ -458,6 +450,6 @@ def somf_fusion(
         config=config.model_dump(),
         trainer=trainer,
         warehouse=warehouse,
-        extra_data={"safety": safety},
-        job_extra={"somf": settings},
+        somf=settings,
+        safety_rows=safety,
     )

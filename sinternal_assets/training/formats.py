@@ -13,11 +13,13 @@ so the trainers put the loss on the completion only. Plain functions of warehous
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
 
 from sinternal_assets.generation.critique import teacher_messages
 from sinternal_assets.tasks.arithmetic import MathTask
 
-VERIFIER_MODES = ("critique_and_verdict", "verdict_only", "critique_only")
+VerifierMode = Literal["critique_and_verdict", "verdict_only", "critique_only"]
+VERIFIER_MODES: tuple[str, ...] = get_args(VerifierMode)
 
 
 def _example(messages: list[dict], completion: str) -> dict:

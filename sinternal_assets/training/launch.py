@@ -5,23 +5,28 @@ the entry point."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 ENTRY_POINT = "sinternal_assets.training.run"
+
+Launcher = Literal["accelerate", "python"]  # python: the entry point without accelerate
+MixedPrecision = Literal["no", "fp16", "bf16", "fp8"]  # accelerate launch --mixed_precision
+LAUNCHERS: tuple[str, ...] = get_args(Launcher)
 
 
 def training_command(
     python: str,
     job_path: Path,
-    launcher: str = "accelerate",
+    launcher: Launcher = "accelerate",
     num_processes: int = 1,
     accelerate_config: str = "",
     use_cpu: bool = False,
-    mixed_precision: str = "no",
+    mixed_precision: MixedPrecision = "no",
 ) -> list[str]:
     if launcher == "python":
         return [python, "-m", ENTRY_POINT, str(job_path)]
     if launcher != "accelerate":
-        raise ValueError(f"unknown launcher {launcher!r}: accelerate | python")
+        raise ValueError(f"unknown launcher {launcher!r}: {' | '.join(LAUNCHERS)}")
     command = [python, "-m", "accelerate.commands.launch"]
     if accelerate_config:
         if not Path(accelerate_config).is_file():

@@ -8,6 +8,7 @@ from typing import Optional
 from dagster import ConfigurableResource, PipesSubprocessClient
 
 from sinternal_assets.paths import PROJECT_ROOT, data_dir
+from sinternal_assets.training.launch import Launcher, MixedPrecision
 
 
 class TrainingLauncherResource(ConfigurableResource):
@@ -15,10 +16,10 @@ class TrainingLauncherResource(ConfigurableResource):
     Dagster Pipes, so metrics stream back into the run. On a cluster: `num_processes` GPUs, or an accelerate
     config file (multi-GPU, FSDP, DeepSpeed); a Kubernetes Pipes client can replace the subprocess."""
 
-    launcher: str = "accelerate"  # accelerate | python (the entry point without accelerate)
+    launcher: Launcher = "accelerate"  # python: the entry point without accelerate
     num_processes: int = 1
     accelerate_config: str = ""
-    mixed_precision: str = "no"
+    mixed_precision: MixedPrecision = "no"
     use_cpu: Optional[bool] = None  # None: CPU exactly when no GPU is visible
     python: str = sys.executable
     checkpoint_root: str = ""  # '' = <data dir>/checkpoints

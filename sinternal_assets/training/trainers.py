@@ -1,7 +1,7 @@
 """The training methods a job can ask for, on TRL's trainers: `sft` (SFTTrainer: SInternal's verifier, the
 refusal and AltTrain baselines, SOMF's downstream fine-tune), `grpo` (GRPOTrainer: SInternal's RL stage and
-AlphaAlign) and `somf` (a downstream fine-tune, then safety-subspace fusion). Each takes the job (a dict,
-see `run.py`), a reporter and the `.partial` folder to write into, and returns the run's history.
+AlphaAlign) and `somf` (a downstream fine-tune, then safety-subspace fusion). Each takes the job (a
+`TrainingJob`, see job.py), a reporter and the `.partial` folder to write into, and returns the run's history.
 
 Runs on whatever accelerate gives it: float32 on CPU (bf16 is ~20x slower there), bf16 on a GPU that has it.
 """
@@ -9,11 +9,12 @@ Runs on whatever accelerate gives it: float32 on CPU (bf16 is ~20x slower there)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import torch
 
 from sinternal_assets.training.checkpoints import ADAPTER_DIR, MODEL_DIR, read_jsonl
+from sinternal_assets.training.job import GRPOSpec, LoraSpec, TrainingJob, TrainSpec
 from sinternal_assets.training.progress import MetricsCallback, Reporter, is_main_process
 
 
@@ -36,34 +37,34 @@ def _model(path: str):
     return AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if _use_bf16() else torch.float32)
 
 
-def _peft_config(lora: dict):
-    if not lora.get("enabled", False):
+def _peft_config(lora: LoraSpec):
+    if not lora.enabled:
         return None
     from peft import LoraConfig
 
     return LoraConfig(
-        r=lora["r"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"],
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
         task_type="CAUSAL_LM",
     )
 
 
-def _common_args(train: dict, out: Path) -> dict[str, Any]:
+def _common_args(train: TrainSpec, out: Path) -> dict[str, Any]:
     return dict(
         output_dir=str(out / "trainer"),
-        learning_rate=train["learning_rate"],
-        num_train_epochs=train["epochs"],
-        max_steps=train.get("max_steps") or -1,
-        gradient_accumulation_steps=train.get("grad_accum", 1),
-        lr_scheduler_type=train.get("lr_scheduler", "linear"),
-        warmup_steps=train.get("warmup_steps", 0),
+        learning_rate=train.learning_rate,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps or -1,
+        gradient_accumulation_steps=train.grad_accum,
+        lr_scheduler_type="linear",
+        warmup_steps=0,
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        seed=train.get("seed", 0),
-        data_seed=train.get("seed", 0),
+        seed=train.seed,
+        data_seed=train.seed,
         use_cpu=not torch.cuda.is_available(),
         bf16=_use_bf16(),
         dataloader_num_workers=0,
@@ -90,7 +91,7 @@ def export(model, tokenizer, out: Path) -> None:
     tokenizer.save_pretrained(out / MODEL_DIR)
 
 
-def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Reporter, label: str, out: Path):
+def sft_trainer(start_model: str, rows: list[dict], train: TrainSpec, reporter: Reporter, label: str, out: Path):
     """A TRL SFTTrainer on prompt-completion rows (loss on the completion only) and its metrics callback."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -99,26 +100,25 @@ def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Repor
         raise ValueError(f"{label}: no training examples")
     tokenizer = _tokenizer(start_model)
     too_long = sum(
-        len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True))
-        >= train["max_length"]
+        len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True)) >= train.max_length
         for r in rows
     )
     if too_long == len(rows):
         raise ValueError(
-            f"{label}: all {len(rows)} examples have a prompt of max_length={train['max_length']} "
+            f"{label}: all {len(rows)} examples have a prompt of max_length={train.max_length} "
             "tokens or more, so no completion token is left to learn from: raise train.max_length"
         )
     if too_long:
         reporter.log(
             f"{label}: {too_long} of {len(rows)} examples have no completion token within "
-            f"max_length={train['max_length']} (they teach nothing)"
+            f"max_length={train.max_length} (they teach nothing)"
         )
     args = SFTConfig(
         **_common_args(train, out),
-        per_device_train_batch_size=train["batch_size"],
-        max_length=train["max_length"],
-        packing=train.get("packing", False),
-        padding_free=train.get("padding_free", False),
+        per_device_train_batch_size=train.batch_size,
+        max_length=train.max_length,
+        packing=train.packing,
+        padding_free=False,
         completion_only_loss=True,
         shuffle_dataset=True,
     )
@@ -128,91 +128,88 @@ def sft_trainer(start_model: str, rows: list[dict], train: dict, reporter: Repor
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        peft_config=_peft_config(train.get("lora", {})),
+        peft_config=_peft_config(train.lora),
         callbacks=[callback],
     )
     _quiet(trainer)
     reporter.log(
         f"{label}: {len(rows)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
-        f"LoRA {'on' if train.get('lora', {}).get('enabled') else 'off'}, packing {args.packing}"
+        f"LoRA {'on' if train.lora.enabled else 'off'}, packing {args.packing}"
     )
     return trainer, callback
 
 
-def train_sft(start_model: str, rows: list[dict], train: dict, reporter: Reporter, label: str, out: Path):
+def train_sft(start_model: str, rows: list[dict], train: TrainSpec, reporter: Reporter, label: str, out: Path):
     """SFT on prompt-completion rows; returns (trained model, tokenizer, history)."""
     trainer, callback = sft_trainer(start_model, rows, train, reporter, label, out)
     trainer.train()
     return trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, callback.history
 
 
-def sft(job: dict, reporter: Reporter, out: Path) -> dict:
+def sft(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     model, tokenizer, history = train_sft(
-        job["start_model"], read_jsonl(Path(job["data"])), job["train"], reporter, job["asset"], out
+        job.start_model, read_jsonl(Path(job.data)), job.train, reporter, job.asset, out
     )
     export(model, tokenizer, out)
     return {"history": history}
 
 
-def _reward_functions(grpo: dict) -> tuple[list, list[float]]:
+def _reward_functions(grpo: GRPOSpec) -> tuple[list, list[float]]:
     from sinternal_assets.training import reward_functions as rf
 
-    weights = grpo["reward_weights"]
-    if grpo["reward"] == "sinternal":
-        functions = [
-            rf.VerifierSafetyReward(grpo["verifier_model"], grpo["verifier_max_new_tokens"]),
-            rf.format_reward,
-        ]
-        chosen = [weights["safety"], weights["format"]]
-        if grpo.get("math_tasks", 0) > 0:
+    weights = grpo.reward_weights
+    if grpo.reward == "sinternal":
+        functions = [rf.VerifierSafetyReward(grpo.verifier_model, grpo.verifier_max_new_tokens), rf.format_reward]
+        chosen = [weights.safety, weights.format]
+        if grpo.math_tasks > 0:
             functions.append(rf.task_reward)
-            chosen.append(weights["task"])
+            chosen.append(weights.task)
         return functions, chosen
-    if grpo["reward"] == "alphaalign":
+    if grpo.reward == "alphaalign":
         return (
-            [rf.alphaalign_safety_reward, rf.HelpfulnessReward(grpo.get("helpfulness_model") or None)],
-            [weights["safety"], weights["helpfulness"]],
+            [rf.alphaalign_safety_reward, rf.HelpfulnessReward(grpo.helpfulness_model or None)],
+            [weights.safety, weights.helpfulness],
         )
-    raise ValueError(f"unknown GRPO reward {grpo['reward']!r}: sinternal | alphaalign")
+    assert_never(grpo.reward)  # GRPOSpec.reward admits no other name
 
 
-def grpo(job: dict, reporter: Reporter, out: Path) -> dict:
+def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    rows = read_jsonl(Path(job["data"]))
+    rows = read_jsonl(Path(job.data))
     if not rows:
-        raise ValueError(f"{job['asset']}: no prompts")
-    settings, train = job["grpo"], job["train"]
+        raise ValueError(f"{job.asset}: no prompts")
+    settings, train = job.grpo, job.train
     functions, weights = _reward_functions(settings)
-    generations = settings["num_generations"]
+    generations = settings.num_generations
     args = GRPOConfig(
         **_common_args(train, out),
-        per_device_train_batch_size=settings["prompts_per_step"] * generations,
+        per_device_train_batch_size=settings.prompts_per_step * generations,
         num_generations=generations,
-        max_completion_length=settings["max_completion_length"],
-        temperature=settings["temperature"],
-        beta=settings["beta"],
+        max_completion_length=settings.max_completion_length,
+        temperature=settings.temperature,
+        beta=settings.beta,
         reward_weights=weights,
         log_completions=False,
         shuffle_dataset=True,
     )
-    tokenizer = _tokenizer(job["start_model"])
-    callback = MetricsCallback(reporter, job["asset"])
+    tokenizer = _tokenizer(job.start_model)
+    callback = MetricsCallback(reporter, job.asset)
     trainer = GRPOTrainer(
-        model=_model(job["start_model"]),
+        model=_model(job.start_model),
         reward_funcs=functions,
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        peft_config=_peft_config(train.get("lora", {})),
+        peft_config=_peft_config(train.lora),
         callbacks=[callback],
     )
     _quiet(trainer)
     reporter.log(
-        f"{job['asset']}: {len(rows)} prompts, {settings['prompts_per_step']} prompts x {generations} "
+        f"{job.asset}: {len(rows)} prompts, {settings.prompts_per_step} prompts x {generations} "
         f"rollouts per step, rewards {[getattr(f, '__name__', type(f).__name__) for f in functions]} "
-        f"weighted {weights}, beta {settings['beta']}"
+        f"weighted {weights}, beta {settings.beta}"
     )
     trainer.train()
     export(trainer.accelerator.unwrap_model(trainer.model), tokenizer, out)
@@ -239,40 +236,35 @@ def safety_gradients(model, tokenizer, rows: list[dict], max_length: int) -> dic
     return grads
 
 
-def somf(job: dict, reporter: Reporter, out: Path) -> dict:
+def somf(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     from sinternal_assets.training import fusion
 
-    settings = job["somf"]
+    settings = job.somf
     downstream, tokenizer, history = train_sft(
-        job["start_model"],
-        read_jsonl(Path(job["data"])),
-        job["train"],
-        reporter,
-        f"{job['asset']} (downstream fine-tune)",
-        out,
+        job.start_model, read_jsonl(Path(job.data)), job.train, reporter, f"{job.asset} (downstream fine-tune)", out
     )
     if hasattr(downstream, "merge_and_unload"):
         downstream = downstream.merge_and_unload()
     # .float() copies only when the weights are not float32 already; the dicts keep the tensors alive
     finetuned = {name: p.detach().float() for name, p in downstream.named_parameters()}
-    if settings.get("keep_downstream", True) and is_main_process():
+    if settings.keep_downstream and is_main_process():
         downstream.save_pretrained(out / "downstream", safe_serialization=True)
         tokenizer.save_pretrained(out / "downstream")
     del downstream
-    aligned_model = _model(job["start_model"])
+    aligned_model = _model(job.start_model)
     aligned = {name: p.detach().float() for name, p in aligned_model.named_parameters()}
     vector = fusion.task_vector(finetuned, aligned)
-    safety_rows = read_jsonl(Path(settings["safety_data"]))
-    reporter.log(f"{job['asset']}: safety gradients on {len(safety_rows)} safety examples")
-    grads = safety_gradients(aligned_model, tokenizer, safety_rows, job["train"]["max_length"])
-    masks = fusion.safety_mask(vector, grads, settings["mask_fraction"])
-    fused = fusion.fuse(aligned, vector, masks, settings["scale"])
+    safety_rows = read_jsonl(Path(job.safety_data))
+    reporter.log(f"{job.asset}: safety gradients on {len(safety_rows)} safety examples")
+    grads = safety_gradients(aligned_model, tokenizer, safety_rows, job.train.max_length)
+    masks = fusion.safety_mask(vector, grads, settings.mask_fraction)
+    fused = fusion.fuse(aligned, vector, masks, settings.scale)
     with torch.no_grad():
         for name, param in aligned_model.named_parameters():
             param.copy_(fused[name].to(param.dtype))
     summary = fusion.mask_summary(masks)
     reporter.log(
-        f"{job['asset']}: masked {summary['masked_coordinates']} of {summary['total_coordinates']} "
+        f"{job.asset}: masked {summary['masked_coordinates']} of {summary['total_coordinates']} "
         f"task-vector coordinates in {summary['tensors_touched']} tensors"
     )
     export(aligned_model, tokenizer, out)

@@ -12,6 +12,7 @@ import torch
 from sinternal_assets.generation.sampling import SamplingParams
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import formats
+from sinternal_assets.training.job import GRPOSpec, LoraSpec, RewardWeightsSpec, SOMFSpec, TrainingJob, TrainSpec
 from sinternal_assets.training.progress import Reporter, summarise
 from tests.conftest import CHECKPOINT_ASSETS, TINY_SFT, TRAINING_CONFIG
 from tests.integration.helpers import run
@@ -43,6 +44,34 @@ HANDFUL = [
 ]
 
 
+def _train(**settings) -> TrainSpec:
+    """Train settings for a direct trainer call: the given ones over full fine-tuning defaults."""
+    lora = {"enabled": False, "r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}
+    lora.update(settings.pop("lora", {}))
+    defaults = {"max_steps": None, "batch_size": 2, "grad_accum": 1, "max_length": 256, "packing": False, "seed": 0}
+    return TrainSpec(**{**defaults, **settings, "lora": LoraSpec(**lora)})
+
+
+def _job(
+    asset: str, method: str, start_model: str, data: Path, out: Path, train: TrainSpec, **sections
+) -> TrainingJob:
+    """A job for a direct trainer call (no checkpoint bookkeeping)."""
+    return TrainingJob(
+        asset=asset,
+        method=method,
+        version="check",
+        start_model=start_model,
+        start_model_hash="check",
+        data_hash="check",
+        n_examples=0,
+        config={},
+        train=train,
+        partial_dir=str(out),
+        data=str(data),
+        **sections,
+    )
+
+
 def _verifier_rows():
     return [
         formats.verifier_example(
@@ -69,15 +98,9 @@ def base_model_path(tmp_path_factory):
 def test_sft_overfits_a_handful_of_examples(base_model_path, tmp_path):
     from sinternal_assets.training.trainers import train_sft
 
-    train = {
-        "learning_rate": 2e-3,
-        "epochs": 100.0,
-        "max_steps": 12,
-        "batch_size": 4,
-        "max_length": 256,
-        "seed": 0,
-        "lora": {"enabled": True, "r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
-    }
+    train = _train(
+        learning_rate=2e-3, epochs=100.0, max_steps=12, batch_size=4, max_length=256, seed=0, lora={"enabled": True}
+    )
     model, tokenizer, history = train_sft(
         base_model_path, _verifier_rows(), train, Reporter(False), "overfit", tmp_path
     )
@@ -195,22 +218,27 @@ def test_grpo_step_moves_probability_toward_the_rewarded_rollouts(base_model_pat
     )
     data = tmp_path / "train.jsonl"
     ckpt.write_jsonl(datasets.grpo_rows(prompts), data)
-    job = {
-        "asset": "grpo_check",
-        "start_model": base_model_path,
-        "data": str(data),
-        "train": {"learning_rate": 2e-5, "epochs": 1.0, "max_steps": 1, "seed": 0, "lora": {"enabled": False}},
-        "grpo": {
-            "reward": "alphaalign",
-            "num_generations": 6,
-            "prompts_per_step": 1,
-            "max_completion_length": 16,
-            "temperature": 1.0,
-            "beta": 0.0,
-            "helpfulness_model": "",
-            "reward_weights": {"safety": 0.0, "helpfulness": 1.0},
-        },
-    }
+    job = _job(
+        "grpo_check",
+        "grpo",
+        base_model_path,
+        data,
+        tmp_path,
+        _train(learning_rate=2e-5, epochs=1.0, max_steps=1, seed=0),
+        grpo=GRPOSpec(
+            reward="alphaalign",
+            num_generations=6,
+            prompts_per_step=1,
+            max_prompts=1,
+            math_tasks=0,
+            max_completion_length=16,
+            temperature=1.0,
+            beta=0.0,
+            verifier_max_new_tokens=48,
+            helpfulness_model="",
+            reward_weights=RewardWeightsSpec(safety=0.0, format=0.0, task=0.0, helpfulness=1.0),
+        ),
+    )
     result = trainers.grpo(job, Reporter(False), tmp_path)
     assert result["history"] and "reward" in result["history"][0]
     helpfulness = [entry[1:] for entry in seen if entry[0] == "helpfulness"]
@@ -267,28 +295,16 @@ def test_somf_keeps_aligned_weights_on_the_safety_subspace_and_lowers_the_safety
     ckpt.write_jsonl(datasets.math_rows(8, 1), tmp_path / "math.jsonl")
     ckpt.write_jsonl(safety, tmp_path / "safety.jsonl")
     fraction = 0.01
-    job = {
-        "asset": "somf_check",
-        "start_model": base_model_path,
-        "data": str(tmp_path / "math.jsonl"),
-        "train": {
-            "learning_rate": 1e-4,
-            "epochs": 1.0,
-            "max_steps": 4,
-            "batch_size": 2,
-            "grad_accum": 1,
-            "max_length": 256,
-            "packing": False,
-            "seed": 0,
-            "lora": {"enabled": False},
-        },
-        "somf": {
-            "safety_data": str(tmp_path / "safety.jsonl"),
-            "mask_fraction": fraction,
-            "scale": 1.0,
-            "keep_downstream": True,
-        },
-    }
+    job = _job(
+        "somf_check",
+        "somf",
+        base_model_path,
+        tmp_path / "math.jsonl",
+        tmp_path,
+        _train(learning_rate=1e-4, epochs=1.0, max_steps=4, batch_size=2, grad_accum=1, max_length=256),
+        somf=SOMFSpec(mask_fraction=fraction, scale=1.0, keep_downstream=True),
+        safety_data=str(tmp_path / "safety.jsonl"),
+    )
     result = trainers.somf(job, Reporter(False), tmp_path)
     load = {"dtype": torch.float32}
     aligned = AutoModelForCausalLM.from_pretrained(base_model_path, **load).eval()
