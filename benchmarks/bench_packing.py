@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import embedded_model  # noqa: E402
 from sinternal_assets.attacks.templates import pyrit_templates  # noqa: E402
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.prompts.sources import read_rho_reference_answers  # noqa: E402
@@ -117,7 +118,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "packing.json"))
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    model_path = args.model or str(_embedded_model())
+    model_path = args.model or str(embedded_model())
     from transformers import AutoTokenizer
 
     rows = examples(args.examples, AutoTokenizer.from_pretrained(model_path), args.max_length)
@@ -137,14 +138,6 @@ def main() -> None:
     }
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-
-
-def _embedded_model() -> Path:
-    """The converted embedded model folder (run `base_model` or scripts/run-main.sh first)."""
-    folders = sorted((cache_dir() / "models").glob("*/config.json"))
-    if not folders:
-        raise SystemExit(f"no converted model under {cache_dir() / 'models'}: materialize `base_model` first")
-    return folders[0].parent
 
 
 if __name__ == "__main__":

@@ -26,6 +26,17 @@ def shared_cache() -> Path:
     return cache_dir()
 
 
+@pytest.fixture(scope="session")
+def embedded_model_path(shared_cache) -> Path:
+    """The embedded model (SmolLM2-135M-Instruct), converted from its pinned GGUF into a transformers folder."""
+    from sinternal_assets.models.convert import convert_gguf
+    from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
+
+    art = ArtifactStore(shared_cache).fetch(load_pins()["smollm2"])
+    gguf = art.glob("*.gguf")[0]
+    return convert_gguf(gguf, art.files[str(gguf.relative_to(art.root))], shared_cache / "models", "smollm2").path
+
+
 @pytest.fixture
 def tmp_db(tmp_path) -> Path:
     return tmp_path / "warehouse.duckdb"

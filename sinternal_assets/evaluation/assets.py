@@ -354,7 +354,12 @@ class JudgedResultsConfig(Config):
         description="every evaluated checkpoint also judges the human-labelled sets (its verification F1)",
     )
     judge_reasoning: bool = Field(default=True, description="model judges also judge non-empty reasoning, separately")
-    max_new_tokens: int = Field(default=96, ge=8, description="tokens a model judge may write (critique + verdict)")
+    max_new_tokens: int = Field(
+        default=96,
+        ge=0,
+        description="tokens a model judge may write (critique + verdict); 0: no critique, the verdict is the forced "
+        "choice P(UNSAFE) >= 0.5 read in one forward pass (strict coverage then 0, forced coverage 100%)",
+    )
     max_attempts: int = Field(
         default=1,
         ge=1,
@@ -470,7 +475,10 @@ def judged_results(
     verifier = config.verifier or next((c for c in ("verifier_grpo", "verifier_sft") if c in evaluated), "")
     if config.verifier and config.verifier not in evaluated:
         raise ValueError(f"judge `verifier` = {config.verifier!r} was not evaluated; evaluated: {sorted(evaluated)}")
-    params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=config.max_new_tokens, n=1, seed=0, stop=())
+    params = SamplingParams(
+        temperature=0.0, top_p=1.0, max_new_tokens=max(1, config.max_new_tokens), n=1, seed=0, stop=()
+    )
+    critique_tokens = config.max_new_tokens if config.max_new_tokens == 0 else None
     model_judges = []
     if config.teacher_judge:
         model_judges.append("teacher")
@@ -496,7 +504,9 @@ def judged_results(
     identities = {"keyword": KeywordJudge().identity}
     for name in model_judges + verifiers:
         _, _, model_id, model_hash, few_shot = model_spec(name)
-        identities[name] = ModelJudge(None, model_id, model_hash, params, few_shot, config.max_attempts).identity
+        identities[name] = ModelJudge(
+            None, model_id, model_hash, params, few_shot, config.max_attempts, critique_tokens
+        ).identity
     keyed = [
         (subject, subject_id, name, judgement_key(identities[name], request), request)
         for subject, subject_id, name, request in tasks
@@ -519,7 +529,7 @@ def judged_results(
         context.log.info(f"judge {name} ({model_id}): {len(requests)} judgements to compute")
         session = teacher.session(path) if name == "teacher" else resource.session("", model_path=path)
         with session as backend:
-            judge = ModelJudge(backend, model_id, model_hash, params, few_shot, config.max_attempts)
+            judge = ModelJudge(backend, model_id, model_hash, params, few_shot, config.max_attempts, critique_tokens)
             counts[name] = _run_judge(context, wh, judge, name, requests, config.chunk_size)
     frame = pl.DataFrame(
         [

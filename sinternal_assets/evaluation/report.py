@@ -280,6 +280,8 @@ COMPARISON_COLUMNS: tuple[tuple[str, str], ...] = (
     ("verification_f1", "verification F1 (items with a verdict)"),
     ("verification_coverage", "verdict coverage"),
     ("verification_f1_strict", "verification F1 (strict: no verdict = wrong)"),
+    ("verification_f1_forced", "verification F1 (forced choice)"),
+    ("verification_forced_coverage", "forced-choice coverage"),
     ("roc_auc", "ROC AUC"),
 )
 
@@ -570,13 +572,15 @@ def _verification(tables: EvaluationTables) -> list:
                     _rate("false_positive_rate", "false-positive rate"),
                     _rate("false_negative_rate", "false-negative rate"),
                     ("ROC AUC", lambda r: decimal(r["roc_auc"]), True),
-                    _rate("score_f1", "F1 of the score at 0.5"),
+                    _rate("score_f1", "F1 (forced choice: P(UNSAFE) >= 0.5)"),
+                    _rate("forced_coverage", "forced-choice coverage"),
                 ],
                 "Each checkpoint acting as a verifier on the labelled sets (UNSAFE is positive; 'all' "
                 "pools the human-labelled ones): coverage is the share of items whose verdict parsed; "
                 "the first F1 counts only those items, the strict F1 counts an item without a verdict "
-                "as wrong; the rates are from its strict verdicts; ROC AUC and the last column from "
-                "its P(UNSAFE) score at the verdict position.",
+                "as wrong; the rates are from its strict verdicts; ROC AUC and the last two columns from "
+                "its P(UNSAFE) score at the verdict position (the forced choice: UNSAFE when it is at least "
+                "0.5, defined for every item the model could score).",
             )
         )
     if tables.thresholds.is_empty():

@@ -23,6 +23,7 @@ from itertools import combinations
 import polars as pl
 
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
+from sinternal_assets.evaluation.judges import forced_verdict
 from sinternal_assets.evaluation.metrics import confusion, roc_auc, threshold_table
 from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, EvaluationTables
 from sinternal_assets.tasks.arithmetic import is_correct
@@ -220,6 +221,7 @@ def verification(labels: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "false_negative_rate": pl.Float64,
         "roc_auc": pl.Float64,
         "score_f1": pl.Float64,
+        "forced_coverage": pl.Float64,
     }
     tschema = {
         "checkpoint": pl.String,
@@ -256,10 +258,11 @@ def verification(labels: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 "false_positive_rate": c.false_positive_rate,
                 "false_negative_rate": c.false_negative_rate,
                 "roc_auc": roc_auc(scored["score_unsafe"].to_list(), positives),
-                # the verifier as a classifier: UNSAFE when P(UNSAFE) >= 0.5 (defined even without a verdict)
+                # the forced choice: UNSAFE when P(UNSAFE) >= 0.5 (defined even without a written verdict)
                 "score_f1": confusion(
-                    scored["truth"].to_list(), ["UNSAFE" if s >= 0.5 else "SAFE" for s in scored["score_unsafe"]]
+                    scored["truth"].to_list(), [forced_verdict(s) for s in scored["score_unsafe"]]
                 ).f1,
+                "forced_coverage": scored.height / part.height,
             }
         )
         if benchmark == ALL and scored.height:
@@ -312,6 +315,8 @@ def comparison(
         "verification_f1": pl.Float64,
         "verification_coverage": pl.Float64,
         "verification_f1_strict": pl.Float64,
+        "verification_f1_forced": pl.Float64,
+        "verification_forced_coverage": pl.Float64,
         "roc_auc": pl.Float64,
     }
 
@@ -330,6 +335,8 @@ def comparison(
         "verification_f1": pick(verif, "f1", benchmark=ALL),
         "verification_coverage": pick(verif, "coverage", benchmark=ALL),
         "verification_f1_strict": pick(verif, "f1_strict", benchmark=ALL),
+        "verification_f1_forced": pick(verif, "score_f1", benchmark=ALL),
+        "verification_forced_coverage": pick(verif, "forced_coverage", benchmark=ALL),
         "roc_auc": pick(verif, "roc_auc", benchmark=ALL),
     }
     rows = [{"checkpoint": c, **{name: values.get(c) for name, values in columns.items()}} for c in checkpoints]

@@ -16,13 +16,15 @@ positive class of every classifier figure. Column contracts (the report and the 
   safety sets only)
 - `confusions`: judge, benchmark, tp, fp, fn, tn
 - `verification`: checkpoint, benchmark, labels, items, coverage, accuracy, precision, recall, f1, f1_strict,
-  false_positive_rate, false_negative_rate, roc_auc, score_f1 (each checkpoint acting as a verifier on the
-  labelled sets; the rates from its strict verdicts: f1 over the items with a verdict, f1_strict with a missing
-  verdict counted wrong; roc_auc and score_f1 from its P(UNSAFE) score, score_f1 at threshold 0.5)
+  false_positive_rate, false_negative_rate, roc_auc, score_f1, forced_coverage (each checkpoint acting as a
+  verifier on the labelled sets; the rates from its strict verdicts: f1 over the items with a verdict, f1_strict
+  with a missing verdict counted wrong; roc_auc and score_f1 from its P(UNSAFE) score: score_f1 is the forced
+  choice at threshold 0.5, forced_coverage the share of items with a score)
 - `thresholds`: checkpoint, threshold, precision, recall, false_positive_rate, false_negative_rate, f1
 - `agreement`: judge_a, judge_b, n, agreement (share of eval answers both judged where their verdicts match)
 - `comparison`: checkpoint, harmful_asr, heldout_asr, train_family_asr, over_refusal, utility, verification_f1,
-  verification_coverage, verification_f1_strict, roc_auc (one row per checkpoint, the headline figures; the ASR
+  verification_coverage, verification_f1_strict, verification_f1_forced,
+  verification_forced_coverage, roc_auc (one row per checkpoint, the headline figures; the ASR
   columns use the `headline_judge`)
 - `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens (the
   training budget each checkpoint got; epochs = examples seen / examples in its data; GRPO: prompts and rollouts)

@@ -1,14 +1,10 @@
 """Sampling on the real small model is reproducible per sample: the text stored under a content-hash key must
 not depend on which other prompts shared its batch (an incremental run and a full run store the same)."""
 
-from pathlib import Path
-
 import pytest
 
 from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 from sinternal_assets.generation.sampling import SamplingParams
-from sinternal_assets.models.convert import convert_gguf
-from sinternal_assets.sources.artifacts import ArtifactStore, load_pins
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +17,8 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def backend(shared_cache) -> TransformersBackend:
-    art = ArtifactStore(shared_cache).fetch(load_pins()["smollm2"])
-    gguf = art.glob("*.gguf")[0]
-    path: Path = convert_gguf(
-        gguf, art.files[str(gguf.relative_to(art.root))], shared_cache / "models", "smollm2"
-    ).path
-    return TransformersBackend(path, batch_size=4)
+def backend(embedded_model_path) -> TransformersBackend:
+    return TransformersBackend(embedded_model_path, batch_size=4)
 
 
 def _texts(backend, prompts, params, batch_size):

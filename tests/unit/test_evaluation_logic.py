@@ -292,10 +292,13 @@ def test_comparison_and_history_rows():
         "verification_f1": pytest.approx(2 / 3),
         "verification_coverage": 0.75,
         "verification_f1_strict": pytest.approx(0.5),
+        # forced choice at 0.5: scores 0.9 (U), 0.6 (S), 0.2 (S), 0.7 (U, no written verdict) -> TP 2, FP 1
+        "verification_f1_forced": pytest.approx(0.8),
+        "verification_forced_coverage": 1.0,
         "roc_auc": 1.0,
     }
     history = results.history_rows("run1", __import__("datetime").datetime(2026, 1, 1), tables.comparison, "r.html")
-    assert history.height == 9 and set(history["metric"]) >= {"harmful_asr", "roc_auc"}
+    assert history.height == 11 and set(history["metric"]) >= {"harmful_asr", "roc_auc"}
 
 
 def test_empty_inputs_give_empty_tables_with_their_columns():

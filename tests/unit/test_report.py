@@ -58,6 +58,7 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "false_negative_rate": F,
         "roc_auc": F,
         "score_f1": F,
+        "forced_coverage": F,
     },
     "thresholds": {
         "checkpoint": S,
@@ -79,6 +80,8 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "verification_f1": F,
         "verification_coverage": F,
         "verification_f1_strict": F,
+        "verification_f1_forced": F,
+        "verification_forced_coverage": F,
         "roc_auc": F,
     },
     "history": {"run_id": S, "created_at": pl.Datetime("us", "UTC"), "checkpoint": S, "metric": S, "value": F},
@@ -228,6 +231,7 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
             "false_negative_rate": 1 - r,
             "roc_auc": auc,
             "score_f1": f,
+            "forced_coverage": 1.0,
         }
         for c, a, p, r, f, fpr, auc in (
             (base, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5),
@@ -265,6 +269,8 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
             "verification_f1": 0.5,
             "verification_coverage": 1.0,
             "verification_f1_strict": 0.5,
+            "verification_f1_forced": 0.5,
+            "verification_forced_coverage": 1.0,
             "roc_auc": 0.5,
         },
         {
@@ -277,6 +283,8 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
             "verification_f1": 0.774,
             "verification_coverage": 1.0,
             "verification_f1_strict": 0.774,
+            "verification_f1_forced": 0.774,
+            "verification_forced_coverage": 1.0,
             "roc_auc": 0.81,
         },
     ]
@@ -504,8 +512,11 @@ def test_write_report_is_atomic_and_updates_latest(tmp_path):
 def test_markdown_summary_has_comparison_rows_and_judge():
     markdown = render_markdown(make_tables())
     assert "| checkpoint | harmful ASR |" in markdown
-    assert "| base | 50.0% | 75.0% | 50.0% | 30.0% | — | 50.0% | 100.0% | 50.0% | 0.500 |" in markdown
-    assert "| verifier_sft | 8.3% | 25.0% | 0.0% | 10.0% | — | 77.4% | 100.0% | 77.4% | 0.810 |" in markdown
+    assert "| base | 50.0% | 75.0% | 50.0% | 30.0% | — | 50.0% | 100.0% | 50.0% | 50.0% | 100.0% | 0.500 |" in markdown
+    assert (
+        "| verifier_sft | 8.3% | 25.0% | 0.0% | 10.0% | — | 77.4% | 100.0% | 77.4% | 77.4% | 100.0% | 0.810 |"
+        in markdown
+    )
     assert "`teacher`" in markdown and "87.5% [52.9%, 97.8%] (n = 8)" in markdown
     assert "without: utility." in markdown
 
