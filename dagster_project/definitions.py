@@ -7,6 +7,7 @@ from dagster import (
     DagsterInvalidConfigError,
     Definitions,
     define_asset_job,
+    load_assets_from_modules,
     validate_run_config,
 )
 
@@ -26,54 +27,10 @@ from dagster_project.jobs import (
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
 from dagster_project.sensors import make_annotation_sensor, make_checkpoint_sensor, make_prompt_inbox_sensor
-from sinternal_assets.attacks.assets import attacked_prompts
-from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.evaluation.assets import (
-    eval_generations,
-    eval_set,
-    evaluation_report,
-    judge_benchmarks,
-    judged_results,
-)
-from sinternal_assets.generation.assets import expert_critiques, policy_answers
-from sinternal_assets.models.assets import base_model
-from sinternal_assets.prompts.assets import prompt_pool
-from sinternal_assets.review.assets import critique_review, human_reviews, reviewed_critiques
-from sinternal_assets.sources.assets import prompt_sources, reference_answers, safety_spec
-from sinternal_assets.training.assets import (
-    alphaalign_grpo,
-    alttrain_sft,
-    refusal_sft,
-    somf_fusion,
-    verifier_grpo,
-    verifier_sft,
-)
+from dagster_project.stages import stage_modules
 
-ASSETS = [
-    safety_spec,
-    prompt_sources,
-    reference_answers,
-    prompt_pool,
-    attacked_prompts,
-    base_model,
-    policy_answers,
-    expert_critiques,
-    critique_review,
-    human_reviews,
-    reviewed_critiques,
-    verification_examples,
-    verifier_sft,
-    verifier_grpo,
-    refusal_sft,
-    alttrain_sft,
-    alphaalign_grpo,
-    somf_fusion,
-    eval_set,
-    judge_benchmarks,
-    eval_generations,
-    judged_results,
-    evaluation_report,
-]
+# every stage's assets, found by Dagster's loader in the stages' assets.py modules (dagster_project/stages.py)
+ASSETS = list(load_assets_from_modules(stage_modules("assets"), include_specs=True))
 
 
 def config_for(run_config: dict, selection: AssetSelection) -> dict:

@@ -6,7 +6,6 @@ assets' bare defaults."""
 import json
 
 from dagster import (
-    AssetKey,
     AssetMaterialization,
     DefaultSensorStatus,
     MultiAssetSensorEvaluationContext,
@@ -22,12 +21,10 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public
 from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.assets import review_metadata
 from sinternal_assets.review.importer import import_reviews
+from sinternal_assets.training.assets import CHECKPOINT_ASSETS
 
 INBOX_INTERVAL_S = 30
-CHECKPOINT_ASSETS = [
-    AssetKey(name)
-    for name in ("verifier_sft", "verifier_grpo", "refusal_sft", "alttrain_sft", "alphaalign_grpo", "somf_fusion")
-]
+CHECKPOINT_KEYS = [asset.key for asset in CHECKPOINT_ASSETS]
 
 
 def _cursor(raw: str | None) -> dict:
@@ -147,7 +144,7 @@ def make_prompt_inbox_sensor(job):
 def make_checkpoint_sensor(job, run_config: dict):
     @multi_asset_sensor(
         name="checkpoint_sensor",
-        monitored_assets=CHECKPOINT_ASSETS,
+        monitored_assets=CHECKPOINT_KEYS,
         job=job,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,

@@ -40,18 +40,10 @@ from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
-from sinternal_assets.training.assets import (
-    alphaalign_grpo,
-    alttrain_sft,
-    refusal_sft,
-    somf_fusion,
-    verifier_grpo,
-    verifier_sft,
-)
+from sinternal_assets.training.assets import CHECKPOINT_ASSETS
 
 # A new checkpoint is evaluated as soon as it lands: the checkpoint sensor runs the evaluation job with the
 # run profile's configuration (declarative automation would run these assets with their bare defaults).
-TRAINING_ASSETS = [verifier_sft, verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion]
 MATH_SEED = 1000  # training uses seeds 0 (GRPO task reward) and 1 (SOMF's downstream skill): never the same set
 
 
@@ -256,7 +248,7 @@ def evaluated_checkpoints(wh: Warehouse, wanted: list[str]) -> pl.DataFrame:
 
 @asset(
     group_name="evaluation",
-    deps=[eval_set, base_model, *TRAINING_ASSETS],
+    deps=[eval_set, base_model, *CHECKPOINT_ASSETS],
     compute_kind="transformers",
     description="Every checkpoint's answers to the eval set (reasoning split from the final answer); incremental: "
     "a (checkpoint, item, sampling) pair already answered is never regenerated.",

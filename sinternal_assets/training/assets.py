@@ -453,3 +453,7 @@ def somf_fusion(
         somf=settings,
         safety_rows=safety,
     )
+
+
+# Every checkpoint the comparison evaluates (the evaluation depends on them; the checkpoint sensor watches them).
+CHECKPOINT_ASSETS = [verifier_sft, verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion]

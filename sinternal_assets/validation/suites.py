@@ -87,14 +87,6 @@ def reviewed_critiques_suite() -> list[Expectation]:
     ]
 
 
-def human_reviews_suite() -> list[Expectation]:
-    return [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "review_id"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["submitted", "discarded"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "verdict", "value_set": ["SAFE", "UNSAFE"]}),
-    ]
-
-
 def verification_examples_suite(max_input_chars: int, max_target_chars: int) -> list[Expectation]:
     return [
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),

@@ -261,7 +261,7 @@ def test_new_checkpoint_runs_the_evaluation_job_with_the_profile_configuration()
     from dagster import build_multi_asset_sensor_context
 
     from dagster_project.jobs import EMBEDDED_EVAL_FAMILIES
-    from dagster_project.sensors import CHECKPOINT_ASSETS
+    from dagster_project.sensors import CHECKPOINT_KEYS
 
     profile = profiles.load_profile({})
     defs = build_definitions(profile)
@@ -270,7 +270,7 @@ def test_new_checkpoint_runs_the_evaluation_job_with_the_profile_configuration()
 
     def tick(cursor=None):
         context = build_multi_asset_sensor_context(
-            monitored_assets=CHECKPOINT_ASSETS, instance=instance, definitions=defs, cursor=cursor
+            monitored_assets=CHECKPOINT_KEYS, instance=instance, definitions=defs, cursor=cursor
         )
         return sensor(context), context
 

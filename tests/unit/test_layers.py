@@ -2,8 +2,8 @@
 
 - `dagster_project/` (the code location) assembles what `sinternal_assets/` defines; nothing in
   `sinternal_assets` imports `dagster_project`;
-- only a stage's Dagster-facing modules (`assets.py`, `resources.py`) import Dagster: every other module is
-  plain logic, usable from a notebook or a training subprocess;
+- only a stage's Dagster-facing modules (`assets.py`, `resources.py`, `checks.py`) import Dagster: every other
+  module is plain logic, usable from a notebook or a training subprocess;
 - no `_private` name is imported from another module.
 """
 
@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DAGSTER_FACING = {"assets.py", "resources.py"}
+DAGSTER_FACING = {"assets.py", "resources.py", "checks.py"}
 
 
 def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
@@ -39,7 +39,7 @@ def test_sinternal_assets_never_imports_the_code_location():
     assert offenders == []
 
 
-def test_only_assets_and_resources_modules_import_dagster():
+def test_only_assets_resources_and_checks_modules_import_dagster():
     offenders = [
         f"{p.relative_to(ROOT)}:{line} imports {module}"
         for p in _modules("sinternal_assets")
@@ -73,3 +73,28 @@ def test_the_checks_would_catch_a_violation(tmp_path):
     found = _imports(bad)
     assert (1, "dagster_project.resources", ["X"]) in found and (2, "sinternal_assets.a", ["_hidden"]) in found
     assert (4, "dagster", []) in found
+
+
+def test_every_check_lives_in_the_stage_of_the_asset_it_guards():
+    import importlib
+
+    from dagster import AssetsDefinition
+
+    from dagster_project.stages import stage_modules
+
+    for module in stage_modules("checks"):
+        stage = module.__name__.rsplit(".", 2)[-2]
+        assets = importlib.import_module(f"sinternal_assets.{stage}.assets")
+        own = {
+            key
+            for value in vars(assets).values()
+            if isinstance(value, AssetsDefinition) and _defined_in(assets, value)
+            for key in value.keys
+        }
+        guarded = {key.asset_key for check in module.CHECKS for key in check.check_keys}
+        assert guarded <= own, f"{module.__name__} guards {sorted(k.to_user_string() for k in guarded - own)}"
+
+
+def _defined_in(module, asset) -> bool:
+    """Whether the asset's function is defined in `module` (not imported into it)."""
+    return asset.op.compute_fn.decorated_fn.__module__ == module.__name__

@@ -5,8 +5,8 @@
   (or read with `load_query(name)`). The storage layer, `sinternal_assets/storage/warehouse.py`, is the one
   place allowed generic SQL built from identifiers (`SELECT * FROM {table}`, `DESCRIBE {table}`, the writes);
 - every name passed as a literal to `.query(...)` or `load_query(...)` has its file;
-- every file in `sql/queries/` is used by name somewhere (code, tests, benchmarks, `dagster_project/checks.py`'s
-  SQL_CHECKS), except the few listed in KNOWN_UNUSED.
+- every file in `sql/queries/` is used by name somewhere (code, tests, benchmarks, the stages' `checks.py`
+  files), except the few listed in KNOWN_UNUSED.
 """
 
 import ast
