@@ -1,6 +1,7 @@
 """Which stages the code location loads: every `sinternal_assets/<stage>/` folder that has an `assets.py` (its
-assets, and its checks in `checks.py` when it has any; `validation/checks.py` holds the check factories). Found on disk, never kept by hand: a new stage folder is picked up as is.
-Only these Dagster-facing modules are imported, so loading the definitions does not import the training stack."""
+assets, and its checks in `checks.py` when it has any; `validation/checks.py` holds the check factories). Found
+on disk, never kept by hand: a new stage folder is picked up as is. Only these Dagster-facing modules are
+imported, so loading the definitions does not import the training stack."""
 
 import importlib
 from pathlib import Path
