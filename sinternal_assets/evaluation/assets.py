@@ -559,6 +559,10 @@ class EvaluationReportConfig(Config):
     )
     title: str = "sinternal evaluation"
     report_dir: str = Field(default="", description="where reports go ('' = <data dir>/reports)")
+    notice: str = Field(
+        default="",
+        description="a line at the top of the report saying what scale the run was and what its figures can show",
+    )
 
 
 def _spec_context_used(texts: pl.Series, rendered: str) -> str:
@@ -676,7 +680,7 @@ def evaluation_report(
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)
     written = report.write_report(
-        report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC"), folder, path.name
+        report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC", config.notice), folder, path.name
     )
     wh.write(append={"evaluation_runs": current})
     context.log.info(f"evaluation report: {written}")

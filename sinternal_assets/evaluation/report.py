@@ -776,6 +776,7 @@ TEMPLATE = """<!DOCTYPE html>
 <h1>{{ title }}</h1>
 <p class="meta">Generated {{ generated_at }} · headline judge {{ headline_judge }} ·
 rates with Wilson 95% intervals</p>
+{% if notice %}<p class="warning notice">{{ notice }}</p>{% endif %}
 <nav><ul>
 {% for s in sections %}<li><a href="#{{ s.id }}">{{ s.heading }}</a></li>
 {% endfor %}</ul></nav>
@@ -823,10 +824,12 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def render_html(tables: EvaluationTables, title: str, generated_at: str) -> str:
-    """The whole report as one self-contained HTML page (sections in `SECTIONS` order, ids as given there)."""
+def render_html(tables: EvaluationTables, title: str, generated_at: str, notice: str = "") -> str:
+    """The whole report as one self-contained HTML page (sections in `SECTIONS` order, ids as given there);
+    `notice`, when given, stands at the top (what scale the run was, what its figures can and cannot show)."""
     return _ENVIRONMENT.from_string(TEMPLATE).render(
         title=title,
+        notice=notice,
         generated_at=generated_at,
         headline_judge=tables.headline_judge,
         css=CSS,

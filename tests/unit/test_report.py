@@ -559,3 +559,10 @@ def test_plots_are_inline_svg_or_none_when_empty():
     # one run and string timestamps still draw (points, no lines)
     one_run = tables.history.filter(pl.col("run_id") == "run-1").with_columns(pl.col("created_at").cast(pl.String))
     assert plots.history_lines(one_run).startswith("<svg ")
+
+
+def test_a_notice_stands_at_the_top_and_is_escaped():
+    html = render_html(make_tables(), "t", "now", notice="Smoke scale <b>only</b>")
+    header = html[: html.index("<nav>")]
+    assert "Smoke scale &lt;b&gt;only&lt;/b&gt;" in header
+    assert "notice" not in render_html(make_tables(), "t", "now")[: html.index("<nav>")]
