@@ -1,5 +1,7 @@
 """Dagster asset of the `curation` group: the verifier's examples (SInternal's contrastive filter)."""
 
+from typing import Literal
+
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
@@ -19,8 +21,8 @@ class VerificationExamplesConfig(Config):
     )
     harmful_per_verdict: int = Field(default=1, ge=1, description="examples per verdict per harmful prompt")
     benign_per_prompt: int = Field(default=1, ge=1, description="examples per benign prompt")
-    target: str = Field(
-        default="final_answer", description="which judged part of the answers: final_answer | reasoning"
+    target: Literal["final_answer", "reasoning"] = Field(
+        default="final_answer", description="which judged part of the answers"
     )
     include_reference_answers: bool = Field(
         default=False,
