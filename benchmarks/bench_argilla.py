@@ -52,8 +52,7 @@ def synthetic_rows(n: int, seed: int) -> list[dict]:
                 "critique_id": f"bench-{seed}-{i:06d}",
                 "target": "final_answer",
                 "spec_name": "sinternal v1",
-                "category_rule": "**Weapons**: " + text(30),
-                "benign_rule": "**Benign**: " + text(20),
+                "spec_excerpt": text(50),  # the compact spec: the same length on every record
                 "category": rng.choice(CATEGORIES),
                 "prompt_text": text(60),
                 "reasoning": "",
