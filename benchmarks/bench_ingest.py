@@ -44,6 +44,8 @@ if str(REPO_ROOT) not in sys.path:
 
 EVAL_FRACTION = 0.2  # PromptPoolConfig defaults
 SPLIT_SEED = 0
+# the pool's columns (sinternal_assets.prompts.pool.POOL_COLUMNS), written out rather than imported: the pandas
+# baseline's process must not import polars, or its peak RSS would count it
 DIGEST_COLUMNS = (
     "prompt_id",
     "text",

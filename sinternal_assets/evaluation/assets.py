@@ -470,7 +470,6 @@ def judged_results(
     params = SamplingParams(
         temperature=0.0, top_p=1.0, max_new_tokens=max(1, config.max_new_tokens), n=1, seed=0, stop=()
     )
-    critique_tokens = config.max_new_tokens if config.max_new_tokens == 0 else None
     model_judges = []
     if config.teacher_judge:
         model_judges.append("teacher")
@@ -497,7 +496,7 @@ def judged_results(
     for name in model_judges + verifiers:
         _, _, model_id, model_hash, few_shot = model_spec(name)
         identities[name] = ModelJudge(
-            None, model_id, model_hash, params, few_shot, config.max_attempts, critique_tokens
+            None, model_id, model_hash, params, few_shot, config.max_attempts, config.max_new_tokens
         ).identity
     keyed = [
         (subject, subject_id, name, judgement_key(identities[name], request), request)
@@ -521,7 +520,9 @@ def judged_results(
         context.log.info(f"judge {name} ({model_id}): {len(requests)} judgements to compute")
         session = teacher.session(path) if name == "teacher" else resource.session("", model_path=path)
         with session as backend:
-            judge = ModelJudge(backend, model_id, model_hash, params, few_shot, config.max_attempts, critique_tokens)
+            judge = ModelJudge(
+                backend, model_id, model_hash, params, few_shot, config.max_attempts, config.max_new_tokens
+            )
             counts[name] = _run_judge(context, wh, judge, name, requests, config.chunk_size)
     frame = pl.DataFrame(
         [

@@ -240,12 +240,11 @@ def verification(labels: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         c = confusion(part["truth"].to_list(), part["predicted"].to_list())
         scored = part.filter(pl.col("score_unsafe").is_not_null())
         positives = (scored["truth"] == "UNSAFE").to_list()
-        kinds = set(part["label_kind"].to_list())
         rows.append(
             {
                 "checkpoint": checkpoint,
                 "benchmark": benchmark,
-                "labels": kinds.pop() if len(kinds) == 1 else "mixed",
+                "labels": _label_kinds(part, ["judge"])["labels"][0],
                 "items": part.height,
                 "coverage": c.n / part.height,
                 "accuracy": c.accuracy,

@@ -91,6 +91,13 @@ def export(model, tokenizer, out: Path) -> None:
     tokenizer.save_pretrained(out / MODEL_DIR)
 
 
+def _prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
+    """The token ids of a prompt as the chat template renders it, with the assistant turn opened."""
+    return tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)[
+        "input_ids"
+    ]
+
+
 def sft_trainer(start_model: str, rows: list[dict], train: TrainSpec, reporter: Reporter, label: str, out: Path):
     """A TRL SFTTrainer on prompt-completion rows (loss on the completion only) and its metrics callback."""
     from datasets import Dataset
@@ -99,10 +106,7 @@ def sft_trainer(start_model: str, rows: list[dict], train: TrainSpec, reporter: 
     if not rows:
         raise ValueError(f"{label}: no training examples")
     tokenizer = _tokenizer(start_model)
-    too_long = sum(
-        len(tokenizer.apply_chat_template(r["prompt"], tokenize=True, add_generation_prompt=True)) >= train.max_length
-        for r in rows
-    )
+    too_long = sum(len(_prompt_ids(tokenizer, r["prompt"])) >= train.max_length for r in rows)
     if too_long == len(rows):
         raise ValueError(
             f"{label}: all {len(rows)} examples have a prompt of max_length={train.max_length} "

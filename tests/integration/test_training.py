@@ -95,6 +95,16 @@ def base_model_path(tmp_path_factory):
     return Warehouse(db).table("models")["path"][0]
 
 
+def test_sft_whose_every_prompt_fills_max_length_is_a_clear_error(base_model_path, tmp_path):
+    """No completion token within max_length for any example: refused before a model is loaded (TRL would keep
+    prompt-only examples when packing and train on nothing)."""
+    from sinternal_assets.training.trainers import sft_trainer
+
+    train = _train(learning_rate=2e-4, epochs=1.0, max_steps=1, batch_size=2, max_length=16, seed=0, lora={})
+    with pytest.raises(ValueError, match=r"tiny: all 4 examples have a prompt of max_length=16 tokens or more"):
+        sft_trainer(base_model_path, _verifier_rows(), train, Reporter(False), "tiny", tmp_path)
+
+
 def test_sft_overfits_a_handful_of_examples(base_model_path, tmp_path):
     from sinternal_assets.training.trainers import train_sft
 
