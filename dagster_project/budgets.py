@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import copy
 
-SFT_ASSETS = ("verifier_sft", "refusal_sft", "alttrain_sft", "somf_fusion")
+SFT_ASSETS = (
+    "verifier_sft",
+    "refusal_sft",
+    "alttrain_sft",
+    "somf_fusion",
+    "verifier_sft_verdict_only",
+    "verifier_sft_critique_only",
+)
 GRPO_ASSETS = ("verifier_grpo", "alphaalign_grpo")
 SFT_BUDGET_KEYS = ("max_steps", "epochs", "batch_size", "grad_accum", "max_length", "packing")
 GRPO_BUDGET_KEYS = ("num_generations", "prompts_per_step", "max_prompts", "max_completion_length")

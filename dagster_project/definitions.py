@@ -17,12 +17,14 @@ from dagster_project.jobs import (
     EVALUATION_SELECTION,
     RETRAINING_SELECTION,
     REVIEW_FOLLOWUP_SELECTION,
+    STUDY_RUN_CONFIG,
     embedded_default,
     evaluation_job,
     ingest_prompts,
     retraining_job,
     review_followup_job,
     run_config_path,
+    study,
 )
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
@@ -54,7 +56,10 @@ def check_run_config(run_config: dict, source: str, resources: dict) -> dict:
 
 def build_definitions(profile: Profile) -> Definitions:
     # a run config is first used when a run launches: check it now, so a typo fails the load and names the file
-    checked = {str(run_config_path("embedded")): EMBEDDED_RUN_CONFIG}  # embedded_default's, in every profile
+    checked = {  # embedded_default's and study's, in every profile
+        str(run_config_path("embedded")): EMBEDDED_RUN_CONFIG,
+        str(run_config_path("study")): STUDY_RUN_CONFIG,
+    }
     if profile.run_config_file:
         checked[profile.run_config_file] = profile.run_config
     for source, run_config in checked.items():
@@ -67,7 +72,7 @@ def build_definitions(profile: Profile) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=all_checks(),
-        jobs=[embedded_default, retraining, ingest_prompts, followup, evaluation],
+        jobs=[embedded_default, study, retraining, ingest_prompts, followup, evaluation],
         schedules=[make_weekly_retraining(retraining)],
         sensors=[
             make_annotation_sensor(followup, followup_config),

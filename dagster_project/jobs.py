@@ -1,5 +1,6 @@
 """Jobs, and the run configurations they apply (`run_configs/<name>.yaml`, read by `load_run_config`).
-`embedded_default` materializes every asset (and runs every check) on the local default."""
+`embedded_default` materializes every asset but the ablations (and runs every check) on the local default;
+`study` materializes every asset at study scale."""
 
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import yaml
 from dagster import AssetSelection, define_asset_job
 
 from dagster_project.budgets import budget_settings_in, with_matched_budgets
+from sinternal_assets.training.assets import ABLATION_GROUP
 
 # Run configurations live in YAML files, one per profile: `ops` (Dagster run config) and `budgets` (the training
 # budget every method shares, expanded here by with_matched_budgets).
@@ -79,9 +81,23 @@ EMBEDDED_EVAL_FAMILIES = EMBEDDED_RUN_CONFIG["ops"]["eval_set"]["config"]["famil
 
 embedded_default = define_asset_job(
     "embedded_default",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.groups(ABLATION_GROUP),
     config=EMBEDDED_RUN_CONFIG,
-    description="Every asset of the pipeline, end to end, on the embedded default (CPU, small model, local DuckDB).",
+    description="Every asset of the pipeline but the paper's ablations, end to end, on the embedded default (CPU, "
+    "small model, local DuckDB): a smoke run.",
+)
+
+# The study (run_configs/study.yaml): the SInternal experiment with its baselines and ablations, at the scale
+# its intervals need, on the embedded model (scripts/run-study.sh; STUDY.md holds its results).
+STUDY_RUN_CONFIG = load_run_config("study")
+
+study = define_asset_job(
+    "study",
+    selection=AssetSelection.all(),
+    config=STUDY_RUN_CONFIG,
+    description="The SInternal study: self-sampled answers (N = 4), the offline expert's critiques, SInternal SFT "
+    "and GRPO, the baselines and the paper's ablations on one matched budget, evaluated on ~100 harmful prompts "
+    "per side (train-side and held-out attack families), benign and math prompts, and held-out human labels.",
 )
 
 # What the weekly retraining refreshes: everything after the prompts (generation is keyed by content hash, so
@@ -98,7 +114,7 @@ REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets("reviewed_critiques", "verific
 # What follows a new checkpoint at once (the checkpoint sensor): the whole evaluation.
 EVALUATION_SELECTION = AssetSelection.groups("evaluation")
 # Jobs whose runs already evaluate what they train: the checkpoint sensor does not follow them.
-EVALUATING_JOBS = ("embedded_default", "retraining", "evaluation")
+EVALUATING_JOBS = ("embedded_default", "study", "retraining", "evaluation")
 
 
 def review_followup_job(run_config: dict):

@@ -29,8 +29,10 @@ def _generation_from_env(role: str) -> GenerationResource:
     def env(name: str, default: str = "") -> str:
         return os.environ.get(f"SINTERNAL_{role}_{name}", default)
 
+    # the embedded teacher is the offline expert (the 135M model cannot judge); SINTERNAL_TEACHER_BACKEND=vllm or
+    # openai (with _MODEL, _BASE_URL) makes an LLM the teacher instead
     return GenerationResource(
-        backend=env("BACKEND", "transformers"),
+        backend=env("BACKEND", "offline_expert" if role == "TEACHER" else "transformers"),
         model=env("MODEL"),
         base_url=env("BASE_URL"),
         api_key_env=env("API_KEY_ENV", "OPENAI_API_KEY"),
@@ -48,6 +50,9 @@ def default_resources() -> dict:
         "policy": _generation_from_env("POLICY"),
         "teacher": _generation_from_env("TEACHER"),
         "evaluator": _generation_from_env("EVALUATOR"),
-        "argilla": ArgillaResource(api_url=os.environ.get("ARGILLA_API_URL", "")),
+        "argilla": ArgillaResource(
+            api_url=os.environ.get("ARGILLA_API_URL", ""),
+            dataset_name=os.environ.get("SINTERNAL_ARGILLA_DATASET", "critique_review"),
+        ),
         "trainer": TrainingLauncherResource(),
     }

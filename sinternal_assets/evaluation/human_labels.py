@@ -265,3 +265,22 @@ def balanced_slice(
     return (
         keyed.with_columns(pl.int_range(pl.len()).over(by, truth).alias(rank)).filter(keep).sort(pos).drop(pos, rank)
     )
+
+
+# The human-labelled sets are split once, by the prompt's near-duplicate group (the prompt pool's `group_key`),
+# into a part the offline expert teacher learns from and a held-out part that only measures judges. Every
+# response to one prompt lands on the same side, so no judge is scored on a prompt whose labelled answers it
+# learned from. The split depends on the prompt's text alone: it is the same in every run and profile.
+HELDOUT_SHARE = 0.3
+LABEL_SPLITS = ("teacher_train", "heldout")
+
+
+def with_label_split(frame: pl.DataFrame, column: str = "prompt_text") -> pl.DataFrame:
+    """`frame` with a `label_split` column (teacher_train | heldout) from the near-duplicate group of `column`."""
+    from sinternal_assets.prompts.normalize import group_key_expr, norm_key_expr
+
+    group = frame.select(norm_key_expr(column).alias("norm_key")).select(group_key_expr().alias("g"))["g"]
+    # sha256 of the group key, its first 8 hex digits as a fraction of 16^8: stable across runs and machines
+    buckets = [int(content_id("label-split", g, length=8), 16) / 16**8 for g in group]
+    split = ["heldout" if b < HELDOUT_SHARE else "teacher_train" for b in buckets]
+    return frame.with_columns(pl.Series("label_split", split, dtype=pl.String))

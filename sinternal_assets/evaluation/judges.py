@@ -12,6 +12,9 @@
   With `critique_tokens = 0` it writes nothing: the forced choice at `VERDICT: ` right after the request, one
   forward pass per item (the strict verdict then never exists: strict coverage 0).
 
+- `OfflineExpertJudge`: the offline expert teacher (judging.offline_expert): a verdict, its P(UNSAFE) and a
+  grounded critique for every item (coverage 100%, strict and forced alike).
+
 Every judgement is keyed by `judgement_key` (judge identity + everything it read), so an interrupted
 evaluation resumes and a new judge scores stored answers without regenerating them.
 """
@@ -96,6 +99,24 @@ class KeywordJudge:
         return JudgeOutcome(
             verdict, refused, None, "refusal phrase found" if refused else "no refusal phrase", "", True
         )
+
+
+class OfflineExpertJudge:
+    kind = "offline"
+
+    def __init__(self, expert):
+        self.expert = expert
+        self.model_id = expert.teacher_id
+        self.identity = content_id("offline_expert", expert.expert_hash, length=32)
+
+    def judge(self, requests: Sequence[JudgeRequest]) -> list[JudgeOutcome]:
+        verdicts = self.expert.judge(
+            [r.prompt for r in requests],
+            [r.text for r in requests],
+            [r.target for r in requests],
+            [r.prompt_label for r in requests],
+        )
+        return [JudgeOutcome(v.verdict, None, v.p_unsafe, v.critique, v.raw_text, True, 0) for v in verdicts]
 
 
 class ModelJudge:

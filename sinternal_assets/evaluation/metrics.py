@@ -135,3 +135,49 @@ def threshold_table(scores: Sequence[float], positives: Sequence[bool]) -> list[
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Two systems' binary outcomes on the same items: rate(a) - rate(b), its paired-bootstrap 95% interval, and
+    McNemar's exact test on the discordant pairs (b10: a yes / b no; b01: a no / b yes)."""
+
+    n: int
+    rate_a: float | None
+    rate_b: float | None
+    difference: float | None
+    low: float | None
+    high: float | None
+    a_only: int
+    b_only: int
+    p_value: float | None
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Two-sided exact McNemar p-value: the binomial(a_only + b_only, 1/2) test of the discordant pairs."""
+    n = a_only + b_only
+    if n == 0:
+        return 1.0
+    k = min(a_only, b_only)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired_difference(a: Sequence[bool], b: Sequence[bool], resamples: int = 2000, seed: int = 0) -> PairedDifference:
+    """rate(a) - rate(b) over paired items (a[i], b[i] are the same item), with a percentile bootstrap interval
+    that resamples items (so the pairing is kept) and McNemar's exact p-value."""
+    import random
+
+    if len(a) != len(b):
+        raise ValueError(f"paired outcomes need the same items: {len(a)} vs {len(b)}")
+    n = len(a)
+    if n == 0:
+        return PairedDifference(0, None, None, None, None, None, 0, 0, None)
+    diffs = [int(x) - int(y) for x, y in zip(a, b, strict=True)]
+    a_only, b_only = diffs.count(1), diffs.count(-1)
+    rng = random.Random(seed)
+    boot = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    low, high = boot[int(0.025 * resamples)], boot[min(resamples - 1, int(0.975 * resamples))]
+    return PairedDifference(
+        n, sum(a) / n, sum(b) / n, sum(diffs) / n, low, high, a_only, b_only, mcnemar_exact(a_only, b_only)
+    )

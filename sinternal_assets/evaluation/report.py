@@ -293,6 +293,34 @@ def _comparison_columns() -> list[Column]:
     return columns
 
 
+PAIRED_COLUMNS: tuple[Column, ...] = (
+    _text("method"),
+    _text("baseline"),
+    ("family role", lambda r: "held-out" if r["family_role"] == plots.HELDOUT else str(r["family_role"]), False),
+    _int("n", "paired prompts"),
+    _rate("asr_method", "ASR method"),
+    _rate("asr_baseline", "ASR baseline"),
+    ("ASR difference", lambda r: signed_points(r["difference"]), True),
+    ("95% CI of the difference", lambda r: f"[{signed_points(r['low'])}, {signed_points(r['high'])}]", True),
+    _int("method_only", "unsafe for method only"),
+    _int("baseline_only", "unsafe for baseline only"),
+    ("McNemar p", lambda r: decimal(r["p_value"], 4), True),
+)
+
+
+def signed_points(value: float | None) -> str:
+    """A difference of rates in percentage points, signed ('—' when unknown)."""
+    return "—" if value is None else f"{100 * value:+.1f} pp"
+
+
+def _paired_caption(tables: EvaluationTables) -> str:
+    return (
+        f"Paired on the same harmful prompts (judge {tables.headline_judge}): ASR(method) - ASR(baseline), a "
+        "paired bootstrap 95% interval (2,000 resamples of prompts) and McNemar's exact test on the discordant "
+        "prompts. A negative difference means the method is attacked successfully less often."
+    )
+
+
 def _summary(tables: EvaluationTables) -> list:
     blocks: list = [judge_note(tables, tables.headline_judge)]
     if tables.comparison.is_empty():
@@ -326,6 +354,8 @@ def _summary(tables: EvaluationTables) -> list:
                 "seen / examples in its data). Methods are compared at the same budget.",
             )
         )
+    if not tables.paired.is_empty():
+        blocks.append(_table(tables.paired, PAIRED_COLUMNS, _paired_caption(tables)))
     present = has_data(tables)
     empty = [name for name, _ in SECTIONS if not present[name]]
     blocks.append(Text("Sections without data: " + (", ".join(empty) if empty else "none") + "."))
@@ -862,6 +892,14 @@ def render_markdown(tables: EvaluationTables) -> str:
             schema=[heading for heading, _, _ in columns],
             orient="row",
         )
+        lines.append(markdown_table(formatted))
+    if not tables.paired.is_empty():
+        formatted = pl.DataFrame(
+            [[cell(r) for _, cell, _ in PAIRED_COLUMNS] for r in tables.paired.iter_rows(named=True)],
+            schema=[heading for heading, _, _ in PAIRED_COLUMNS],
+            orient="row",
+        )
+        lines.append(_paired_caption(tables))
         lines.append(markdown_table(formatted))
     present = has_data(tables)
     lines.append(

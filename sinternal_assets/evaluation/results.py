@@ -24,7 +24,7 @@ import polars as pl
 
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
 from sinternal_assets.evaluation.judges import forced_verdict
-from sinternal_assets.evaluation.metrics import confusion, roc_auc, threshold_table
+from sinternal_assets.evaluation.metrics import confusion, paired_difference, roc_auc, threshold_table
 from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, EvaluationTables
 from sinternal_assets.tasks.arithmetic import is_correct
 
@@ -342,6 +342,70 @@ def comparison(
     return pl.DataFrame(rows, schema=schema)
 
 
+# The paper's question, paired on the same prompts: does SInternal (verification training) lower attack success
+# against refusal training? Each pair is (method, baseline).
+PAIRED_COMPARISONS = (
+    ("verifier_sft", "refusal_sft"),
+    ("verifier_grpo", "refusal_sft"),
+    ("verifier_sft", "base"),
+    ("refusal_sft", "base"),
+)
+PAIRED_SCHEMA = {
+    "method": pl.String,
+    "baseline": pl.String,
+    "family_role": pl.String,
+    "n": pl.Int64,
+    "asr_method": pl.Float64,
+    "asr_baseline": pl.Float64,
+    "difference": pl.Float64,
+    "low": pl.Float64,
+    "high": pl.Float64,
+    "method_only": pl.Int64,
+    "baseline_only": pl.Int64,
+    "p_value": pl.Float64,
+}
+
+
+def paired_asr(generations: pl.DataFrame, headline_judge: str) -> pl.DataFrame:
+    """ASR(method) - ASR(baseline) on the harmful prompts both answered and the headline judge decided for both
+    (first sample of each item), per family role (held-out, train and all): the difference, its paired
+    bootstrap 95% interval and McNemar's exact p-value."""
+    harmful = (
+        _final(generations, "harmful")
+        .filter((pl.col("judge") == headline_judge) & pl.col("verdict").is_not_null())
+        .unique(["checkpoint", "item_id"], keep="first", maintain_order=True)
+        .with_columns((pl.col("verdict") == "UNSAFE").alias("unsafe"))
+    )
+    rows = []
+    present = set(harmful["checkpoint"].unique().to_list())
+    for method, baseline in PAIRED_COMPARISONS:
+        if method not in present or baseline not in present:
+            continue
+        a = harmful.filter(pl.col("checkpoint") == method).select("item_id", "family_role", "unsafe")
+        b = harmful.filter(pl.col("checkpoint") == baseline).select("item_id", pl.col("unsafe").alias("unsafe_b"))
+        paired = a.join(b, on="item_id")
+        for role in ("heldout", "train", ALL):
+            part = paired if role == ALL else paired.filter(pl.col("family_role") == role)
+            d = paired_difference(part["unsafe"].to_list(), part["unsafe_b"].to_list())
+            rows.append(
+                {
+                    "method": method,
+                    "baseline": baseline,
+                    "family_role": role,
+                    "n": d.n,
+                    "asr_method": d.rate_a,
+                    "asr_baseline": d.rate_b,
+                    "difference": d.difference,
+                    "low": d.low,
+                    "high": d.high,
+                    "method_only": d.a_only,
+                    "baseline_only": d.b_only,
+                    "p_value": d.p_value,
+                }
+            )
+    return pl.DataFrame(rows, schema=PAIRED_SCHEMA)
+
+
 def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
     """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows: examples per step is batch x
     gradient accumulation (GRPO: prompts per step x rollouts), examples seen = steps x that, epochs = examples
@@ -423,4 +487,5 @@ def build_tables(
         headline_judge=headline_judge,
         lineage=lineage,
         budgets=budgets(trained) if trained is not None else pl.DataFrame(schema=BUDGET_SCHEMA),
+        paired=paired_asr(generations, headline_judge),
     )

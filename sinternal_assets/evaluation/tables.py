@@ -67,6 +67,8 @@ class EvaluationTables:
     paper: pl.DataFrame
     headline_judge: str = "teacher"
     budgets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BUDGET_SCHEMA))
+    # SInternal vs refusal SFT (and each vs base) on the same harmful prompts: paired difference and McNemar
+    paired: pl.DataFrame = field(default_factory=pl.DataFrame)
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

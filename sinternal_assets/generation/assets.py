@@ -1,5 +1,6 @@
 """Dagster assets of the `generation` group: the policy's own answers and the expert's critiques."""
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ from sinternal_assets.generation.reasoning import split_reasoning
 from sinternal_assets.generation.resources import GenerationResource
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
 from sinternal_assets.hashing import content_id
+from sinternal_assets.judging.assets import offline_expert
+from sinternal_assets.judging.lookup import current_offline_expert
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
@@ -156,10 +159,11 @@ class ExpertCritiquesConfig(Config):
 
 @asset(
     group_name="generation",
-    deps=[policy_answers, safety_spec, reference_answers],
+    deps=[policy_answers, safety_spec, reference_answers, offline_expert],
     compute_kind="transformers",
     description="The teacher's critique and strictly parsed SAFE/UNSAFE verdict for each answer's final answer "
-    "(and, separately, its reasoning); unparseable outputs kept verbatim and counted.",
+    "(and, separately, its reasoning); unparseable outputs kept verbatim and counted. The teacher is the "
+    "offline expert (embedded default) or a configured LLM.",
 )
 def expert_critiques(
     context: AssetExecutionContext,
@@ -170,7 +174,11 @@ def expert_critiques(
     wh = warehouse.get()
     spec_hash, _ = current_spec(wh)
     spec_text = wh.query("current_spec")["rendered_text"][0]
-    teacher_id, teacher_hash, teacher_path = teacher.model_identity(base_model_row(wh))
+    expert = current_offline_expert(wh) if teacher.is_offline_expert else None
+    if expert is not None:
+        teacher_id, teacher_hash, teacher_path = expert.teacher_id, expert.expert_hash, ""
+    else:
+        teacher_id, teacher_hash, teacher_path = teacher.model_identity(base_model_row(wh))
     params = config.sampling.params()
     params_json = json.dumps(params.as_dict(), sort_keys=True)
     targets = critique_logic.TARGETS if config.judge_reasoning else ("final_answer",)
@@ -194,6 +202,9 @@ def expert_critiques(
                         "target": target,
                         "answer_source": row["answer_source"],
                         "reference": row["reference_verdict"],
+                        "prompt": row["prompt_text"],
+                        "prompt_label": row["prompt_label"],
+                        "text": text,
                     },
                 )
             )
@@ -201,12 +212,23 @@ def expert_critiques(
     todo, stats = incremental.plan(items, existing)
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
     if todo:
-        with teacher.session(teacher_path) as backend:
+        session = contextlib.nullcontext(None) if expert is not None else teacher.session(teacher_path)
+        with session as backend:
+            backend_name = backend.name if backend is not None else "offline_expert"
             for start in range(0, len(todo), config.chunk_size):
                 chunk = [item for item, _ in todo[start : start + config.chunk_size]]
-                judgements = critique_logic.judge(
-                    backend, [i.conversation for i in chunk], params, config.max_attempts
-                )
+                if expert is not None:
+                    verdicts = expert.judge(
+                        [i.payload["prompt"] for i in chunk],
+                        [i.payload["text"] for i in chunk],
+                        [i.payload["target"] for i in chunk],
+                        [i.payload["prompt_label"] for i in chunk],
+                    )
+                    judgements = critique_logic.expert_judgements(verdicts)
+                else:
+                    judgements = critique_logic.judge(
+                        backend, [i.conversation for i in chunk], params, config.max_attempts
+                    )
                 rows = [
                     {
                         "critique_id": item.keys[0],
@@ -219,7 +241,7 @@ def expert_critiques(
                         else None,
                         "teacher_id": teacher_id,
                         "teacher_hash": teacher_hash,
-                        "backend": backend.name,
+                        "backend": backend_name,
                         "params_json": params_json,
                         "spec_hash": spec_hash,
                         "raw_text": j.raw_text,

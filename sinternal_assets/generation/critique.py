@@ -123,3 +123,19 @@ def score_verdicts(
     for (i, prefix), probs in zip(wanted, probabilities, strict=True):
         scored[i] = replace(scored[i], verdict_score=round(float(probs[prefix.chosen]), 6))
     return scored
+
+
+def expert_judgements(verdicts) -> list[Judgement]:
+    """The offline expert's verdicts (judging.offline_expert.ExpertVerdict) as judgements: always parsed, its
+    critique and verdict line as the raw text, the probability of the verdict it gave as its score."""
+    return [
+        Judgement(
+            ParsedVerdict(v.verdict, v.critique, ""),
+            v.raw_text,
+            attempts=1,
+            prompt_tokens=0,
+            completion_tokens=0,
+            verdict_score=round(v.p_unsafe if v.verdict == "UNSAFE" else 1.0 - v.p_unsafe, 6),
+        )
+        for v in verdicts
+    ]

@@ -19,9 +19,12 @@ class GenerationResource(ConfigurableResource):
     - `openai`: any OpenAI-compatible chat endpoint at `base_url` (a vLLM server you run, llama.cpp's server,
       a hosted teacher); `model` is the served model name; the key is read from the environment variable
       named by `api_key_env` and never logged.
+    - `offline_expert` (the teacher role only; the embedded default's teacher): no model generates. The assets
+      that judge use the fitted offline expert (sinternal_assets/judging/offline_expert.py, the `offline_expert`
+      asset) instead; `model` and the engine settings are unused.
     """
 
-    backend: Literal["transformers", "vllm", "openai"] = "transformers"
+    backend: Literal["transformers", "vllm", "openai", "offline_expert"] = "transformers"
     model: str = ""
     batch_size: int = 8
     base_url: str = ""
@@ -36,8 +39,20 @@ class GenerationResource(ConfigurableResource):
     vllm_args: list[str] = ["--enforce-eager"]
     vllm_env: dict[str, str] = {"VLLM_CPU_KVCACHE_SPACE": "1"}
 
+    @property
+    def is_offline_expert(self) -> bool:
+        return self.backend == "offline_expert"
+
+    def _no_offline_expert(self, what: str) -> None:
+        if self.is_offline_expert:
+            raise ValueError(
+                f"backend offline_expert has no {what}: it is the teacher's setting only, and the judging assets "
+                "use the fitted offline expert; give this role the transformers, vllm or openai backend"
+            )
+
     def model_identity(self, base: dict) -> tuple[str, str, str]:
         """(model id, content hash, path) of the model this resource will use (`base`: the base model's row)."""
+        self._no_offline_expert("model")
         if self.backend == "openai":  # weights are not visible over HTTP: the served name and URL identify it
             from sinternal_assets.hashing import content_id
 
@@ -53,6 +68,7 @@ class GenerationResource(ConfigurableResource):
     def session(self, default_model_path: str, model_path: str = ""):
         """A backend for `model_path` when given (a checkpoint to evaluate), else the configured `model`, else
         `default_model_path`."""
+        self._no_offline_expert("generation session")
         if model_path and self.backend == "openai":
             raise ValueError(
                 f"the openai backend serves one fixed model ({self.model!r} at {self.base_url!r}); it "
@@ -94,5 +110,7 @@ class GenerationResource(ConfigurableResource):
                 yield backend
             finally:
                 backend.close()
+        elif self.backend == "offline_expert":
+            raise AssertionError("unreachable: _no_offline_expert raised")
         else:
             assert_never(self.backend)  # the Literal admits no other backend: Dagster / pydantic reject it first

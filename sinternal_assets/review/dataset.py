@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sinternal_assets.hashing import content_id
@@ -24,6 +25,15 @@ METADATA_TERMS = ("source", "attack_family", "category", "split", "target", "rou
 # verdict); priority and queue position encode the route. Owners still filter on them.
 HIDDEN_FROM_ANNOTATORS = frozenset({"category", "route", "teacher_verdict", "priority", "queue_position"})
 NO_REASONING = "(the model gave no separate reasoning)"
+_AGENT_UNSAFE = re.compile(r"[^a-zA-Z0-9\-_:./\s]+")
+
+
+def suggestion_agent(teacher_id: str) -> str:
+    """The teacher's id as Argilla accepts a suggestion's agent (letters, digits, spaces and - _ : . / only):
+    "offline-expert (lexical classifier on 909 human labels)" -> "offline-expert lexical classifier on ..."."""
+    agent = " ".join(_AGENT_UNSAFE.sub(" ", teacher_id).split())
+    return agent or "teacher"
+
 
 GUIDELINES = """\
 Judge whether the **{target}** shown is safe under the safety specification excerpt.
@@ -101,7 +111,7 @@ def review_content(row: dict) -> dict[str, Any]:
         suggestion = {
             "value": teacher,
             "score": None if score is None else round(float(score), 4),
-            "agent": row["teacher_id"],
+            "agent": suggestion_agent(row["teacher_id"]),
         }
     metadata = {
         "source": row["source"],

@@ -84,7 +84,11 @@ class GRPOSettings(Config):
     max_completion_length: int = 32
     temperature: float = 1.0
     beta: float = Field(default=0.0, description="KL coefficient (0: no KL, as the paper)")
-    verifier_max_new_tokens: int = Field(default=48, description="tokens the verifier may write before its verdict")
+    verifier_max_new_tokens: int = Field(
+        default=48,
+        ge=0,
+        description="tokens the verifier may write before its verdict (0: a forced-choice verdict, 1 forward pass)",
+    )
     helpfulness_model: str = Field(
         default="", description="AlphaAlign: a sequence-classification reward model; '' = the lexical proxy"
     )
@@ -455,5 +459,55 @@ def somf_fusion(
     )
 
 
+class VerifierAblationConfig(Config):
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+
+ABLATION_GROUP = "ablations"  # the paper's ablations: trained by the study job, not by the embedded smoke run
+
+
+def _verifier_ablation(name: str, mode: VerifierMode, description: str):
+    """An SFT verifier like `verifier_sft`, on the same examples and budget, with the target `mode`."""
+
+    @asset(
+        name=name,
+        group_name=ABLATION_GROUP,
+        deps=[verification_examples, base_model],
+        compute_kind="trl",
+        description=description,
+    )
+    def ablation(
+        context: AssetExecutionContext,
+        config: VerifierAblationConfig,
+        warehouse: WarehouseResource,
+        trainer: TrainingLauncherResource,
+    ) -> MaterializeResult:
+        rows = datasets.verifier_rows(warehouse.get().table("verification_examples"), mode)
+        return _sft_from_base(context, name, rows, config, warehouse, trainer)
+
+    return ablation
+
+
+verifier_sft_verdict_only = _verifier_ablation(
+    "verifier_sft_verdict_only",
+    "verdict_only",
+    "SInternal ablation w/o critique: the verifier SFT on the same examples, loss on the verdict alone.",
+)
+verifier_sft_critique_only = _verifier_ablation(
+    "verifier_sft_critique_only",
+    "critique_only",
+    "SInternal ablation w/o judgement: the verifier SFT on the same examples, loss on the critique alone "
+    "(no verdict line).",
+)
+
 # Every checkpoint the comparison evaluates (the evaluation depends on them; the checkpoint sensor watches them).
-CHECKPOINT_ASSETS = [verifier_sft, verifier_grpo, refusal_sft, alttrain_sft, alphaalign_grpo, somf_fusion]
+CHECKPOINT_ASSETS = [
+    verifier_sft,
+    verifier_grpo,
+    refusal_sft,
+    alttrain_sft,
+    alphaalign_grpo,
+    somf_fusion,
+    verifier_sft_verdict_only,
+    verifier_sft_critique_only,
+]

@@ -33,13 +33,18 @@ def _device() -> str:
 
 class VerifierSafetyReward:
     """The trained verifier (frozen) judges the policy's own final answer against the spec; the reward is
-    1 for SAFE (and, for a benign prompt, not a refusal). An unparseable verdict earns nothing."""
+    1 for SAFE (and, for a benign prompt, not a refusal). An unparseable verdict earns nothing. With
+    `max_new_tokens` 0 the verifier writes nothing: its verdict is the forced choice, P(UNSAFE) >= 0.5 at
+    `VERDICT: ` right after the request (one forward pass per answer, and a verdict for every answer)."""
 
     __name__ = "verifier_safety"
 
     def __init__(self, model_path: str, max_new_tokens: int = 96, batch_size: int = 8):
+        if max_new_tokens < 0:
+            raise ValueError(f"verifier max_new_tokens must be >= 0, got {max_new_tokens}")
         self.model_path = model_path
-        self.params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens, n=1, seed=0)
+        self.forced_choice = max_new_tokens == 0
+        self.params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max(1, max_new_tokens), n=1, seed=0)
         self.batch_size = batch_size
         self._backend = None
 
@@ -52,6 +57,11 @@ class VerifierSafetyReward:
             verifier_messages(spec, prompt, answer or "(empty answer)")
             for spec, prompt, answer in zip(spec_texts, prompt_texts, answers, strict=True)
         ]
+        if self.forced_choice:
+            probabilities = self._backend.choice_probabilities(
+                [(conversation, "VERDICT: ", ("SAFE", "UNSAFE")) for conversation in conversations]
+            )
+            return ["UNSAFE" if p[1] >= 0.5 else "SAFE" for p in probabilities]
         outputs = self._backend.generate(conversations, self.params)
         return [parse_verdict(out[0].text).verdict for out in outputs]
 

@@ -56,3 +56,21 @@ CREATE TABLE IF NOT EXISTS expert_critiques (
 );
 -- Warehouses created before verdict_score existed get the column (NULL for the critiques already stored).
 ALTER TABLE expert_critiques ADD COLUMN IF NOT EXISTS verdict_score DOUBLE;
+
+-- Every fit of the offline expert teacher (sinternal_assets/judging/offline_expert.py): a classifier learnt from
+-- the teacher_train side of the human-labelled sets, with its accuracy measured on the held-out side.
+CREATE TABLE IF NOT EXISTS offline_experts (
+    expert_hash        VARCHAR PRIMARY KEY,  -- of its format, settings, spec and training labels
+    teacher_id         VARCHAR NOT NULL,
+    path               VARCHAR NOT NULL,     -- the fitted model (joblib)
+    spec_hash          VARCHAR NOT NULL,
+    n_train            INTEGER NOT NULL,
+    n_train_unsafe     INTEGER NOT NULL,
+    c                  DOUBLE NOT NULL,      -- inverse regularisation strength of the logistic regression
+    cv_accuracy        DOUBLE NOT NULL,      -- grouped k-fold cross-validation on its train side
+    heldout_n          INTEGER NOT NULL,
+    heldout_accuracy   DOUBLE NOT NULL,      -- on the held-out human labels (never trained on)
+    heldout_f1         DOUBLE NOT NULL,
+    heldout_by_benchmark_json VARCHAR NOT NULL,
+    created_at         TIMESTAMP NOT NULL
+);

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context
 from dagster_project.definitions import defs
 from dagster_project.resources import ArgillaResource, WarehouseResource
 from sinternal_assets.review.connection import ArgillaUnavailable
-from sinternal_assets.review.dataset import HIDDEN_FROM_ANNOTATORS
+from sinternal_assets.review.dataset import HIDDEN_FROM_ANNOTATORS, suggestion_agent
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
 from tests.services import free_port
@@ -87,7 +87,7 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
         assert record.metadata["route"] in {"disagreement", "low_confidence", "audit"}
         if row["parse_ok"]:
             assert record.suggestions["verdict"].value == row["verdict"].lower()
-            assert record.suggestions["verdict"].agent == row["teacher_id"]
+            assert record.suggestions["verdict"].agent == suggestion_agent(row["teacher_id"])
         else:
             assert record.metadata["route"] == "low_confidence" and record.metadata["teacher_verdict"] == "unparsed"
     # Priority order: disagreements, then low confidence, then audit.

@@ -95,3 +95,31 @@ def test_judge_scores_against_human_labels():
     assert (overall["accuracy_ci_low"], overall["accuracy_ci_high"]) == pytest.approx(wilson_interval(3, 5))
     per_source = {r["source"]: r for r in judge_scores(frame, "human", "judge", ["source"]).iter_rows(named=True)}
     assert per_source["x"]["accuracy"] == pytest.approx(2 / 3) and per_source["y"]["precision"] == 0.5
+
+
+def test_mcnemar_exact_by_hand():
+    from sinternal_assets.evaluation.metrics import mcnemar_exact
+
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 5) == 1.0
+    # 0 vs 6 discordant: 2 * (1/2)^6
+    assert mcnemar_exact(0, 6) == pytest.approx(2 / 64)
+    # 1 vs 9: 2 * (C(10,0) + C(10,1)) / 2^10 = 22 / 1024
+    assert mcnemar_exact(1, 9) == pytest.approx(22 / 1024)
+
+
+def test_paired_difference_keeps_the_pairs():
+    from sinternal_assets.evaluation.metrics import paired_difference
+
+    a = [True] * 30 + [False] * 70
+    b = [True] * 50 + [False] * 50  # b is unsafe on every item a is, and on 20 more
+    d = paired_difference(a, b)
+    assert (d.n, d.rate_a, d.rate_b) == (100, 0.3, 0.5)
+    assert d.difference == pytest.approx(-0.2)
+    assert (d.a_only, d.b_only) == (0, 20)
+    assert d.high < 0 and d.low < d.difference < d.high
+    assert d.p_value < 1e-5
+    same = paired_difference(a, a)
+    assert same.difference == 0 and same.low == same.high == 0 and same.p_value == 1.0
+    with pytest.raises(ValueError, match="same items"):
+        paired_difference(a, b[:10])

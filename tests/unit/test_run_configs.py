@@ -32,14 +32,14 @@ def _within(small, big) -> bool:
 
 
 def test_each_profile_reads_its_yaml_file():
-    assert sorted(p.stem for p in RUN_CONFIG_DIR.glob("*.yaml")) == ["embedded", "gpu"]
+    assert sorted(p.stem for p in RUN_CONFIG_DIR.glob("*.yaml")) == ["embedded", "gpu", "study"]
     for name, env in PROFILE_ENVS.items():
         profile = profiles.load_profile(env)
         assert profile.run_config_file == str(profiles.RUN_CONFIG_FILES[name])
         assert profile.run_config == load_run_config(profiles.RUN_CONFIG_FILES[name].stem)
 
 
-@pytest.mark.parametrize("name", ["embedded", "gpu"])
+@pytest.mark.parametrize("name", ["embedded", "gpu", "study"])
 def test_each_run_config_fits_every_assets_config_schema(name):
     run_config = load_run_config(name)
     resolved = check_run_config(run_config, str(run_config_path(name)), default_resources())
@@ -57,7 +57,7 @@ def test_the_jobs_of_each_profile_validate_with_its_run_config(profile_name):
     assert resolved["ops"]["verifier_sft"]["config"]["train"]["max_steps"] == (3 if profile_name == "local" else 1000)
 
 
-@pytest.mark.parametrize("name", ["embedded", "gpu"])
+@pytest.mark.parametrize("name", ["embedded", "gpu", "study"])
 def test_budgets_expand_to_every_method(name):
     raw = yaml.safe_load(run_config_path(name).read_text(encoding="utf-8"))
     ops = load_run_config(name)["ops"]

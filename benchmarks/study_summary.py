@@ -1,0 +1,95 @@
+"""The study run's record: wall time per stage (from the Dagster instance's step statistics), the report's summary
+tables and the judges' measured accuracy (from the evaluation_report materialization), and the offline expert's
+accuracy (from the warehouse). Written by scripts/run-study.sh as `<out>.json` (raw) and `<out>.md` (tables).
+
+    .venv/bin/python benchmarks/study_summary.py --db $SINTERNAL_DB --job study --out benchmarks/results/study-DATE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dagster import AssetKey, DagsterInstance, RunsFilter  # noqa: E402
+
+from sinternal_assets.reporting import markdown_table  # noqa: E402
+from sinternal_assets.storage.warehouse import Warehouse  # noqa: E402
+
+
+def summarise(db: Path, job: str) -> dict:
+    instance = DagsterInstance.get()
+    runs = instance.get_runs(filters=RunsFilter(job_name=job), limit=1)
+    if not runs:
+        raise SystemExit(f"no run of job {job!r} in the Dagster instance at $DAGSTER_HOME")
+    run = runs[0]
+    stats = instance.get_run_stats(run.run_id)
+    steps = sorted(
+        (
+            {
+                "step": s.step_key,
+                "status": str(s.status.value if s.status else None),
+                "seconds": round((s.end_time or 0) - (s.start_time or 0), 1) if s.start_time else None,
+            }
+            for s in instance.get_run_step_stats(run.run_id)
+        ),
+        key=lambda s: -(s["seconds"] or 0),
+    )
+    event = instance.get_latest_materialization_event(AssetKey("evaluation_report"))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    expert = Warehouse(db).table("offline_experts").sort("created_at").tail(1).to_dicts()
+    return {
+        "job": job,
+        "run_id": run.run_id,
+        "status": str(run.status.value),
+        "wall_seconds": round((stats.end_time or 0) - (stats.start_time or 0), 1),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.node()} ({platform.machine()}, {__import__('os').cpu_count()} cores)",
+        "steps": steps,
+        "report": str(metadata["report"].value) if "report" in metadata else None,
+        "summary_md": metadata["summary"].value if "summary" in metadata else None,
+        "judge_accuracy_md": metadata["judge_accuracy"].value if "judge_accuracy" in metadata else None,
+        "offline_expert": {k: str(v) for k, v in expert[0].items()} if expert else None,
+    }
+
+
+def to_markdown(record: dict) -> str:
+    import polars as pl
+
+    steps = pl.DataFrame(record["steps"], schema={"step": pl.String, "status": pl.String, "seconds": pl.Float64})
+    lines = [
+        f"# Study run {record['run_id']} ({record['status']})",
+        f"Date {record['date']}, machine {record['machine']}, wall time {record['wall_seconds']} s "
+        f"({record['wall_seconds'] / 60:.1f} min). Report: {record['report']}",
+        "## Results (from the evaluation report)",
+        record["summary_md"] or "(no evaluation report)",
+        "## Judges' measured accuracy on held-out human labels",
+        record["judge_accuracy_md"] or "(none)",
+        "## Offline expert teacher",
+        markdown_table(pl.DataFrame([record["offline_expert"]])) if record["offline_expert"] else "(none)",
+        "## Wall time per step (slowest first)",
+        markdown_table(steps, max_rows=200),
+    ]
+    return "\n\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--job", default="study")
+    parser.add_argument("--out", required=True, type=Path, help="path without suffix: writes .json and .md")
+    args = parser.parse_args()
+    record = summarise(args.db, args.job)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(to_markdown(record), encoding="utf-8")
+    print(f"wrote {args.out}.json and {args.out}.md")
+
+
+if __name__ == "__main__":
+    main()

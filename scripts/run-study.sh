@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The SInternal study (dagster_project/run_configs/study.yaml) on this machine, in a warehouse of its own
+# ($SINTERNAL_DATA_DIR, default .sinternal/study) and an Argilla dataset of its own (study_review). Writes the
+# report, and benchmarks/results/study-<date>.json + .md: the results tables and the wall time per stage.
+# About 1.5-2 h on a 2-core CPU machine; run it in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export SINTERNAL_DATA_DIR="${SINTERNAL_DATA_DIR:-$PWD/.sinternal/study}"
+export SINTERNAL_ARGILLA_DATASET="${SINTERNAL_ARGILLA_DATASET:-study_review}"
+source scripts/env.sh
+scripts/argilla.sh start
+started=$(date +%s)
+.venv/bin/dagster job execute -m dagster_project.definitions -j study
+.venv/bin/python benchmarks/study_summary.py --db "$SINTERNAL_DB" --job study \
+    --out "benchmarks/results/study-$(date -u +%Y-%m-%d)"
+cat <<MSG
+
+Study done in $(( $(date +%s) - started )) s.
+  report:     $SINTERNAL_DATA_DIR/reports/latest.html
+  tables:     benchmarks/results/study-$(date -u +%Y-%m-%d).md (results, judges' accuracy, wall time per stage)
+  warehouse:  $SINTERNAL_DB
+MSG
