@@ -69,7 +69,9 @@ def _frame_hash(frame: pl.DataFrame, columns: list[str]) -> str:
 
 class EvalSetConfig(Config):
     families: list[str] = Field(
-        default_factory=list, description="attack families evaluated ([] = every family; `none` is the plain prompt)"
+        default_factory=list,
+        description="attack families of the harmful prompts evaluated ([] = every family; `none` is the plain prompt; "
+        "the benign prompts are always plain)",
     )
     harmful_per_family: int = Field(default=8, ge=0, description="harmful eval-split prompts per attack family")
     max_benign: int = Field(default=16, ge=0, description="benign eval-split prompts (over-refusal)")
