@@ -14,11 +14,12 @@ from dagster import (
 from dagster_project.checks import all_checks
 from dagster_project.jobs import (
     EMBEDDED_RUN_CONFIG,
+    EMBEDDED_SELECTION,
     EVALUATION_SELECTION,
     RETRAINING_SELECTION,
     REVIEW_FOLLOWUP_SELECTION,
     STUDY_RUN_CONFIG,
-    embedded_default,
+    embedded_default_job,
     evaluation_job,
     ingest_prompts,
     retraining_job,
@@ -64,6 +65,7 @@ def build_definitions(profile: Profile) -> Definitions:
         checked[profile.run_config_file] = profile.run_config
     for source, run_config in checked.items():
         check_run_config(run_config, source, profile.resources)
+    embedded_default = embedded_default_job(config_for(EMBEDDED_RUN_CONFIG, EMBEDDED_SELECTION))
     retraining = retraining_job(config_for(profile.run_config, RETRAINING_SELECTION))
     followup_config = config_for(profile.run_config, REVIEW_FOLLOWUP_SELECTION)
     followup = review_followup_job(followup_config)

@@ -50,7 +50,8 @@ def test_each_run_config_fits_every_assets_config_schema(name):
 def test_the_jobs_of_each_profile_validate_with_its_run_config(profile_name):
     profile = profiles.load_profile(PROFILE_ENVS[profile_name])
     defs = build_definitions(profile)
-    everything = defs.resolve_job_def("embedded_default")  # every asset, with the embedded run config
+    assert validate_run_config(defs.resolve_job_def("embedded_default"), {})  # its own (embedded) run config
+    everything = defs.resolve_job_def("study")  # every asset, the ablations included
     assert validate_run_config(everything, {})
     assert validate_run_config(everything, profile.run_config)
     resolved = validate_run_config(defs.resolve_job_def("retraining"), {})
@@ -170,7 +171,9 @@ def test_a_resource_setting_outside_its_literal_names_the_field_and_the_choices(
         TrainingLauncherResource(launcher="slurm")
     with pytest.raises(ValueError, match=r"mixed_precision\n  Input should be 'no', 'fp16', 'bf16' or 'fp8'"):
         TrainingLauncherResource(mixed_precision="fp12")
-    with pytest.raises(ValueError, match=r"backend\n  Input should be 'transformers', 'vllm' or 'openai'"):
+    with pytest.raises(
+        ValueError, match=r"backend\n  Input should be 'transformers', 'vllm', 'openai' or 'offline_expert'"
+    ):
         GenerationResource(backend="tgi")
     # and through Dagster's run config of the resource
     everything = define_asset_job("everything", selection=AssetSelection.all())
