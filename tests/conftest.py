@@ -11,7 +11,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["SINTERNAL_DATA_DIR"] = tempfile.mkdtemp(prefix="sinternal-test-data-")
 os.environ["SINTERNAL_DB"] = os.path.join(os.environ["SINTERNAL_DATA_DIR"], "sinternal.duckdb")
 
-from sinternal_assets.generation.resources import GenerationResource  # noqa: E402
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.sources.spec import load_spec  # noqa: E402
 
@@ -65,9 +64,7 @@ def argilla_service(tmp_path_factory):
 
 
 REVIEW_UPSTREAM = "safety_spec,prompt_sources,prompt_pool,attacked_prompts,base_model,reference_answers,offline_expert"
-# the LLM teacher path (the small model writing critiques, some unparseable): the offline expert is the embedded
-# default's teacher and is exercised by tests/integration/test_study_config.py and test_offline_expert.py
-LLM_TEACHER = {"teacher": GenerationResource(backend="transformers")}
+
 REVIEW_GENERATION = {
     "ops": {
         "prompt_sources": {"config": {"max_per_source": 20}},
@@ -86,7 +83,7 @@ REVIEW_GENERATION = {
 @pytest.fixture(scope="session")
 def critiqued_db(tmp_path_factory):
     """A small warehouse with real answers and real teacher critiques (the small model on CPU); copy it."""
-    from tests.integration.helpers import run
+    from tests.integration.helpers import LLM_TEACHER, run
 
     db = tmp_path_factory.mktemp("review") / "warehouse.duckdb"
     assert run(

@@ -9,12 +9,18 @@ from dagster_project.checks import all_checks
 from dagster_project.definitions import ASSETS
 from dagster_project.resources import (
     ArtifactStoreResource,
+    GenerationResource,
     TrainingLauncherResource,
     WarehouseResource,
     default_resources,
 )
 from sinternal_assets.paths import cache_dir
 from sinternal_assets.storage.warehouse import Warehouse
+
+# The LLM teacher (the small model writing critiques, some unparseable). The embedded default's teacher is the
+# offline expert (tests/integration/test_study_config.py, tests/unit/test_offline_expert.py); the tests of the LLM
+# teacher's path (parsing, retries, few-shot, judge caching) run with this.
+LLM_TEACHER = {"teacher": GenerationResource(backend="transformers")}
 
 TABLES = (
     "safety_spec",

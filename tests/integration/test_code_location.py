@@ -13,7 +13,18 @@ from dagster_project.definitions import defs
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUPS = {"sources", "prompts", "attacks", "models", "generation", "annotation", "curation", "training", "evaluation"}
+GROUPS = {
+    "sources",
+    "prompts",
+    "attacks",
+    "models",
+    "generation",
+    "annotation",
+    "curation",
+    "training",
+    "ablations",
+    "evaluation",
+}
 
 
 def test_definitions_load_with_groups_checks_and_job():

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from sinternal_assets.storage.warehouse import Warehouse
-from tests.integration.helpers import run
+from tests.integration.helpers import LLM_TEACHER, run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
             "sampling": {"temperature": 0.0, "max_new_tokens": 24, "n": 1},
         }
     }
-    result = run(db, selection="policy_answers,expert_critiques", run_config=config)
+    result = run(db, selection="policy_answers,expert_critiques", run_config=config, extra_resources=LLM_TEACHER)
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert {e.asset_key.to_user_string() for e in checks} == {"policy_answers", "expert_critiques"}
@@ -85,7 +85,7 @@ def test_answers_then_critiques_then_incremental_rerun(upstream_db, tmp_path):
     assert unparsed["verdict"].is_null().all() and (unparsed["attempts"] == 2).all()
     assert (unparsed["raw_text"].str.len_chars() > 0).all() and (unparsed["parse_reason"] != "").all()
 
-    again = run(db, selection="policy_answers,expert_critiques", run_config=config)
+    again = run(db, selection="policy_answers,expert_critiques", run_config=config, extra_resources=LLM_TEACHER)
     assert metadata(again, "policy_answers")["generated"].value == 0
     assert metadata(again, "expert_critiques")["generated"].value == 0
     assert wh.table("policy_answers").sort("answer_id").equals(answers.sort("answer_id"))

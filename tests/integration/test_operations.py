@@ -218,7 +218,13 @@ def test_every_method_gets_the_same_training_budget(env):
     """In every profile, every SFT method trains the same steps x examples per step x length, and both GRPO
     methods the same prompts x rollouts x steps (the configs as the assets resolve them, defaults included)."""
     from dagster_project.budgets import GRPO_ASSETS, GRPO_BUDGET_KEYS, SFT_ASSETS, SFT_BUDGET_KEYS
-    from sinternal_assets.training.assets import BaselineSFTConfig, GRPOAssetConfig, SOMFConfig, VerifierSFTConfig
+    from sinternal_assets.training.assets import (
+        BaselineSFTConfig,
+        GRPOAssetConfig,
+        SOMFConfig,
+        VerifierAblationConfig,
+        VerifierSFTConfig,
+    )
 
     ops = profiles.load_profile(env).run_config["ops"]
     classes = {
@@ -228,7 +234,10 @@ def test_every_method_gets_the_same_training_budget(env):
         "somf_fusion": SOMFConfig,
         "verifier_grpo": GRPOAssetConfig,
         "alphaalign_grpo": GRPOAssetConfig,
+        "verifier_sft_verdict_only": VerifierAblationConfig,
+        "verifier_sft_critique_only": VerifierAblationConfig,
     }
+    assert set(classes) == set(SFT_ASSETS) | set(GRPO_ASSETS)
     resolved = {name: classes[name](**ops.get(name, {}).get("config", {})) for name in classes}
     sft = {name: tuple(getattr(resolved[name].train, k) for k in SFT_BUDGET_KEYS) for name in SFT_ASSETS}
     assert len(set(sft.values())) == 1, sft
