@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The SInternal study (dagster_project/run_configs/study.yaml) on this machine, in a warehouse of its own
-# ($SINTERNAL_DATA_DIR, default .sinternal/study) and an Argilla dataset of its own (study_review). Writes the
+# ($SINTERNAL_STUDY_DIR, default .sinternal/study) and an Argilla dataset of its own (study_review). Writes the
 # report, and benchmarks/results/study-<date>.json + .md: the results tables and the wall time per stage.
-# About 1.5-2 h on a 2-core CPU machine; run it in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
+# About 76 min on a 2-core CPU machine; run it in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export SINTERNAL_DATA_DIR="${SINTERNAL_DATA_DIR:-$PWD/.sinternal/study}"
+# its own data folder whatever SINTERNAL_DATA_DIR / SINTERNAL_DB say (a shell that sourced scripts/env.sh has them
+# set to the main warehouse): SINTERNAL_STUDY_DIR moves it
+export SINTERNAL_DATA_DIR="${SINTERNAL_STUDY_DIR:-$PWD/.sinternal/study}"
+export SINTERNAL_DB="$SINTERNAL_DATA_DIR/sinternal.duckdb"
 export SINTERNAL_ARGILLA_DATASET="${SINTERNAL_ARGILLA_DATASET:-study_review}"
 source scripts/env.sh
 scripts/argilla.sh start
