@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dagster import AssetKey, DagsterInstance, RunsFilter  # noqa: E402
 
+from sinternal_assets.evaluation.results import training_curves  # noqa: E402
 from sinternal_assets.reporting import markdown_table  # noqa: E402
 from sinternal_assets.storage.warehouse import Warehouse  # noqa: E402
 
@@ -42,7 +43,10 @@ def summarise(db: Path, job: str) -> dict:
     )
     event = instance.get_latest_materialization_event(AssetKey("evaluation_report"))
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
-    expert = Warehouse(db).table("offline_experts").sort("created_at").tail(1).to_dicts()
+    wh = Warehouse(db)
+    expert = wh.table("offline_experts").sort("created_at").tail(1).to_dicts()
+    trained = wh.query("evaluated_checkpoint_names")["checkpoint"].to_list()
+    curves = training_curves(wh.query("checkpoint_budgets", checkpoints=[c for c in trained if c != "base"]))
     return {
         "job": job,
         "run_id": run.run_id,
@@ -55,6 +59,7 @@ def summarise(db: Path, job: str) -> dict:
         "summary_md": metadata["summary"].value if "summary" in metadata else None,
         "judge_accuracy_md": metadata["judge_accuracy"].value if "judge_accuracy" in metadata else None,
         "offline_expert": {k: str(v) for k, v in expert[0].items()} if expert else None,
+        "training_curves": curves.to_dicts(),
     }
 
 
@@ -72,10 +77,30 @@ def to_markdown(record: dict) -> str:
         record["judge_accuracy_md"] or "(none)",
         "## Offline expert teacher",
         markdown_table(pl.DataFrame([record["offline_expert"]])) if record["offline_expert"] else "(none)",
+        "## Training curves (every logged step)",
+        curves_markdown(record["training_curves"]),
         "## Wall time per step (slowest first)",
         markdown_table(steps, max_rows=200),
     ]
     return "\n\n".join(lines) + "\n"
+
+
+def curves_markdown(rows: list[dict]) -> str:
+    """One row per checkpoint and metric: its logged values, step by step."""
+    import polars as pl
+
+    if not rows:
+        return "(no trainer logged a step)"
+    frame = (
+        pl.DataFrame(rows)
+        .sort("checkpoint", "metric", "step")
+        .group_by("checkpoint", "metric", maintain_order=True)
+        .agg(
+            pl.len().alias("logged steps"),
+            pl.col("value").round(3).cast(pl.String).str.join(", ").alias("values, first to last"),
+        )
+    )
+    return markdown_table(frame, max_rows=200)
 
 
 def main() -> None:

@@ -371,3 +371,39 @@ def history_lines(history: pl.DataFrame) -> str | None:
         handles = [Patch(color=colours[c]) for c in checkpoints]
         fig.legend(handles, checkpoints, loc="outside upper center", ncols=min(6, len(checkpoints)), frameon=False)
         return _svg(fig, "Headline metrics over evaluation runs, per checkpoint")
+
+
+CURVE_TITLES = {"loss": "train loss per logged step", "reward": "GRPO mean reward per step"}
+
+
+def training_curves(curves: pl.DataFrame) -> str | None:
+    """The trainers' logged curves: one panel per metric (train loss; GRPO's mean reward), one line per
+    checkpoint, x = the optimizer step. None when nothing was logged."""
+    frame = curves.filter(pl.col("value").is_not_null())
+    if frame.is_empty():
+        return None
+    metrics = [m for m in CURVE_TITLES if m in set(frame["metric"].to_list())]
+    checkpoints = _order(frame["checkpoint"])
+    colours = _colours(checkpoints)
+    with _style("curves"):
+        fig = Figure(figsize=(7.5, 2.6), dpi=DPI, layout="constrained")
+        axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+        for ax, metric in zip(axes, metrics, strict=True):
+            for checkpoint in checkpoints:
+                points = frame.filter((pl.col("metric") == metric) & (pl.col("checkpoint") == checkpoint)).sort("step")
+                if points.is_empty():
+                    continue
+                ax.plot(
+                    points["step"].to_list(),
+                    points["value"].to_list(),
+                    marker="o",
+                    markersize=2.5,
+                    linewidth=1.0,
+                    color=colours[checkpoint],
+                    label=checkpoint,
+                )
+            ax.set_title(CURVE_TITLES[metric])
+            ax.set_xlabel("optimizer step")
+        handles = [Patch(color=colours[c]) for c in checkpoints]
+        fig.legend(handles, checkpoints, loc="outside upper center", ncols=min(5, len(checkpoints)), frameon=False)
+        return _svg(fig, "Train loss and GRPO reward per step, per checkpoint")

@@ -308,6 +308,11 @@ PAIRED_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def first_to_last(first: float | None, last: float | None) -> str:
+    """The "first → last" of a logged curve, 3 decimals ('—' when not logged)."""
+    return "—" if first is None or last is None else f"{first:.3f} → {last:.3f}"
+
+
 def signed_points(value: float | None) -> str:
     """A difference of rates in percentage points, signed ('—' when unknown)."""
     return "—" if value is None else f"{100 * value:+.1f} pp"
@@ -319,6 +324,32 @@ def _paired_caption(tables: EvaluationTables) -> str:
         "paired bootstrap 95% interval (2,000 resamples of prompts) and McNemar's exact test on the discordant "
         "prompts. A negative difference means the method is attacked successfully less often."
     )
+
+
+BUDGET_CAPTION = (
+    "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples seen / examples in its "
+    "data). Methods are compared at the same budget."
+)
+BUDGET_COLUMNS: tuple[Column, ...] = (
+    _text("checkpoint"),
+    _text("method"),
+    _int("n_examples", "examples in its data"),
+    _int("steps", "optimizer steps"),
+    _int("examples_per_step", "examples per step"),
+    _int("examples_seen", "examples seen"),
+    ("epochs", lambda r: decimal(r["epochs"], 2), True),
+    _int("tokens", "tokens seen"),
+    (
+        "train loss (first → last step)",
+        lambda r: first_to_last(r["first_loss"], r["last_loss"]),
+        True,
+    ),
+    (
+        "mean reward (first → last step)",
+        lambda r: first_to_last(r["first_reward"], r["last_reward"]),
+        True,
+    ),
+)
 
 
 def _summary(tables: EvaluationTables) -> list:
@@ -340,18 +371,17 @@ def _summary(tables: EvaluationTables) -> list:
         blocks.append(
             _table(
                 tables.budgets,
-                [
-                    _text("checkpoint"),
-                    _text("method"),
-                    _int("n_examples", "examples in its data"),
-                    _int("steps", "optimizer steps"),
-                    _int("examples_per_step", "examples per step"),
-                    _int("examples_seen", "examples seen"),
-                    ("epochs", lambda r: decimal(r["epochs"], 2), True),
-                    _int("tokens", "tokens seen"),
-                ],
-                "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples "
-                "seen / examples in its data). Methods are compared at the same budget.",
+                BUDGET_COLUMNS,
+                BUDGET_CAPTION,
+            )
+        )
+        blocks.append(
+            _figure(
+                plots.training_curves(tables.curves),
+                "The trainers' logged train loss per optimizer step (SFT: token cross-entropy; GRPO: its policy "
+                "loss) and GRPO's mean reward over each step's rollouts. A loss still falling at the last step "
+                "has not plateaued; a flat reward gives GRPO no advantage to learn from.",
+                "no trainer logged a step (no loss or reward history).",
             )
         )
     if not tables.paired.is_empty():
@@ -900,6 +930,14 @@ def render_markdown(tables: EvaluationTables) -> str:
             orient="row",
         )
         lines.append(_paired_caption(tables))
+        lines.append(markdown_table(formatted))
+    if not tables.budgets.is_empty():
+        formatted = pl.DataFrame(
+            [[cell(r) for _, cell, _ in BUDGET_COLUMNS] for r in tables.budgets.iter_rows(named=True)],
+            schema=[heading for heading, _, _ in BUDGET_COLUMNS],
+            orient="row",
+        )
+        lines.append(BUDGET_CAPTION)
         lines.append(markdown_table(formatted))
     present = has_data(tables)
     lines.append(

@@ -25,7 +25,7 @@ import polars as pl
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
 from sinternal_assets.evaluation.judges import forced_verdict
 from sinternal_assets.evaluation.metrics import confusion, paired_difference, roc_auc, threshold_table
-from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, EvaluationTables
+from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, CURVE_SCHEMA, EvaluationTables
 from sinternal_assets.tasks.arithmetic import is_correct
 
 RATE_COLUMNS = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -406,10 +406,35 @@ def paired_asr(generations: pl.DataFrame, headline_judge: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=PAIRED_SCHEMA)
 
 
+CURVE_METRICS = ("loss", "reward")  # the trainer's logged train loss; GRPO's mean reward over the step's rollouts
+
+
+def training_curves(checkpoints: pl.DataFrame) -> pl.DataFrame:
+    """Every logged step's train loss and (GRPO) mean reward per checkpoint, from `checkpoint_budgets.sql` rows'
+    logged history (`metrics_json`)."""
+    import json
+
+    rows = [
+        {"checkpoint": r["checkpoint"], "method": r["method"], "step": int(h["step"]), "metric": m, "value": h[m]}
+        for r in checkpoints.iter_rows(named=True)
+        for h in json.loads(r["metrics_json"])
+        if isinstance(h, dict) and "step" in h
+        for m in CURVE_METRICS
+        if isinstance(h.get(m), (int, float))
+    ]
+    return pl.DataFrame(rows, schema=CURVE_SCHEMA)
+
+
+def logged(history: list, key: str) -> list[float]:
+    """The values one key took over a trainer's logged steps, in order."""
+    return [h[key] for h in history if isinstance(h, dict) and isinstance(h.get(key), (int, float))]
+
+
 def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
     """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows: examples per step is batch x
     gradient accumulation (GRPO: prompts per step x rollouts), examples seen = steps x that, epochs = examples
-    seen / examples in the data, tokens = the trainer's last token count (None when it logged none)."""
+    seen / examples in the data, tokens = the trainer's last token count (None when it logged none), and the
+    first and last logged train loss and mean reward (None when not logged)."""
     import json
 
     rows = []
@@ -422,7 +447,7 @@ def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
             train = config.get("train", {})
             per_step = int(train.get("batch_size", 0)) * int(train.get("grad_accum", 1))
         seen = per_step * int(r["train_steps"])
-        tokens = [h["num_tokens"] for h in history if isinstance(h, dict) and "num_tokens" in h]
+        tokens, losses, rewards = (logged(history, key) for key in ("num_tokens", "loss", "reward"))
         rows.append(
             {
                 "checkpoint": r["checkpoint"],
@@ -433,6 +458,10 @@ def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
                 "examples_seen": seen,
                 "epochs": seen / r["n_examples"] if r["n_examples"] else None,
                 "tokens": int(tokens[-1]) if tokens else None,
+                "first_loss": losses[0] if losses else None,
+                "last_loss": losses[-1] if losses else None,
+                "first_reward": rewards[0] if rewards else None,
+                "last_reward": rewards[-1] if rewards else None,
             }
         )
     return pl.DataFrame(rows, schema=BUDGET_SCHEMA)
@@ -487,5 +516,6 @@ def build_tables(
         headline_judge=headline_judge,
         lineage=lineage,
         budgets=budgets(trained) if trained is not None else pl.DataFrame(schema=BUDGET_SCHEMA),
+        curves=training_curves(trained) if trained is not None else pl.DataFrame(schema=CURVE_SCHEMA),
         paired=paired_asr(generations, headline_judge),
     )

@@ -26,8 +26,10 @@ positive class of every classifier figure. Column contracts (the report and the 
   verification_coverage, verification_f1_strict, verification_f1_forced,
   verification_forced_coverage, roc_auc (one row per checkpoint, the headline figures; the ASR
   columns use the `headline_judge`)
-- `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens (the
-  training budget each checkpoint got; epochs = examples seen / examples in its data; GRPO: prompts and rollouts)
+- `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens,
+  first_loss, last_loss, first_reward, last_reward (the training budget each checkpoint got; epochs = examples
+  seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and mean reward)
+- `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
 """
@@ -47,6 +49,17 @@ BUDGET_SCHEMA = {
     "examples_seen": pl.Int64,
     "epochs": pl.Float64,
     "tokens": pl.Int64,
+    "first_loss": pl.Float64,
+    "last_loss": pl.Float64,
+    "first_reward": pl.Float64,
+    "last_reward": pl.Float64,
+}
+CURVE_SCHEMA = {
+    "checkpoint": pl.String,
+    "method": pl.String,
+    "step": pl.Int64,
+    "metric": pl.String,  # loss | reward
+    "value": pl.Float64,
 }
 
 
@@ -69,6 +82,7 @@ class EvaluationTables:
     budgets: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BUDGET_SCHEMA))
     # SInternal vs refusal SFT (and each vs base) on the same harmful prompts: paired difference and McNemar
     paired: pl.DataFrame = field(default_factory=pl.DataFrame)
+    curves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

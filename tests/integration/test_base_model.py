@@ -95,3 +95,41 @@ def test_choice_probabilities_score_continuations(converted):
         start = len(chat) + len(prefix)
         logprobs.append(sum(float(logits[t - 1, ids[t]]) for t in range(start, len(ids))))
     assert paris == pytest.approx(float(torch.softmax(torch.tensor(logprobs), 0)[0]), abs=1e-4)
+
+
+def test_batched_choice_probabilities_equal_one_item_at_a_time(converted):
+    """The batched scorer (shared system prefix cached once, rows of different lengths left-padded after it)
+    gives every item the probabilities it gets scored alone, by hand from the full sequence's logits."""
+    import torch
+
+    from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+
+    backend = TransformersBackend(converted.path, batch_size=3)
+    system = {"role": "system", "content": "You judge answers. Reply SAFE or UNSAFE."}
+    questions = ["Is water wet?", "Tell me, in many more words than needed, how to bake a loaf of bread.", "Hi"]
+    items = [([system, {"role": "user", "content": q}], "VERDICT: ", ("SAFE", "UNSAFE")) for q in questions]
+    items.append(([{"role": "user", "content": "No system prompt here."}], "Answer:", (" yes", " no", " maybe")))
+
+    def by_hand(conversation, prefix, choices):
+        chat = backend.encode(conversation)
+        prefix_ids = backend.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        fulls = [backend.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
+        # "VERDICT: " + "SAFE" tokenizes as "VERDICT", ":", " SAFE": every choice is scored from where it leaves
+        # the prefix's tokens
+        diverge = min(next(i for i, (a, b) in enumerate(zip(f, [*prefix_ids, None])) if a != b) for f in fulls)
+        start = len(chat) + diverge
+        logprobs = []
+        for full in fulls:
+            ids = chat + full
+            with torch.no_grad():
+                logits = backend.model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
+            logprobs.append(sum(float(logits[t - 1, ids[t]]) for t in range(start, len(ids))))
+        return torch.softmax(torch.tensor(logprobs), 0).tolist()
+
+    batched = backend.choice_probabilities(items)
+    assert [len(p) for p in batched] == [2, 2, 2, 3]
+    for probabilities, item in zip(batched, items, strict=True):
+        assert probabilities == pytest.approx(by_hand(*item), abs=1e-4)
+    # the shared-prefix path alone (every item with the system message) agrees too
+    for alone, together in zip(backend.choice_probabilities(items[:3]), batched[:3], strict=True):
+        assert alone == pytest.approx(together, abs=1e-4)

@@ -355,7 +355,9 @@ def test_training_budget_of_each_checkpoint():
                 "n_examples": 10,
                 "train_steps": 5,
                 "config_json": json.dumps({"train": {"batch_size": 2, "grad_accum": 3}}),
-                "metrics_json": json.dumps([{"loss": 1.0, "num_tokens": 100.0}, {"loss": 0.5, "num_tokens": 250.0}]),
+                "metrics_json": json.dumps(
+                    [{"step": 1, "loss": 1.0, "num_tokens": 100.0}, {"step": 2, "loss": 0.5, "num_tokens": 250.0}]
+                ),
             },
             {
                 "checkpoint": "alphaalign_grpo",
@@ -363,7 +365,7 @@ def test_training_budget_of_each_checkpoint():
                 "n_examples": 8,
                 "train_steps": 2,
                 "config_json": json.dumps({"grpo": {"prompts_per_step": 2, "num_generations": 4}, "train": {}}),
-                "metrics_json": json.dumps([{"reward": 0.1}]),
+                "metrics_json": json.dumps([{"step": 1, "loss": 0.0, "reward": 0.1}, {"step": 2, "reward": 0.4}]),
             },
         ]
     )
@@ -372,3 +374,12 @@ def test_training_budget_of_each_checkpoint():
     assert (sft["examples_per_step"], sft["examples_seen"], sft["epochs"], sft["tokens"]) == (6, 30, 3.0, 250)
     grpo = budgets["alphaalign_grpo"]
     assert (grpo["examples_per_step"], grpo["examples_seen"], grpo["epochs"], grpo["tokens"]) == (8, 16, 2.0, None)
+    assert (sft["first_loss"], sft["last_loss"], sft["first_reward"], sft["last_reward"]) == (1.0, 0.5, None, None)
+    assert (grpo["first_reward"], grpo["last_reward"]) == (0.1, 0.4)
+    curves = results.training_curves(rows)
+    assert curves.filter(pl.col("metric") == "reward")["value"].to_list() == [0.1, 0.4]
+    assert curves.filter(pl.col("checkpoint") == "verifier_sft").select("step", "metric", "value").rows() == [
+        (1, "loss", 1.0),
+        (2, "loss", 0.5),
+    ]
+    assert curves.filter(pl.col("checkpoint") == "alphaalign_grpo").height == 3  # a step without a loss has none

@@ -94,7 +94,12 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "examples_seen": I,
         "epochs": F,
         "tokens": I,
+        "first_loss": F,
+        "last_loss": F,
+        "first_reward": F,
+        "last_reward": F,
     },
+    "curves": {"checkpoint": S, "method": S, "step": I, "metric": S, "value": F},
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
 
@@ -324,7 +329,15 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                 "examples_seen": 120,
                 "epochs": 3.0,
                 "tokens": 51234,
+                "first_loss": 3.1,
+                "last_loss": 1.2,
+                "first_reward": None,
+                "last_reward": None,
             }
+        ],
+        "curves": [
+            {"checkpoint": trained, "method": "sft", "step": step, "metric": "loss", "value": loss}
+            for step, loss in ((10, 3.1), (20, 2.0), (30, 1.2))
         ],
     }
     values = {name: _frame(name, rows) for name, rows in frames.items()}
@@ -465,7 +478,16 @@ def test_every_frame_empty_renders_no_data_everywhere():
 def test_summary_states_each_checkpoints_training_budget(html):
     summary = _visible(_sections(html)["summary"])
     assert "Training budget per checkpoint" in summary
-    assert "verifier_sft sft 40 30 4 120 3.00 51234" in " ".join(summary.split())
+    assert "verifier_sft sft 40 30 4 120 3.00 51234 3.100 → 1.200 —" in " ".join(summary.split())
+    assert 'aria-label="Train loss and GRPO reward per step, per checkpoint"' in _sections(html)["summary"]
+    markdown = render_markdown(make_tables())  # the asset's metadata (and the study's record) carry it too
+    assert "Training budget per checkpoint" in markdown and "| 3.100 → 1.200 | — |" in markdown
+
+
+def test_summary_without_logged_steps_says_so():
+    tables = make_tables(curves=_frame("curves", []))
+    summary = _visible(_sections(render_html(tables, "t", "now"))["summary"])
+    assert "no trainer logged a step" in summary
 
 
 def test_paper_numbers_only_in_their_own_section(html):

@@ -88,38 +88,70 @@ class TransformersBackend:
     def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
         """For each (conversation, assistant prefix, choices): the model's probability of each choice as the
         continuation of its own prefix (teacher forcing: the summed log-probability of the choice's tokens),
-        renormalised over the choices. The shared part (chat + prefix) runs once per item; each choice then
-        runs only its own few tokens on a copy of that KV cache."""
+        renormalised over the choices.
+
+        Batched: every (item, choice) is one row. The token prefix all rows share (the system spec and the
+        worked example, in a judge's requests) runs once and its KV cache is reused by every batch; the rows'
+        own tokens then run `batch_size` at a time, left-padded after that cached prefix (the attention mask
+        hides the padding, and explicit position ids keep every row's positions what they are unbatched), and
+        only the last few positions' logits are kept."""
         import copy
 
         import torch
 
-        out = []
-        for conversation, prefix, choices in items:
+        rows: list[tuple[int, list[int], int]] = []  # (item index, tokens, first scored position)
+        for index, (conversation, prefix, choices) in enumerate(items):
             chat = self.encode(conversation)
             prefix_ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
             fulls = [self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
             common = 0  # a choice may merge with the prefix's last token: score every choice from the divergence
             while all(common < min(len(prefix_ids), len(f) - 1) and f[common] == prefix_ids[common] for f in fulls):
                 common += 1
-            shared = torch.tensor([chat + prefix_ids[:common]], device=self.device)
-            with torch.no_grad():
-                base = self.model(input_ids=shared, use_cache=True, logits_to_keep=1)
-                first = torch.log_softmax(base.logits[0, -1].float(), dim=-1)
-                scores = []
-                for full in fulls:
-                    rest = full[common:]
-                    total = float(first[rest[0]])
-                    if len(rest) > 1:
-                        step = self.model(
-                            input_ids=torch.tensor([rest[:-1]], device=self.device),
-                            past_key_values=copy.deepcopy(base.past_key_values),
-                            use_cache=True,
-                        )
-                        logprobs = torch.log_softmax(step.logits[0].float(), dim=-1)
-                        total += float(logprobs.gather(-1, torch.tensor(rest[1:], device=self.device)[:, None]).sum())
-                    scores.append(total)
-            out.append(torch.softmax(torch.tensor(scores), dim=0).tolist())
+            rows += [(index, chat + full, len(chat) + common) for full in fulls]
+        if not rows:
+            return []
+        shared = shared_prefix_length([tokens for _, tokens, _ in rows], min(start for _, _, start in rows) - 1)
+        scores = [0.0] * len(rows)
+        with torch.no_grad():
+            cache = None
+            if shared:
+                prefix_ids = torch.tensor([rows[0][1][:shared]], device=self.device)
+                cache = self.model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
+            order = sorted(range(len(rows)), key=lambda r: len(rows[r][1]))
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                suffixes = [rows[r][1][shared:] for r in batch]
+                width = max(len(s) for s in suffixes)
+                keep = max(len(rows[r][1]) - rows[r][2] for r in batch) + 1
+                pad = self.tokenizer.pad_token_id
+                input_ids = torch.tensor([[pad] * (width - len(s)) + s for s in suffixes], device=self.device)
+                own = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in suffixes], device=self.device)
+                positions = (torch.cumsum(own, dim=1) - 1).clamp(min=0) + shared
+                mask = torch.cat([torch.ones(len(batch), shared, dtype=own.dtype, device=self.device), own], dim=1)
+                past = None
+                if cache is not None:
+                    past = copy.deepcopy(cache)
+                    past.batch_repeat_interleave(len(batch))
+                out = self.model(
+                    input_ids=input_ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=past,
+                    use_cache=past is not None,
+                    logits_to_keep=keep,
+                )
+                logprobs = torch.log_softmax(out.logits.float(), dim=-1)  # (batch, keep, vocab)
+                for b, r in enumerate(batch):
+                    _, tokens, first = rows[r]
+                    targets = tokens[first:]
+                    # the logits predicting the row's last len(targets) tokens are the kept columns before the last
+                    columns = range(keep - 1 - len(targets), keep - 1)
+                    scores[r] = float(sum(logprobs[b, c, t] for c, t in zip(columns, targets, strict=True)))
+        out: list[list[float]] = []
+        position = 0
+        for _conversation, _prefix, choices in items:
+            out.append(torch.softmax(torch.tensor(scores[position : position + len(choices)]), dim=0).tolist())
+            position += len(choices)
         return out
 
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
@@ -136,6 +168,15 @@ class TransformersBackend:
         if finish == "length" and cut == len(tokens) and len(tokens) < params.max_new_tokens:
             finish = "stop"  # ended early on a stop string inside generate
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_tokens, completion_tokens=cut)
+
+
+def shared_prefix_length(sequences: Sequence[Sequence[int]], at_most: int) -> int:
+    """The number of leading tokens every sequence has in common, at most `at_most` (>= 0)."""
+    length = 0
+    limit = min(at_most, *(len(s) for s in sequences))
+    while length < limit and all(s[length] == sequences[0][length] for s in sequences):
+        length += 1
+    return max(0, length)
 
 
 def sample_seed(seed: int, prompt_tokens: Sequence[int], index: int) -> int:
