@@ -10,8 +10,6 @@ what is missing. The logic lives in plain modules (`eval_set`, `judges`, `result
 """
 
 import json
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -22,14 +20,13 @@ from pydantic import Field
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import eval_set as eval_logic
+from sinternal_assets.evaluation import judge_plan
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import (
-    JudgeOutcome,
     JudgeRequest,
     KeywordJudge,
     ModelJudge,
     OfflineExpertJudge,
-    judgement_key,
 )
 from sinternal_assets.generation import incremental
 from sinternal_assets.generation.assets import SamplingConfig
@@ -47,16 +44,12 @@ from sinternal_assets.sources.assets import UserFileConfig, current_spec, refere
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 from sinternal_assets.training.assets import CHECKPOINT_ASSETS
 
 # A new checkpoint is evaluated as soon as it lands: the checkpoint sensor runs the evaluation job with the
 # run profile's configuration (declarative automation would run these assets with their bare defaults).
 MATH_SEED = 1000  # training uses seeds 0 (GRPO task reward) and 1 (SOMF's downstream skill): never the same set
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _frame_hash(frame: pl.DataFrame, columns: list[str]) -> str:
@@ -316,7 +309,7 @@ def eval_generations(
                         "finish_reason": completion.finish_reason,
                         "prompt_tokens": completion.prompt_tokens,
                         "completion_tokens": completion.completion_tokens,
-                        "created_at": _now(),
+                        "created_at": utc_now(),
                     }
 
                 def write(rows):
@@ -379,87 +372,23 @@ class JudgedResultsConfig(Config):
     chunk_size: int = 8
 
 
-Task = tuple[str, str, str, JudgeRequest]  # (subject, subject_id, judge name, request)
-
-
-def _tasks(
-    generations: pl.DataFrame,
-    labels: pl.DataFrame,
-    model_judges: list[str],
-    verifiers: list[str],
-    judge_reasoning: bool,
-) -> list[Task]:
-    tasks: list[Task] = []
-    for g in generations.iter_rows(named=True):
-        label = "harmful" if g["kind"] == "harmful" else "benign"
-        tasks.append(
-            (
-                "generation",
-                g["generation_id"],
-                "keyword",
-                JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label),
-            )
-        )
-        if g["kind"] != "harmful":
-            continue  # model judges decide attack success; benign answers are scored by refusal and utility
-        for judge in model_judges:
-            tasks.append(
-                (
-                    "generation",
-                    g["generation_id"],
-                    judge,
-                    JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label),
-                )
-            )
-            if judge_reasoning and g["reasoning"].strip():
-                tasks.append(
-                    (
-                        "generation",
-                        g["generation_id"],
-                        judge,
-                        JudgeRequest(g["spec_text"], g["prompt_text"], g["reasoning"], "reasoning", label),
-                    )
-                )
-    for h in labels.iter_rows(named=True):
-        request = JudgeRequest(h["spec_text"], h["prompt_text"], h["response_text"], h["target"], h["prompt_label"])
-        if h["target"] == "final_answer":
-            tasks.append(("label", h["label_id"], "keyword", request))
-        if h["task"] == "safety":
-            tasks += [("label", h["label_id"], judge, request) for judge in model_judges + verifiers]
-    return tasks
-
-
 def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, JudgeRequest], chunk_size: int) -> int:
     """Judge the requests (key -> request) not in the cache yet, one DuckDB transaction per chunk."""
-    keys = list(requests)
-    started, done = time.perf_counter(), 0
-    for start in range(0, len(keys), chunk_size):
-        chunk = keys[start : start + chunk_size]
-        outcomes: list[JudgeOutcome] = judge.judge([requests[k] for k in chunk])
-        rows = [
-            {
-                "judgement_id": key,
-                "judge_kind": judge.kind,
-                "judge_model_id": judge.model_id,
-                "judge_hash": judge.identity,
-                "target": requests[key].target,
-                "verdict": o.verdict,
-                "refusal": o.refusal,
-                "score_unsafe": o.score_unsafe,
-                "critique": o.critique,
-                "raw_text": o.raw_text,
-                "parse_ok": o.parse_ok,
-                "completion_tokens": o.completion_tokens,
-                "created_at": _now(),
-            }
-            for key, o in zip(chunk, outcomes, strict=True)
-        ]
-        wh.write(append={"judge_cache": wh.frame(rows, "judge_cache")})
-        done += len(rows)
-        if judge.kind == "model":
-            rate = done / (time.perf_counter() - started)
-            context.log.info(f"judge {name}: {done}/{len(keys)} judgements ({rate:.2f}/s)")
-    return done
+
+    def compute(keys: list[str]):
+        outcomes = judge.judge([requests[k] for k in keys])
+        return judge_plan.cache_rows(judge, keys, requests, outcomes), sum(o.completion_tokens for o in outcomes)
+
+    stats = incremental.run_chunks(
+        list(requests),
+        compute,
+        lambda rows: wh.write(append={"judge_cache": wh.frame(rows, "judge_cache")}),
+        incremental.RunStats(planned=len(requests)),
+        chunk_size,
+        context.log.info,
+        unit=f"judgements by {name}",
+    )
+    return stats.generated
 
 
 @asset(
@@ -479,91 +408,39 @@ def judged_results(
 ) -> MaterializeResult:
     wh = warehouse.get()
     generations = wh.query("current_eval_generations")
-    labels = wh.table("human_labels")
     evaluated = generations["checkpoint"].unique().to_list()
     checkpoints = wh.query("eval_checkpoints").filter(pl.col("checkpoint").is_in(evaluated))
-    verifier = config.verifier or next((c for c in ("verifier_grpo", "verifier_sft") if c in evaluated), "")
-    if config.verifier and config.verifier not in evaluated:
-        raise ValueError(f"judge `verifier` = {config.verifier!r} was not evaluated; evaluated: {sorted(evaluated)}")
+    judges = judge_plan.choose_judges(
+        evaluated, config.verifier, config.teacher_judge, config.verifier_judge, config.checkpoints_as_verifiers
+    )
+    tasks = judge_plan.judge_tasks(generations, wh.table("human_labels"), judges, config.judge_reasoning)
     params = SamplingParams(
         temperature=0.0, top_p=1.0, max_new_tokens=max(1, config.max_new_tokens), n=1, seed=0, stop=()
     )
-    model_judges = []
-    if config.teacher_judge:
-        model_judges.append("teacher")
-    if verifier and config.verifier_judge:
-        model_judges.append("verifier")
-    verifiers = (
-        [f"{results_logic.CHECKPOINT_JUDGE_PREFIX}{c}" for c in sorted(evaluated)]
-        if config.checkpoints_as_verifiers
-        else []
-    )
-    tasks = _tasks(generations, labels, model_judges, verifiers, config.judge_reasoning)
-    by_path = {row["checkpoint"]: row for row in checkpoints.iter_rows(named=True)}
-    base = base_model_row(wh)
-    teacher_id, teacher_hash, teacher_path = (
-        ("", "", "") if teacher.is_offline_expert else teacher.model_identity(base)
-    )
+    expert = OfflineExpertJudge(current_offline_expert(wh)) if teacher.is_offline_expert else None
+    llm_teacher = None if teacher.is_offline_expert else teacher.model_identity(base_model_row(wh))
+    specs = judge_plan.model_specs(judges, checkpoints, llm_teacher, config.teacher_few_shot)
 
-    def model_spec(name: str) -> tuple[GenerationResource, str, str, str, bool]:
-        """(resource, path, model id, model hash, few_shot) of a model judge."""
-        if name == "teacher":
-            return teacher, teacher_path, teacher_id, teacher_hash, config.teacher_few_shot
-        ckpt = by_path[verifier if name == "verifier" else name.removeprefix(results_logic.CHECKPOINT_JUDGE_PREFIX)]
-        return evaluator, ckpt["path"], ckpt["checkpoint_id"], ckpt["model_hash"], False
+    def model_judge(spec: judge_plan.ModelSpec, backend=None) -> ModelJudge:
+        return ModelJudge(
+            backend, spec.model_id, spec.model_hash, params, spec.few_shot, config.max_attempts, config.max_new_tokens
+        )
 
-    identities = {"keyword": KeywordJudge().identity}
-    expert_judge = OfflineExpertJudge(current_offline_expert(wh)) if teacher.is_offline_expert else None
-    for name in model_judges + verifiers:
-        if name == "teacher" and expert_judge is not None:
-            identities[name] = expert_judge.identity
-            continue
-        _, _, model_id, model_hash, few_shot = model_spec(name)
-        identities[name] = ModelJudge(
-            None, model_id, model_hash, params, few_shot, config.max_attempts, config.max_new_tokens
-        ).identity
-    keyed = [
-        (subject, subject_id, name, judgement_key(identities[name], request), request)
-        for subject, subject_id, name, request in tasks
-    ]
-    cached = set(wh.query("judge_cache_ids")["judgement_id"].to_list())
-    # one run per judge identity (the `verifier` judge and its ckpt: twin share one identity, hence one cache)
-    wanted: dict[str, dict[str, JudgeRequest]] = {}
-    owner: dict[str, str] = {}
-    for _, _, name, key, request in keyed:
-        if key not in cached:
-            wanted.setdefault(identities[name], {})[key] = request
-            owner.setdefault(identities[name], name)
+    fixed = {"keyword": KeywordJudge(), **({"teacher": expert} if expert is not None else {})}  # no model to load
+    identities = {n: fixed[n].identity if n in fixed else model_judge(specs[n]).identity for n in judges.names}
+    keyed, missing = judge_plan.plan(tasks, identities, set(wh.query("judge_cache_ids")["judgement_id"].to_list()))
     counts = {}
-    for identity, requests in wanted.items():
-        name = owner[identity]
-        if name == "keyword":
-            counts[name] = _run_judge(context, wh, KeywordJudge(), name, requests, 10_000)
+    for work in missing:
+        name, requests = work.judge, work.requests
+        if name in fixed:
+            counts[name] = _run_judge(context, wh, fixed[name], name, requests, 10_000)
             continue
-        if name == "teacher" and expert_judge is not None:
-            counts[name] = _run_judge(context, wh, expert_judge, name, requests, 1_000)
-            continue
-        resource, path, model_id, model_hash, few_shot = model_spec(name)
-        context.log.info(f"judge {name} ({model_id}): {len(requests)} judgements to compute")
-        session = teacher.session(path) if name == "teacher" else resource.session("", model_path=path)
+        spec = specs[name]
+        context.log.info(f"judge {name} ({spec.model_id}): {len(requests)} judgements to compute")
+        session = teacher.session(spec.path) if spec.is_teacher else evaluator.session("", model_path=spec.path)
         with session as backend:
-            judge = ModelJudge(
-                backend, model_id, model_hash, params, few_shot, config.max_attempts, config.max_new_tokens
-            )
-            counts[name] = _run_judge(context, wh, judge, name, requests, config.chunk_size)
-    frame = pl.DataFrame(
-        [
-            {"subject": s, "subject_id": sid, "judge": name, "target": r.target, "judgement_id": key}
-            for s, sid, name, key, r in keyed
-        ],
-        schema={
-            "subject": pl.String,
-            "subject_id": pl.String,
-            "judge": pl.String,
-            "target": pl.String,
-            "judgement_id": pl.String,
-        },
-    ).unique(maintain_order=True)
+            counts[name] = _run_judge(context, wh, model_judge(spec, backend), name, requests, config.chunk_size)
+    frame = judge_plan.judged_results_frame(keyed)
     wh.write(replace={"judged_results": frame})
     summary = wh.query("judged_results_summary")
     return MaterializeResult(
@@ -571,7 +448,7 @@ def judged_results(
             "n_judgements": frame.height,
             "computed": MetadataValue.json(counts),
             "reused_from_cache": frame.height - sum(counts.values()),
-            "verifier_judge": verifier or "(none)",
+            "verifier_judge": judges.verifier_checkpoint or "(none)",
             "judges": MetadataValue.md(markdown_table(summary, max_rows=60)),
         }
     )
@@ -689,7 +566,7 @@ def evaluation_report(
             f"judges present: {sorted(judges)}"
         )
     order = sorted(evaluated, key=lambda c: (c != "base", c))
-    created = _now()
+    created = utc_now()
     run_id = f"{created:%Y%m%dT%H%M%S}-{context.run_id[:8]}"
     folder = Path(config.report_dir) if config.report_dir else data_dir() / "reports"
     path = folder / f"evaluation-{run_id}.html"

@@ -2,18 +2,16 @@
 
 import contextlib
 import json
-from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.generation import critique as critique_logic
-from sinternal_assets.generation import incremental
+from sinternal_assets.generation import critique_work, incremental
 from sinternal_assets.generation.reasoning import split_reasoning
 from sinternal_assets.generation.resources import GenerationResource
 from sinternal_assets.generation.sampling import SamplingParams, generation_key
-from sinternal_assets.hashing import content_id
 from sinternal_assets.judging.assets import offline_expert
 from sinternal_assets.judging.lookup import current_offline_expert
 from sinternal_assets.models.assets import base_model
@@ -21,7 +19,7 @@ from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.assets import current_spec, reference_answers, safety_spec
 from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
 
 class SamplingConfig(Config):
@@ -34,10 +32,6 @@ class SamplingConfig(Config):
 
     def params(self) -> SamplingParams:
         return SamplingParams(self.temperature, self.top_p, self.max_new_tokens, self.n, self.seed, tuple(self.stop))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class PolicyAnswersConfig(Config):
@@ -131,7 +125,7 @@ def _generate_answers(
             "finish_reason": completion.finish_reason,
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
-            "created_at": _now(),
+            "created_at": utc_now(),
         }
 
     incremental.run(
@@ -181,89 +175,42 @@ def expert_critiques(
         teacher_id, teacher_hash, teacher_path = teacher.model_identity(base_model_row(wh))
     params = config.sampling.params()
     params_json = json.dumps(params.as_dict(), sort_keys=True)
-    targets = critique_logic.TARGETS if config.judge_reasoning else ("final_answer",)
-    items = []
-    for row in wh.query("critique_inputs", max_reference_answers=config.max_reference_answers).iter_rows(named=True):
-        for target in targets:
-            text = row[target]
-            if not text.strip():
-                continue  # no reasoning to judge (or an empty answer, which has nothing to judge)
-            key = content_id(
-                row["answer_id"], target, teacher_hash, params.as_dict(), spec_hash, config.few_shot, length=32
-            )
-            items.append(
-                incremental.WorkItem(
-                    conversation=critique_logic.teacher_messages(
-                        spec_text, row["prompt_text"], text, target, config.few_shot
-                    ),
-                    keys=(key,),
-                    payload={
-                        "answer_id": row["answer_id"],
-                        "target": target,
-                        "answer_source": row["answer_source"],
-                        "reference": row["reference_verdict"],
-                        "prompt": row["prompt_text"],
-                        "prompt_label": row["prompt_label"],
-                        "text": text,
-                    },
-                )
-            )
-    existing = set(wh.query("expert_critique_ids")["critique_id"].to_list())
-    todo, stats = incremental.plan(items, existing)
+    inputs = wh.query("critique_inputs", max_reference_answers=config.max_reference_answers)
+    items = critique_work.work_items(
+        inputs.iter_rows(named=True),
+        spec_text,
+        spec_hash,
+        teacher_hash,
+        params,
+        config.few_shot,
+        critique_logic.TARGETS if config.judge_reasoning else ("final_answer",),
+    )
+    todo, stats = incremental.plan(items, set(wh.query("expert_critique_ids")["critique_id"].to_list()))
     context.log.info(f"expert_critiques: {stats.planned} judgements wanted, {stats.skipped} already stored")
     if todo:
         session = contextlib.nullcontext(None) if expert is not None else teacher.session(teacher_path)
         with session as backend:
-            backend_name = backend.name if backend is not None else "offline_expert"
-            for start in range(0, len(todo), config.chunk_size):
-                chunk = [item for item, _ in todo[start : start + config.chunk_size]]
-                if expert is not None:
-                    verdicts = expert.judge(
-                        [i.payload["prompt"] for i in chunk],
-                        [i.payload["text"] for i in chunk],
-                        [i.payload["target"] for i in chunk],
-                        [i.payload["prompt_label"] for i in chunk],
-                    )
-                    judgements = critique_logic.expert_judgements(verdicts)
-                else:
-                    judgements = critique_logic.judge(
-                        backend, [i.conversation for i in chunk], params, config.max_attempts
-                    )
-                rows = [
-                    {
-                        "critique_id": item.keys[0],
-                        "answer_id": item.payload["answer_id"],
-                        "target": item.payload["target"],
-                        "answer_source": item.payload["answer_source"],
-                        "reference_verdict": item.payload["reference"],
-                        "agrees_with_reference": (j.parsed.verdict == item.payload["reference"])
-                        if item.payload["reference"] and j.parsed.ok
-                        else None,
-                        "teacher_id": teacher_id,
-                        "teacher_hash": teacher_hash,
-                        "backend": backend_name,
-                        "params_json": params_json,
-                        "spec_hash": spec_hash,
-                        "raw_text": j.raw_text,
-                        "critique": j.parsed.critique,
-                        "verdict": j.parsed.verdict,
-                        "parse_ok": j.parsed.ok,
-                        "parse_reason": j.parsed.reason,
-                        "attempts": j.attempts,
-                        "prompt_tokens": j.prompt_tokens,
-                        "completion_tokens": j.completion_tokens,
-                        "created_at": _now(),
-                        "verdict_score": j.verdict_score,
-                    }
-                    for item, j in zip(chunk, judgements, strict=True)
-                ]
-                wh.write(append={"expert_critiques": wh.frame(rows, "expert_critiques")})
-                stats.generated += len(rows)
-                stats.completion_tokens += sum(j.completion_tokens for j in judgements)
-                context.log.info(
-                    f"{stats.generated}/{len(todo)} judgements, "
-                    f"{sum(not j.parsed.ok for j in judgements)} unparseable in this chunk"
-                )
+            if expert is not None:
+                judge = critique_work.offline_teacher(expert)
+                who = critique_work.Teacher(teacher_id, teacher_hash, "offline_expert")
+            else:
+                judge = critique_work.llm_teacher(backend, params, config.max_attempts)
+                who = critique_work.Teacher(teacher_id, teacher_hash, backend.name)
+
+            def compute(chunk):
+                judgements = judge(chunk)
+                rows = critique_work.critique_rows(chunk, judgements, who, params_json, spec_hash)
+                return rows, sum(j.completion_tokens for j in judgements)
+
+            incremental.run_chunks(
+                [item for item, _ in todo],
+                compute,
+                lambda rows: wh.write(append={"expert_critiques": wh.frame(rows, "expert_critiques")}),
+                stats,
+                config.chunk_size,
+                context.log.info,
+                unit="judgements",
+            )
     summary = wh.query("expert_critique_verdicts")
     unparseable = wh.query("expert_critiques_unparseable")["n"][0]
     agreement = wh.query("teacher_reference_agreement")

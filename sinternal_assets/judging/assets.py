@@ -2,7 +2,6 @@
 human-labelled sets and measured on the held-out side."""
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +15,7 @@ from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.assets import safety_spec
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.storage.resources import WarehouseResource
+from sinternal_assets.storage.warehouse import utc_now
 
 
 class OfflineExpertConfig(Config):
@@ -71,7 +71,7 @@ def offline_expert(
         "heldout_accuracy": round(overall["accuracy"], 4),
         "heldout_f1": round(overall["f1"], 4),
         "heldout_by_benchmark_json": json.dumps(by_benchmark, sort_keys=True),
-        "created_at": datetime.now(UTC).replace(tzinfo=None),
+        "created_at": utc_now(),
     }
     wh.write(upsert={"offline_experts": (wh.frame([row], "offline_experts"), ["expert_hash"])})
     table = pl.DataFrame([{"benchmark": b, **{k: round(v, 3) for k, v in s.items()}} for b, s in by_benchmark.items()])

@@ -1,7 +1,6 @@
 """Dagster asset of the `models` group: the base (policy) model as a Hugging Face folder."""
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +10,7 @@ from pydantic import Field
 from sinternal_assets.models.convert import ModelError, convert_gguf, resolve_folder
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.storage.resources import WarehouseResource
+from sinternal_assets.storage.warehouse import utc_now
 
 EMBEDDED = "smollm2"
 
@@ -63,7 +63,7 @@ def base_model(
                 "dtype": info.dtype,
                 "licence": licence,
                 "has_chat_template": info.has_chat_template,
-                "created_at": datetime.now(UTC).replace(tzinfo=None),
+                "created_at": utc_now(),
             }
         ]
     )

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from sinternal_assets.hashing import content_id
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
 IMPORTED_STATUSES = ("submitted", "discarded")
 REVIEW_SCHEMA = {
@@ -137,7 +137,7 @@ def import_rows(wh: Warehouse, rows: pl.DataFrame, dataset_id: str) -> ImportRes
                 "dataset_id": [dataset_id],
                 "cursor": [cursor],
                 "imported_total": [total],
-                "updated_at": [datetime.now(UTC).replace(tzinfo=None)],
+                "updated_at": [utc_now()],
             },
             schema={
                 "dataset_id": pl.String,
@@ -154,5 +154,5 @@ def import_reviews(client, dataset, wh: Warehouse) -> ImportResult:
     """Fetch every submitted/discarded response of `dataset` and store the versions not yet imported."""
     records = fetch_response_records(client, str(dataset.id))
     usernames = {str(user.id): user.username for user in client.users}
-    rows = response_rows(records, usernames, str(dataset.id), datetime.now(UTC).replace(tzinfo=None))
+    rows = response_rows(records, usernames, str(dataset.id), utc_now())
     return import_rows(wh, rows, str(dataset.id))

@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import polars as pl
 
 from sinternal_assets.hashing import sha256_text
 from sinternal_assets.review.dataset import review_settings, to_argilla_record
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
 
 @dataclass
@@ -73,7 +72,7 @@ def push_records(
     for offset in range(0, len(todo), batch_size):
         batch = todo[offset : offset + batch_size]
         dataset.records.log([to_argilla_record(c) for c in batch], batch_size=batch_size)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         rows = pl.DataFrame(
             {
                 "record_id": [c["id"] for c in batch],

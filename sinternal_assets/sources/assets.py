@@ -2,7 +2,6 @@
 
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -18,7 +17,7 @@ from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import load_spec, spec_tables
 from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
 
 class SafetySpecConfig(Config):
@@ -36,7 +35,7 @@ def safety_spec(
     context: AssetExecutionContext, config: SafetySpecConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
     spec = load_spec(config.path or os.environ.get("SINTERNAL_SPEC_PATH") or None)
-    tables = spec_tables(spec, datetime.now(UTC).replace(tzinfo=None))
+    tables = spec_tables(spec, utc_now())
     wh = warehouse.get()
     current = wh.query("current_spec")
     unchanged = not current.is_empty() and current["spec_hash"][0] == spec.spec_hash

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ import duckdb
 import polars as pl
 
 from sinternal_assets.paths import sql_dir
+
+
+def utc_now() -> datetime:
+    """The time as the warehouse stores it: UTC, without a time zone (DuckDB TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
 
 _POLARS_TYPES = {
     "VARCHAR": pl.String,

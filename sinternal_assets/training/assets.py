@@ -7,7 +7,6 @@ rewarded by the verifier's judgement of the model's own answers). Baselines thro
 `refusal_sft`, `alttrain_sft`, `alphaalign_grpo`, `somf_fusion`.
 """
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
 
@@ -23,7 +22,7 @@ from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.storage.warehouse import Warehouse
+from sinternal_assets.storage.warehouse import Warehouse, utc_now
 from sinternal_assets.training import checkpoints as ckpt
 from sinternal_assets.training import datasets
 from sinternal_assets.training.formats import VerifierMode
@@ -135,10 +134,6 @@ class SOMFConfig(Config):
     train: DownstreamTrainSettings = Field(default_factory=DownstreamTrainSettings)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def latest_checkpoint(wh: Warehouse, asset_name: str) -> dict:
     rows = wh.query("latest_checkpoint", asset=asset_name)
     if rows.is_empty():
@@ -237,7 +232,7 @@ def run_training(
         "train_steps": int(max((h["step"] for h in manifest["history"]), default=0)),
         "final_loss": summary.get("final_loss"),
         "metrics_json": stable_json(manifest["history"]),
-        "created_at": _now(),
+        "created_at": utc_now(),
     }
     warehouse.get().write(upsert={"checkpoints": (pl.DataFrame([record]), ["checkpoint_id"])})
     figures = {k: round(float(v), 6) for k, v in summary.items() if isinstance(v, (int, float))}
