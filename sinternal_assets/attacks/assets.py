@@ -3,12 +3,14 @@
 import time
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sinternal_assets.attacks.build import build_attacked_prompts, family_table
-from sinternal_assets.attacks.families import TEMPLATE_FAMILIES, load_families, resolve_roles
+from sinternal_assets.attacks.families import ROLES, TEMPLATE_FAMILIES, load_families, resolve_roles
+from sinternal_assets.choices import only
 from sinternal_assets.hashing import sha256_text
 from sinternal_assets.prompts.assets import prompt_pool
+from sinternal_assets.prompts.user_files import LABELS
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.storage.resources import WarehouseResource
@@ -24,6 +26,8 @@ class AttackConfig(Config):
     )
     seed: int = 0
     max_template_chars: int = Field(default=6000, description="skip templates longer than this")
+    _labels_known = field_validator("attack_labels")(only(LABELS))
+    _roles_known = field_validator("family_roles")(only(ROLES))  # family names are checked against the artifacts
 
 
 @asset(

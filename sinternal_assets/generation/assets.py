@@ -4,9 +4,10 @@ import contextlib
 import json
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sinternal_assets.attacks.assets import attacked_prompts
+from sinternal_assets.choices import only
 from sinternal_assets.generation import critique as critique_logic
 from sinternal_assets.generation import critique_work, incremental
 from sinternal_assets.generation.reasoning import split_reasoning
@@ -40,9 +41,10 @@ class PolicyAnswersConfig(Config):
         description="attacked prompts in the slice (deterministic by attack_id); "
         "the embedded default is a small CPU slice",
     )
-    splits: list[str] = Field(default_factory=lambda: ["train", "eval"])
+    splits: list[str] = Field(default_factory=lambda: ["train", "eval"], description="prompt splits to answer")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     chunk_size: int = Field(default=8, description="prompts per generate call and per DuckDB transaction")
+    _splits_known = field_validator("splits")(only(("train", "eval")))
 
 
 @asset(

@@ -3,6 +3,7 @@
 import os
 import time
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -75,16 +76,18 @@ class UserFileConfig(Config):
     source: str = ""
     text_column: str = "text"
     label_column: str | None = "label"
-    label: str | None = None
+    label: Literal["", "harmful", "benign"] = Field(
+        default="", description="one label for every prompt of the file ('' = read it from `label_column`)"
+    )
     category_column: str | None = "category"
     category: str | None = None
     category_map: dict[str, str] = Field(default_factory=dict)
     licence: str = "user-supplied"
-    format: str | None = None
+    format: Literal["", "csv", "jsonl", "parquet"] = Field(default="", description="'' = from the file's extension")
     max_chars: int = 20_000
 
     def to_spec(self) -> UserPromptFile:
-        return UserPromptFile(**self.model_dump())
+        return UserPromptFile(**{**self.model_dump(), "label": self.label or None, "format": self.format or None})
 
 
 class PromptSourcesConfig(Config):

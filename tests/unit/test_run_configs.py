@@ -147,6 +147,37 @@ def test_an_enum_like_asset_setting_outside_its_choices_names_the_field_and_the_
     assert "'critique_and_verdict', 'verdict_only', 'critique_only'" in message and "verdict_olny" in message
 
 
+@pytest.mark.parametrize(
+    ("asset_name", "config", "expected"),
+    [
+        ("judge_benchmarks", {"benchmarks": ["pyrit_harm", "pyrit_hram"]}, "benchmarks: ['pyrit_hram'] not among"),
+        ("policy_answers", {"splits": ["train", "test"]}, "splits: ['test'] not among the choices ['train', 'eval']"),
+        ("attacked_prompts", {"attack_labels": ["harmfull"]}, "attack_labels: ['harmfull'] not among"),
+        ("attacked_prompts", {"family_roles": {"roleplay": "held-out"}}, "family_roles: ['held-out'] not among"),
+    ],
+)
+def test_choices_inside_lists_and_mappings_fail_the_run_before_the_step_works(tmp_path, asset_name, config, expected):
+    """Dagster's schema takes no Literal inside a list or a mapping: their pydantic validators fail the step as it
+    starts, naming the field, the bad values and the choices, before anything is read or written."""
+    from dagster import AssetSelection, Definitions, define_asset_job
+
+    from sinternal_assets.storage.resources import WarehouseResource
+
+    job = define_asset_job("one", selection=AssetSelection.assets(asset_name))
+    defs = Definitions(
+        assets=ASSETS,
+        jobs=[job],
+        resources={**default_resources(), "warehouse": WarehouseResource(path=str(tmp_path / "never.duckdb"))},
+    )
+    result = defs.resolve_job_def("one").execute_in_process(
+        run_config={"ops": {asset_name: {"config": config}}}, raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert expected in str(failure.step_failure_data.error)
+    assert not (tmp_path / "never.duckdb").exists()
+
+
 def test_materializing_with_a_value_outside_a_literal_fails_before_the_step_runs(tmp_path):
     from sinternal_assets.storage.resources import WarehouseResource
     from sinternal_assets.training.assets import verifier_sft
