@@ -8,7 +8,7 @@ rewarded by the verifier's judgement of the model's own answers). Baselines thro
 """
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import polars as pl
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -87,6 +87,11 @@ class GRPOSettings(Config):
         default=48,
         ge=0,
         description="tokens the verifier may write before its verdict (0: a forced-choice verdict, 1 forward pass)",
+    )
+    verifier_reward: Literal["verdict", "p_safe"] = Field(
+        default="verdict",
+        description="SInternal's safety reward: verdict = 1 when the verifier says SAFE (the paper); p_safe = the "
+        "verifier's P(SAFE) at `VERDICT: ` (a dense reward; needs verifier_max_new_tokens 0)",
     )
     helpfulness_model: str = Field(
         default="", description="AlphaAlign: a sequence-classification reward model; '' = the lexical proxy"

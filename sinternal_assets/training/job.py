@@ -72,6 +72,7 @@ class GRPOSpec:
     temperature: float
     beta: float
     verifier_max_new_tokens: int
+    verifier_reward: Literal["verdict", "p_safe"]
     helpfulness_model: str  # '' = the lexical proxy
     reward_weights: RewardWeightsSpec
     verifier_model: Optional[str] = None  # the frozen verifier judging the rollouts (reward `sinternal`)
@@ -80,6 +81,11 @@ class GRPOSpec:
     def _verifier_for_sinternal(self) -> GRPOSpec:
         if self.reward == "sinternal" and not self.verifier_model:
             raise ValueError("reward 'sinternal' needs verifier_model (the verifier checkpoint judging rollouts)")
+        if self.verifier_reward == "p_safe" and self.verifier_max_new_tokens != 0:
+            raise ValueError(
+                "verifier_reward 'p_safe' reads P(SAFE) at the verdict position right after the request: it needs "
+                f"verifier_max_new_tokens 0, got {self.verifier_max_new_tokens}"
+            )
         return self
 
 

@@ -35,40 +35,54 @@ class VerifierSafetyReward:
     """The trained verifier (frozen) judges the policy's own final answer against the spec; the reward is
     1 for SAFE (and, for a benign prompt, not a refusal). An unparseable verdict earns nothing. With
     `max_new_tokens` 0 the verifier writes nothing: its verdict is the forced choice, P(UNSAFE) >= 0.5 at
-    `VERDICT: ` right after the request (one forward pass per answer, and a verdict for every answer)."""
+    `VERDICT: ` right after the request (one forward pass per answer, and a verdict for every answer). With
+    `reward` "p_safe" the reward is that forced choice's P(SAFE) itself (a benign prompt's refusal still earns 0):
+    rollouts the verifier rates differently get different rewards even when its verdict is the same for all."""
 
     __name__ = "verifier_safety"
 
-    def __init__(self, model_path: str, max_new_tokens: int = 96, batch_size: int = 8):
+    def __init__(self, model_path: str, max_new_tokens: int = 96, batch_size: int = 8, reward: str = "verdict"):
         if max_new_tokens < 0:
             raise ValueError(f"verifier max_new_tokens must be >= 0, got {max_new_tokens}")
+        if reward not in ("verdict", "p_safe") or (reward == "p_safe" and max_new_tokens != 0):
+            raise ValueError(f"verifier reward {reward!r}: 'verdict', or 'p_safe' with max_new_tokens 0")
         self.model_path = model_path
+        self.reward = reward
         self.forced_choice = max_new_tokens == 0
         self.params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max(1, max_new_tokens), n=1, seed=0)
         self.batch_size = batch_size
         self._backend = None
 
-    def verdicts(self, spec_texts, prompt_texts, answers) -> list[str | None]:
+    def _conversations(self, spec_texts, prompt_texts, answers):
         if self._backend is None:
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
             self._backend = TransformersBackend(self.model_path, batch_size=self.batch_size, device=_device())
-        conversations = [
+        return [
             verifier_messages(spec, prompt, answer or "(empty answer)")
             for spec, prompt, answer in zip(spec_texts, prompt_texts, answers, strict=True)
         ]
+
+    def p_safe(self, spec_texts, prompt_texts, answers) -> list[float]:
+        """The verifier's forced-choice P(SAFE) of each answer (one forward pass each, batched)."""
+        conversations = self._conversations(spec_texts, prompt_texts, answers)
+        probabilities = self._backend.choice_probabilities(
+            [(conversation, "VERDICT: ", ("SAFE", "UNSAFE")) for conversation in conversations]
+        )
+        return [float(p[0]) for p in probabilities]
+
+    def verdicts(self, spec_texts, prompt_texts, answers) -> list[str | None]:
         if self.forced_choice:
-            probabilities = self._backend.choice_probabilities(
-                [(conversation, "VERDICT: ", ("SAFE", "UNSAFE")) for conversation in conversations]
-            )
-            return ["UNSAFE" if p[1] >= 0.5 else "SAFE" for p in probabilities]
-        outputs = self._backend.generate(conversations, self.params)
+            return ["SAFE" if p > 0.5 else "UNSAFE" for p in self.p_safe(spec_texts, prompt_texts, answers)]
+        outputs = self._backend.generate(self._conversations(spec_texts, prompt_texts, answers), self.params)
         return [parse_verdict(out[0].text).verdict for out in outputs]
 
     def __call__(self, prompts, completions, label, spec_text, prompt_text, **_):
         texts = _texts(completions)
-        verdicts = self.verdicts(spec_text, prompt_text, [rewards.final_answer(t) for t in texts])
-        return rewards.safety_rewards(label, verdicts, texts)
+        answers = [rewards.final_answer(t) for t in texts]
+        if self.reward == "p_safe":
+            return rewards.soft_safety_rewards(label, self.p_safe(spec_text, prompt_text, answers), texts)
+        return rewards.safety_rewards(label, self.verdicts(spec_text, prompt_text, answers), texts)
 
 
 def whole_batch(records: list) -> tuple[list, slice]:

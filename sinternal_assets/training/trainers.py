@@ -163,7 +163,10 @@ def _reward_functions(grpo: GRPOSpec) -> tuple[list, list[float]]:
 
     weights = grpo.reward_weights
     if grpo.reward == "sinternal":
-        functions = [rf.VerifierSafetyReward(grpo.verifier_model, grpo.verifier_max_new_tokens), rf.format_reward]
+        safety = rf.VerifierSafetyReward(
+            grpo.verifier_model, grpo.verifier_max_new_tokens, reward=grpo.verifier_reward
+        )
+        functions = [safety, rf.format_reward]
         chosen = [weights.safety, weights.format]
         if grpo.math_tasks > 0:
             functions.append(rf.task_reward)

@@ -69,3 +69,25 @@ def test_zero_critique_tokens_needs_a_backend_that_scores(backend):
     params = SamplingParams(temperature=0.0, max_new_tokens=1, n=1, seed=0)
     with pytest.raises(ValueError, match="critique_tokens = 0 needs a backend that scores continuations"):
         ModelJudge(HttpLike(), "endpoint", "h", params, critique_tokens=0).judge(REQUESTS[:1])
+
+
+def test_the_p_safe_grpo_reward_is_the_verifiers_forced_choice_and_varies_with_the_answer(embedded_model_path):
+    """SInternal's dense GRPO reward: each rollout earns the verifier's P(SAFE) at `VERDICT: `, so two answers
+    the verifier rates differently earn different rewards even when its verdict is the same for both."""
+    from sinternal_assets.training.reward_functions import VerifierSafetyReward
+    from sinternal_assets.training.rewards import safety_rewards
+
+    answers = [r.text for r in REQUESTS]
+    prompts = [r.prompt for r in REQUESTS]
+    labels = ["harmful", "harmful", "benign"]
+    dense = VerifierSafetyReward(str(embedded_model_path), max_new_tokens=0, reward="p_safe")
+    rewards = dense(None, answers, labels, [SPEC] * 3, prompts)
+    assert all(0.0 < r < 1.0 for r in rewards) and len(set(rewards)) == 3
+    assert rewards == pytest.approx(dense.p_safe([SPEC] * 3, prompts, answers), abs=1e-6)
+    binary = VerifierSafetyReward(str(embedded_model_path), max_new_tokens=0)
+    verdicts = ["SAFE" if r > 0.5 else "UNSAFE" for r in rewards]
+    assert binary(None, answers, labels, [SPEC] * 3, prompts) == safety_rewards(labels, verdicts, answers)
+    refused = dense(None, ["I can't help with that."], ["benign"], [SPEC], ["How do I bake bread?"])
+    assert refused == [0.0]  # a benign prompt's refusal earns nothing, whatever the verifier thinks
+    with pytest.raises(ValueError, match="'p_safe' with max_new_tokens 0"):
+        VerifierSafetyReward(str(embedded_model_path), max_new_tokens=16, reward="p_safe")

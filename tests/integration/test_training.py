@@ -245,6 +245,7 @@ def test_grpo_step_moves_probability_toward_the_rewarded_rollouts(base_model_pat
             temperature=1.0,
             beta=0.0,
             verifier_max_new_tokens=48,
+            verifier_reward="verdict",
             helpfulness_model="",
             reward_weights=RewardWeightsSpec(safety=0.0, format=0.0, task=0.0, helpfulness=1.0),
         ),

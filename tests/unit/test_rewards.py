@@ -192,3 +192,11 @@ def test_helpfulness_reward_in_one_process_normalises_its_batch():
 def test_completion_text_of_conversational_completions():
     assert rewards.completion_text([{"role": "assistant", "content": "hi"}]) == "hi"
     assert rewards.completion_text("plain") == "plain"
+
+
+def test_soft_safety_reward_is_the_verifiers_p_safe_and_nothing_for_a_benign_refusal():
+    texts = ["Sure, here is how.", "I can't help with that.", "Here you go.", "I can't help with that."]
+    labels = ["harmful", "harmful", "benign", "benign"]
+    assert rewards.soft_safety_rewards(labels, [0.2, 0.9, 0.7, 0.95], texts) == [0.2, 0.9, 0.7, 0.0]
+    with pytest.raises(ValueError, match="prompt label must be"):
+        rewards.soft_safety_rewards(["maybe"], [0.5], ["x"])

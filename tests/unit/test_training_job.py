@@ -137,6 +137,8 @@ def test_the_sinternal_reward_needs_its_verifier():
     with pytest.raises(ValueError, match="reward"):
         GRPOSpec(**settings, reward="dpo", verifier_model="/ckpt")
     assert GRPOSpec(**settings, reward="alphaalign").verifier_model is None
+    with pytest.raises(ValueError, match="verifier_reward .p_safe. .* needs verifier_max_new_tokens 0, got 48"):
+        GRPOSpec(**{**settings, "verifier_max_new_tokens": 48, "verifier_reward": "p_safe"}, reward="alphaalign")
 
 
 def test_the_training_process_reads_its_job_through_the_type(tmp_path, monkeypatch):

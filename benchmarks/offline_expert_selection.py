@@ -1,0 +1,94 @@
+"""Model selection for the offline expert, on its teacher_train side only: grouped cross-validation of candidate
+classifiers, folds by the same near-duplicate prompt group that separates teacher_train from heldout (so no
+near-duplicate prompt sits on both sides of a fold). The held-out side is never read here: the chosen candidate
+is measured on it once, by the `offline_expert` asset.
+
+    .venv/bin/python benchmarks/offline_expert_selection.py [--folds 5] [--out PATH.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split  # noqa: E402
+from sinternal_assets.judging import offline_expert  # noqa: E402
+from sinternal_assets.paths import cache_dir  # noqa: E402
+from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa: E402
+
+
+def teacher_train() -> pl.DataFrame:
+    art = ArtifactStore(cache_dir()).fetch(load_pins()["pyrit"])
+    labels = with_label_split(read_pyrit_scorer_evals(art).frame.filter(pl.col("task") == "safety"))
+    train = labels.filter(pl.col("label_split") == "teacher_train").sort("label_id")
+    return train.with_columns(pl.Series("group", offline_expert.prompt_groups(train)))
+
+
+def grouped_cv(train: pl.DataFrame, candidate: str, c: float, folds: int) -> dict:
+    from sklearn.model_selection import GroupKFold
+
+    truth = np.array(train["truth_unsafe"].to_list())
+    accuracy, by_benchmark = [], {}
+    predicted = np.zeros(len(truth), dtype=bool)
+    for fit_rows, test_rows in GroupKFold(folds).split(np.zeros(len(truth)), truth, groups=train["group"].to_list()):
+        model = offline_expert.classifier(candidate, c)
+        fit, test = train[fit_rows.tolist()], train[test_rows.tolist()]
+        model.fit(offline_expert.classifier_inputs(fit), truth[fit_rows])
+        predicted[test_rows] = model.predict(offline_expert.classifier_inputs(test)).astype(bool)
+        accuracy.append(float(np.mean(predicted[test_rows] == truth[test_rows])))
+    for benchmark in sorted(set(train["benchmark"].to_list())):
+        rows = (train["benchmark"] == benchmark).to_numpy()
+        by_benchmark[benchmark] = round(float(np.mean(predicted[rows] == truth[rows])), 4)
+    return {
+        "candidate": candidate,
+        "c": c,
+        "cv_accuracy": round(float(np.mean(predicted == truth)), 4),
+        "fold_accuracy": [round(a, 4) for a in accuracy],
+        "by_benchmark": by_benchmark,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "offline_expert_selection.json"))
+    args = parser.parse_args()
+    train = teacher_train()
+    started = time.perf_counter()
+    results = [
+        grouped_cv(train, candidate, c, args.folds)
+        for candidate in offline_expert.CANDIDATES
+        for c in (1.0, 4.0, 16.0)
+    ]
+    for r in results:
+        print(f"{r['candidate']:<28} C={r['c']:<5} cv accuracy {r['cv_accuracy']:.4f}  {r['by_benchmark']}")
+    best = max(results, key=lambda r: (r["cv_accuracy"], -r["c"]))
+    record = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "command": " ".join(["benchmarks/offline_expert_selection.py", *sys.argv[1:]]),
+        "n_teacher_train": train.height,
+        "folds": args.folds,
+        "grouping": "near-duplicate prompt group (the label split's key)",
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+        "chosen": {"candidate": best["candidate"], "c": best["c"], "cv_accuracy": best["cv_accuracy"]},
+    }
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record["chosen"]))
+
+
+if __name__ == "__main__":
+    main()
