@@ -41,7 +41,8 @@ from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.paths import data_dir
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.assets import reviewed_critiques
-from sinternal_assets.sources.assets import UserFileConfig, current_spec, reference_answers, safety_spec
+from sinternal_assets.sources.assets import UserFileConfig, reference_answers, safety_spec
+from sinternal_assets.sources.lookup import current_spec
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.resources import WarehouseResource

@@ -18,7 +18,8 @@ from sinternal_assets.judging.lookup import current_offline_expert
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
-from sinternal_assets.sources.assets import current_spec, reference_answers, safety_spec
+from sinternal_assets.sources.assets import reference_answers, safety_spec
+from sinternal_assets.sources.lookup import current_spec_row
 from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
@@ -168,8 +169,8 @@ def expert_critiques(
     teacher: GenerationResource,
 ) -> MaterializeResult:
     wh = warehouse.get()
-    spec_hash, _ = current_spec(wh)
-    spec_text = wh.query("current_spec")["rendered_text"][0]
+    spec = current_spec_row(wh)
+    spec_hash, spec_text = spec["spec_hash"], spec["rendered_text"]
     expert = current_offline_expert(wh) if teacher.is_offline_expert else None
     if expert is not None:
         teacher_id, teacher_hash, teacher_path = expert.teacher_id, expert.expert_hash, ""

@@ -10,9 +10,10 @@ from pydantic import Field
 
 from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split
 from sinternal_assets.evaluation.metrics import confusion
-from sinternal_assets.judging.offline_expert import DEFAULT_C, OfflineExpert
+from sinternal_assets.judging.offline_expert import DEFAULT_C, DEFAULT_CANDIDATE, Candidate, OfflineExpert
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.sources.assets import safety_spec
+from sinternal_assets.sources.lookup import current_spec_row
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import utc_now
@@ -23,6 +24,11 @@ class OfflineExpertConfig(Config):
         default=DEFAULT_C, gt=0, description="inverse regularisation of the logistic regression (chosen by CV)"
     )
     cv_folds: int = Field(default=5, ge=2, description="grouped cross-validation folds on the teacher_train side")
+    classifier: Candidate = Field(
+        default=DEFAULT_CANDIDATE,
+        description="what the verdict classifier reads: the response's words, characters, refusal and length; "
+        "+prompt: the prompt's words; +overlap: the prompt words the response repeats and its list lines",
+    )
 
 
 @asset(
@@ -40,16 +46,14 @@ def offline_expert(
     artifacts: ArtifactStoreResource,
 ) -> MaterializeResult:
     wh = warehouse.get()
-    spec = wh.query("current_spec")
-    if spec.is_empty():
-        raise RuntimeError("no safety spec in the warehouse: materialize `safety_spec` first")
+    spec = current_spec_row(wh)
     labels = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"]).frame.filter(pl.col("task") == "safety")
     labels = with_label_split(labels)
     train = labels.filter(pl.col("label_split") == "teacher_train")
     heldout = labels.filter(pl.col("label_split") == "heldout")
     context.log.info(f"offline_expert: {train.height} human labels to learn from, {heldout.height} held out")
-    cv_accuracy = OfflineExpert.cross_validate(train, config.cv_folds, config.c)
-    expert = OfflineExpert.fit(train, json.loads(spec["body_json"][0]), spec["spec_hash"][0], config.c)
+    cv_accuracy = OfflineExpert.cross_validate(train, config.cv_folds, config.c, config.classifier)
+    expert = OfflineExpert.fit(train, json.loads(spec["body_json"]), spec["spec_hash"], config.c, config.classifier)
     judged = expert.judge(
         heldout["prompt_text"].to_list(), heldout["response_text"].to_list(), ["final_answer"] * heldout.height
     )
@@ -62,7 +66,7 @@ def offline_expert(
         "expert_hash": expert.expert_hash,
         "teacher_id": expert.teacher_id,
         "path": str(path),
-        "spec_hash": spec["spec_hash"][0],
+        "spec_hash": spec["spec_hash"],
         "n_train": train.height,
         "n_train_unsafe": int(train["truth_unsafe"].sum()),
         "c": config.c,

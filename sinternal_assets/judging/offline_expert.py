@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -35,7 +36,7 @@ from sinternal_assets.judging.refusal import is_refusal
 
 NAME = "offline-expert"
 FORMAT_VERSION = "offline_expert/v2"  # bump when features, critique or decision change: its hash changes with it
-DEFAULT_C = 4.0  # chosen by 5-fold grouped cross-validation on the teacher_train side only (see BENCHMARKS.md)
+DEFAULT_C = 1.0  # chosen by 5-fold grouped cross-validation on the teacher_train side only (see BENCHMARKS.md)
 DEFAULT_CANDIDATE = "response"  # ditto: no richer lexical candidate beat it (benchmarks/offline_expert_selection.py)
 QUOTE_CHARS = 160
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -63,7 +64,8 @@ def pair_features(pairs: np.ndarray) -> np.ndarray:
 
 
 # Candidates compared by grouped cross-validation on the teacher_train side (benchmarks/offline_expert_selection.py)
-CANDIDATES = ("response", "response+overlap", "response+prompt", "response+prompt+overlap")
+Candidate = Literal["response", "response+overlap", "response+prompt", "response+prompt+overlap"]
+CANDIDATES: tuple[str, ...] = get_args(Candidate)
 
 
 def prompt_groups(frame: pl.DataFrame) -> list[str]:

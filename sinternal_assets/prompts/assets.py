@@ -10,7 +10,8 @@ from sinternal_assets.hashing import sha256_text
 from sinternal_assets.prompts.pool import build_pool
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES
 from sinternal_assets.reporting import markdown_table
-from sinternal_assets.sources.assets import current_spec, prompt_sources
+from sinternal_assets.sources.assets import prompt_sources
+from sinternal_assets.sources.lookup import current_spec
 from sinternal_assets.storage.resources import WarehouseResource
 
 

@@ -15,10 +15,11 @@ from sinternal_assets.prompts.ingest import read_builtin, read_user_files, regis
 from sinternal_assets.prompts.sources import BUILTIN_SOURCES
 from sinternal_assets.prompts.user_files import UserPromptFile
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.lookup import current_spec
 from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import load_spec, spec_tables
 from sinternal_assets.storage.resources import WarehouseResource
-from sinternal_assets.storage.warehouse import Warehouse, utc_now
+from sinternal_assets.storage.warehouse import utc_now
 
 
 class SafetySpecConfig(Config):
@@ -61,14 +62,6 @@ def safety_spec(
             "spec": MetadataValue.md(spec.render()),
         },
     )
-
-
-def current_spec(warehouse: Warehouse) -> tuple[str, list[str]]:
-    rows = warehouse.query("current_spec")
-    if rows.is_empty():
-        raise RuntimeError("no safety spec in the warehouse: materialize `safety_spec` first")
-    spec_hash = rows["spec_hash"][0]
-    return spec_hash, warehouse.query("spec_category_ids", spec_hash=spec_hash)["category_id"].to_list()
 
 
 class UserFileConfig(Config):

@@ -29,7 +29,7 @@ PLACEHOLDER_VALUES = {"categories": ["benign"], "families": ["none"]}
 
 def _values(wh: Warehouse) -> dict:
     """The data-derived values suites are built over: the spec's categories and the attack families."""
-    from sinternal_assets.sources.assets import current_spec
+    from sinternal_assets.sources.lookup import current_spec
 
     return {
         "categories": current_spec(wh)[1],
