@@ -49,17 +49,20 @@ def requests(n: int) -> tuple[list[JudgeRequest], list[str]]:
     return reqs, [verdict for _prompt, _answer, verdict, _record in pairs]
 
 
-def measure(backend, reqs: list[JudgeRequest], truth: list[str], critique_tokens: int) -> dict:
+def measure(backend, reqs: list[JudgeRequest], truth: list[str], critique_tokens: int, one_at_a_time=False) -> dict:
+    """One side: the judge over all items in one call (batched), or one item per call (`one_at_a_time`: what the
+    forced choice cost before it was batched, one item's rows per forward pass and no prefix shared across items)."""
     params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max(1, critique_tokens), n=1, seed=0)
     judge = ModelJudge(backend, "bench", "bench", params, critique_tokens=critique_tokens)
     started = time.perf_counter()
-    outcomes = judge.judge(reqs)
+    outcomes = [o for r in reqs for o in judge.judge([r])] if one_at_a_time else judge.judge(reqs)
     seconds = time.perf_counter() - started
     strict = [o.verdict for o in outcomes]
     forced = [forced_verdict(o.score_unsafe) for o in outcomes]
     answered = [(v, t) for v, t in zip(strict, truth, strict=True) if v is not None]
     return {
         "critique_tokens": critique_tokens,
+        "one_item_per_call": one_at_a_time,
         "judgements": len(outcomes),
         "seconds": round(seconds, 2),
         "judgements_per_s": round(len(outcomes) / seconds, 3),
@@ -87,6 +90,7 @@ def main() -> None:
     backend = TransformersBackend(model_path, batch_size=args.batch_size)
     measure(backend, reqs[:2], truth[:2], 0)  # warm-up (first forward passes allocate)
     writing = measure(backend, reqs, truth, args.critique_tokens)
+    unbatched = measure(backend, reqs, truth, 0, one_at_a_time=True)
     forced = measure(backend, reqs, truth, 0)
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -94,8 +98,11 @@ def main() -> None:
         "model": model_path,
         "items": len(reqs),
         "writing": writing,
+        "forced_choice_one_item_per_call": unbatched,
         "forced_choice_only": forced,
         "speedup": round(forced["judgements_per_s"] / writing["judgements_per_s"], 1),
+        "speedup_one_item_per_call": round(unbatched["judgements_per_s"] / writing["judgements_per_s"], 1),
+        "batching_speedup": round(forced["judgements_per_s"] / unbatched["judgements_per_s"], 1),
         "command": " ".join(["benchmarks/bench_judging.py", *sys.argv[1:]]),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -373,7 +373,12 @@ class JudgedResultsConfig(Config):
         description="tries when a verdict does not parse (1: no retry; "
         "an unparsed verdict lowers the judge's coverage)",
     )
-    chunk_size: int = 8
+    chunk_size: int = Field(
+        default=32,
+        ge=1,
+        description="judgements per judge call and per DuckDB transaction (a forced-choice call shares the spec's "
+        "tokens across its items: larger chunks run faster)",
+    )
 
 
 def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, JudgeRequest], chunk_size: int) -> int:

@@ -90,69 +90,84 @@ class TransformersBackend:
         continuation of its own prefix (teacher forcing: the summed log-probability of the choice's tokens),
         renormalised over the choices.
 
-        Batched: every (item, choice) is one row. The token prefix all rows share (the system spec and the
-        worked example, in a judge's requests) runs once and its KV cache is reused by every batch; the rows'
-        own tokens then run `batch_size` at a time, left-padded after that cached prefix (the attention mask
-        hides the padding, and explicit position ids keep every row's positions what they are unbatched), and
-        only the last few positions' logits are kept."""
+        Batched, each item's text read once: an item's row is its chat and prefix up to where its choices'
+        tokens diverge. The token prefix all rows share (the spec and the worked example, in a judge's requests)
+        runs once and its KV cache is reused by every batch; the rows then run `batch_size` at a time,
+        left-padded after that prefix (the attention mask hides the padding, explicit position ids keep each
+        row's positions what they are unbatched), keeping only the last position's logits: the first token of
+        every choice. A choice of several tokens then runs its remaining tokens on the batch's cache, which is
+        cropped back before the next choice."""
         import copy
 
         import torch
 
-        rows: list[tuple[int, list[int], int]] = []  # (item index, tokens, first scored position)
-        for index, (conversation, prefix, choices) in enumerate(items):
+        rows: list[list[int]] = []  # per item: chat + prefix up to the divergence
+        continuations: list[list[list[int]]] = []  # per item, per choice: its tokens from the divergence on
+        for conversation, prefix, choices in items:
             chat = self.encode(conversation)
             prefix_ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
             fulls = [self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
             common = 0  # a choice may merge with the prefix's last token: score every choice from the divergence
             while all(common < min(len(prefix_ids), len(f) - 1) and f[common] == prefix_ids[common] for f in fulls):
                 common += 1
-            rows += [(index, chat + full, len(chat) + common) for full in fulls]
+            rows.append(chat + prefix_ids[:common])
+            continuations.append([f[common:] for f in fulls])
         if not rows:
             return []
-        shared = shared_prefix_length([tokens for _, tokens, _ in rows], min(start for _, _, start in rows) - 1)
-        scores = [0.0] * len(rows)
+        shared = shared_prefix_length(rows, min(len(r) for r in rows) - 1)  # every row keeps >= 1 token to run
+        scores: list[list[float]] = [[0.0] * len(c) for c in continuations]
+        pad = self.tokenizer.pad_token_id
         with torch.no_grad():
-            cache = None
+            prefix_cache = None
             if shared:
-                prefix_ids = torch.tensor([rows[0][1][:shared]], device=self.device)
-                cache = self.model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
-            order = sorted(range(len(rows)), key=lambda r: len(rows[r][1]))
+                ids = torch.tensor([rows[0][:shared]], device=self.device)
+                prefix_cache = self.model(input_ids=ids, use_cache=True, logits_to_keep=1).past_key_values
+            order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                suffixes = [rows[r][1][shared:] for r in batch]
+                suffixes = [rows[i][shared:] for i in batch]
                 width = max(len(s) for s in suffixes)
-                keep = max(len(rows[r][1]) - rows[r][2] for r in batch) + 1
-                pad = self.tokenizer.pad_token_id
-                input_ids = torch.tensor([[pad] * (width - len(s)) + s for s in suffixes], device=self.device)
                 own = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in suffixes], device=self.device)
-                positions = (torch.cumsum(own, dim=1) - 1).clamp(min=0) + shared
-                mask = torch.cat([torch.ones(len(batch), shared, dtype=own.dtype, device=self.device), own], dim=1)
-                past = None
-                if cache is not None:
-                    past = copy.deepcopy(cache)
-                    past.batch_repeat_interleave(len(batch))
+                ones = torch.ones(len(batch), shared, dtype=own.dtype, device=self.device)
+                mask = torch.cat([ones, own], dim=1)
+                cache = None
+                if prefix_cache is not None:
+                    cache = copy.deepcopy(prefix_cache)
+                    cache.batch_repeat_interleave(len(batch))
                 out = self.model(
-                    input_ids=input_ids,
+                    input_ids=torch.tensor([[pad] * (width - len(s)) + s for s in suffixes], device=self.device),
                     attention_mask=mask,
-                    position_ids=positions,
-                    past_key_values=past,
-                    use_cache=past is not None,
-                    logits_to_keep=keep,
+                    position_ids=(torch.cumsum(own, dim=1) - 1).clamp(min=0) + shared,
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
                 )
-                logprobs = torch.log_softmax(out.logits.float(), dim=-1)  # (batch, keep, vocab)
-                for b, r in enumerate(batch):
-                    _, tokens, first = rows[r]
-                    targets = tokens[first:]
-                    # the logits predicting the row's last len(targets) tokens are the kept columns before the last
-                    columns = range(keep - 1 - len(targets), keep - 1)
-                    scores[r] = float(sum(logprobs[b, c, t] for c, t in zip(columns, targets, strict=True)))
-        out: list[list[float]] = []
-        position = 0
-        for _conversation, _prefix, choices in items:
-            out.append(torch.softmax(torch.tensor(scores[position : position + len(choices)]), dim=0).tolist())
-            position += len(choices)
-        return out
+                first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+                cache = out.past_key_values
+                next_position = own.sum(dim=1, keepdim=True) + shared  # each row's first position after its text
+                for b, i in enumerate(batch):
+                    for c, tokens in enumerate(continuations[i]):
+                        scores[i][c] = float(first[b, tokens[0]])
+                for c in range(max(len(continuations[i]) for i in batch)):
+                    rests = [continuations[i][c] if c < len(continuations[i]) else [] for i in batch]
+                    steps = max(len(r) for r in rests) - 1
+                    if steps < 1:
+                        continue  # every choice c in this batch is one token: its first-token score is all
+                    inputs = torch.tensor([(r[:-1] + [pad] * steps)[:steps] for r in rests], device=self.device)
+                    more = self.model(
+                        input_ids=inputs,
+                        attention_mask=torch.cat([mask, torch.ones_like(inputs)], dim=1),
+                        position_ids=next_position + torch.arange(steps, device=self.device),
+                        past_key_values=cache,
+                        use_cache=True,
+                    )
+                    logprobs = torch.log_softmax(more.logits.float(), dim=-1)
+                    for b, i in enumerate(batch):
+                        rest = rests[b]
+                        for j, token in enumerate(rest[1:]):  # the token at step j is predicted by step j - 1
+                            scores[i][c] += float(logprobs[b, j, token])
+                    cache.crop(-steps)  # back to the rows' own text for the next choice
+        return [torch.softmax(torch.tensor(s), dim=0).tolist() for s in scores]
 
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
         cut, finish = len(tokens), "length"
