@@ -36,7 +36,20 @@ def teacher_train() -> pl.DataFrame:
     return train.with_columns(pl.Series("group", offline_expert.prompt_groups(train)))
 
 
-def grouped_cv(train: pl.DataFrame, candidate: str, c: float, folds: int) -> dict:
+def many_shot_examples() -> pl.DataFrame:
+    """PyRIT's 400 many-shot jailbreak examples (harmful request + compliant answer, UNSAFE by construction, not
+    human-labelled), read from the pinned wheel: a candidate source of extra UNSAFE training examples."""
+    import zipfile
+
+    store, pin = ArtifactStore(cache_dir()), load_pins()["pyrit"]
+    store.fetch(pin)  # verifies (or downloads) the pinned wheel
+    with zipfile.ZipFile(store.wheel_path(pin)) as wheel:
+        rows = json.loads(wheel.read("pyrit/datasets/jailbreak/many_shot_examples.json"))
+    return pl.DataFrame({"prompt_text": [r["user"] for r in rows], "response_text": [r["assistant"] for r in rows]})
+
+
+def grouped_cv(train: pl.DataFrame, candidate: str, c: float, folds: int, extra: pl.DataFrame | None = None) -> dict:
+    """Grouped CV accuracy; `extra` rows (all UNSAFE) join every fold's fitting side, never its test side."""
     from sklearn.model_selection import GroupKFold
 
     truth = np.array(train["truth_unsafe"].to_list())
@@ -45,7 +58,11 @@ def grouped_cv(train: pl.DataFrame, candidate: str, c: float, folds: int) -> dic
     for fit_rows, test_rows in GroupKFold(folds).split(np.zeros(len(truth)), truth, groups=train["group"].to_list()):
         model = offline_expert.classifier(candidate, c)
         fit, test = train[fit_rows.tolist()], train[test_rows.tolist()]
-        model.fit(offline_expert.classifier_inputs(fit), truth[fit_rows])
+        inputs, labels = offline_expert.classifier_inputs(fit), truth[fit_rows]
+        if extra is not None and extra.height:
+            inputs = np.concatenate([inputs, offline_expert.classifier_inputs(extra)])
+            labels = np.concatenate([labels, np.ones(extra.height, dtype=bool)])
+        model.fit(inputs, labels)
         predicted[test_rows] = model.predict(offline_expert.classifier_inputs(test)).astype(bool)
         accuracy.append(float(np.mean(predicted[test_rows] == truth[test_rows])))
     for benchmark in sorted(set(train["benchmark"].to_list())):
@@ -54,6 +71,7 @@ def grouped_cv(train: pl.DataFrame, candidate: str, c: float, folds: int) -> dic
     return {
         "candidate": candidate,
         "c": c,
+        "extra_unsafe_examples": 0 if extra is None else extra.height,
         "cv_accuracy": round(float(np.mean(predicted == truth)), 4),
         "fold_accuracy": [round(a, 4) for a in accuracy],
         "by_benchmark": by_benchmark,
@@ -72,8 +90,13 @@ def main() -> None:
         for candidate in offline_expert.CANDIDATES
         for c in (1.0, 4.0, 16.0)
     ]
-    for r in results:
-        print(f"{r['candidate']:<28} C={r['c']:<5} cv accuracy {r['cv_accuracy']:.4f}  {r['by_benchmark']}")
+    extra = many_shot_examples()
+    augmented = [
+        grouped_cv(train, "response", c, args.folds, extra.head(n)) for n in (100, extra.height) for c in (1.0, 4.0)
+    ]
+    for r in [*results, *augmented]:
+        head = f"{r['candidate']:<22} +{r['extra_unsafe_examples']:<4} C={r['c']:<5}"
+        print(f"{head} cv accuracy {r['cv_accuracy']:.4f}  {r['by_benchmark']}")
     best = max(results, key=lambda r: (r["cv_accuracy"], -r["c"]))
     record = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -84,6 +107,7 @@ def main() -> None:
         "grouping": "near-duplicate prompt group (the label split's key)",
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,
+        "augmented_with_many_shot_unsafe": augmented,
         "chosen": {"candidate": best["candidate"], "c": best["c"], "cv_accuracy": best["cv_accuracy"]},
     }
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
