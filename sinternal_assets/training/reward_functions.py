@@ -74,7 +74,8 @@ class VerifierSafetyReward:
     def verdicts(self, spec_texts, prompt_texts, answers) -> list[str | None]:
         if self.forced_choice:
             return ["SAFE" if p > 0.5 else "UNSAFE" for p in self.p_safe(spec_texts, prompt_texts, answers)]
-        outputs = self._backend.generate(self._conversations(spec_texts, prompt_texts, answers), self.params)
+        conversations = self._conversations(spec_texts, prompt_texts, answers)  # loads the backend on first use
+        outputs = self._backend.generate(conversations, self.params)
         return [parse_verdict(out[0].text).verdict for out in outputs]
 
     def __call__(self, prompts, completions, label, spec_text, prompt_text, **_):
