@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import copy
 
-SFT_ASSETS = (
-    "verifier_sft",
-    "refusal_sft",
-    "alttrain_sft",
-    "somf_fusion",
-    "verifier_sft_verdict_only",
-    "verifier_sft_critique_only",
-)
-GRPO_ASSETS = ("verifier_grpo", "alphaalign_grpo")
+from sinternal_assets.training.assets import CHECKPOINT_ASSETS, budget_of
+
+# the training assets of each budget family, read from their tags (sinternal_assets.training.assets.BUDGET_TAG)
+SFT_ASSETS = tuple(a.key.path[-1] for a in CHECKPOINT_ASSETS if budget_of(a) == "sft")
+GRPO_ASSETS = tuple(a.key.path[-1] for a in CHECKPOINT_ASSETS if budget_of(a) == "grpo")
 SFT_BUDGET_KEYS = ("max_steps", "epochs", "batch_size", "grad_accum", "max_length", "packing")
 GRPO_BUDGET_KEYS = ("num_generations", "prompts_per_step", "max_prompts", "max_completion_length")
 

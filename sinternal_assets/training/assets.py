@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import polars as pl
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from sinternal_assets.attacks.assets import attacked_prompts
@@ -28,6 +28,9 @@ from sinternal_assets.training import datasets
 from sinternal_assets.training.formats import VerifierMode
 from sinternal_assets.training.job import GRPOSpec, Method, Reward, SOMFSpec, TrainingJob, TrainSpec
 from sinternal_assets.training.resources import TrainingLauncherResource
+
+# Every training asset carries this tag: which matched budget it shares (dagster_project/budgets.py), sft or grpo.
+BUDGET_TAG = "sinternal/budget"
 
 
 class LoraSettings(Config):
@@ -284,6 +287,7 @@ def _sft_from_base(
     compute_kind="trl",
     description="SInternal: the policy model fine-tuned as a safety verifier (TRL SFT, loss on critique + verdict "
     "only) on the train split of verification_examples; LoRA r16/alpha32/lr 2e-4/2 epochs by default.",
+    tags={BUDGET_TAG: "sft"},
 )
 def verifier_sft(
     context: AssetExecutionContext,
@@ -340,6 +344,7 @@ def _candidates(wh: Warehouse) -> pl.DataFrame:
     compute_kind="trl",
     description="SInternal + RL: TRL GRPO from the verifier_sft checkpoint; reward = the frozen verifier judges the "
     "model's own answer safe (benign: and not a refusal) + format + exact-match math; no KL by default.",
+    tags={BUDGET_TAG: "grpo"},
 )
 def verifier_grpo(
     context: AssetExecutionContext,
@@ -368,6 +373,7 @@ def verifier_grpo(
     compute_kind="trl",
     description="Baseline (STAR-1 / SafeChain style): SFT on spec-citing refusals for harmful prompts and the "
     "policy's own safe, helpful answers for benign ones.",
+    tags={BUDGET_TAG: "sft"},
 )
 def refusal_sft(
     context: AssetExecutionContext,
@@ -385,6 +391,7 @@ def refusal_sft(
     compute_kind="trl",
     description="Baseline AltTrain: SFT on restructured reasoning (problem understanding, one-sentence harmfulness "
     "assessment, then a refusal or the original reasoning), mostly harmful prompts.",
+    tags={BUDGET_TAG: "sft"},
 )
 def alttrain_sft(
     context: AssetExecutionContext,
@@ -403,6 +410,7 @@ def alttrain_sft(
     description="Baseline AlphaAlign: pure RL (TRL GRPO) from binary prompt labels; reward = right format and a "
     "refusal exactly when harmful + helpfulness on benign prompts normalised within the rollout group, "
     "zero for refusals.",
+    tags={BUDGET_TAG: "grpo"},
 )
 def alphaalign_grpo(
     context: AssetExecutionContext,
@@ -430,6 +438,7 @@ def alphaalign_grpo(
     compute_kind="torch",
     description="Baseline SOMF: fine-tune the aligned model on a downstream task (math), learn a safety-subspace "
     "mask from safety data, fuse the masked task vector into the aligned model; merged weights exported.",
+    tags={BUDGET_TAG: "sft"},
 )
 def somf_fusion(
     context: AssetExecutionContext, config: SOMFConfig, warehouse: WarehouseResource, trainer: TrainingLauncherResource
@@ -475,6 +484,7 @@ def _verifier_ablation(name: str, mode: VerifierMode, description: str):
         deps=[verification_examples, base_model],
         compute_kind="trl",
         description=description,
+        tags={BUDGET_TAG: "sft"},
     )
     def ablation(
         context: AssetExecutionContext,
@@ -500,14 +510,15 @@ verifier_sft_critique_only = _verifier_ablation(
     "(no verdict line).",
 )
 
-# Every checkpoint the comparison evaluates (the evaluation depends on them; the checkpoint sensor watches them).
+# Every checkpoint the comparison evaluates (the evaluation depends on them; the checkpoint sensor watches them):
+# each training asset of this module, found by its budget tag, in the order they are defined.
 CHECKPOINT_ASSETS = [
-    verifier_sft,
-    verifier_grpo,
-    refusal_sft,
-    alttrain_sft,
-    alphaalign_grpo,
-    somf_fusion,
-    verifier_sft_verdict_only,
-    verifier_sft_critique_only,
+    value
+    for value in list(globals().values())
+    if isinstance(value, AssetsDefinition) and BUDGET_TAG in value.tags_by_key.get(value.key, {})
 ]
+
+
+def budget_of(checkpoint_asset: AssetsDefinition) -> str:
+    """The budget family a training asset shares (sft | grpo): every method of a family trains on one budget."""
+    return checkpoint_asset.tags_by_key[checkpoint_asset.key][BUDGET_TAG]

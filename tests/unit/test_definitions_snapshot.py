@@ -23,6 +23,7 @@ def wiring() -> dict:
             "kinds": sorted(node.kinds),
             "executable": node.is_executable,
             "checks": sorted(c.name for c in graph.get_check_keys_for_assets([key])),
+            "tags": {k: v for k, v in sorted(node.tags.items()) if k.startswith("sinternal/")},
         }
     jobs = {}
     for job in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name):
@@ -51,3 +52,19 @@ def test_definitions_match_the_snapshot():
         "the code location's wiring changed: review the diff, then regenerate the snapshot with "
         "SINTERNAL_UPDATE_SNAPSHOT=1 (see this module's docstring)"
     )
+
+
+def test_every_training_asset_has_a_budget_and_is_evaluated():
+    """An asset of the training or ablations group without the budget tag would train on no matched budget and
+    never be evaluated: CHECKPOINT_ASSETS and the budget families are read from the tag."""
+    from dagster_project.budgets import GRPO_ASSETS, SFT_ASSETS
+    from sinternal_assets.training.assets import CHECKPOINT_ASSETS
+
+    graph = defs.resolve_asset_graph()
+    trainers = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name in ("training", "ablations")
+    }
+    assert trainers == {a.key.to_user_string() for a in CHECKPOINT_ASSETS} == set(SFT_ASSETS) | set(GRPO_ASSETS)
+    assert not set(SFT_ASSETS) & set(GRPO_ASSETS)
