@@ -222,6 +222,15 @@ class OfflineExpert:
                 out.append(self._verdict(prompt, text, target, round(float(p), 6), category, "classifier"))
         return out
 
+    def critiques(self, prompts: Sequence[str], texts: Sequence[str], unsafe: Sequence[bool]) -> list[str]:
+        """A critique of each final answer for a verdict decided elsewhere (a human label), written as `judge`
+        writes its own: the spec category nearest the prompt, the decisive sentence, the rule that applies."""
+        categories = self.categories_of(prompts)
+        return [
+            self._verdict(prompt, text, "final_answer", 1.0 if bad else 0.0, category, "given").critique
+            for prompt, text, bad, category in zip(prompts, texts, unsafe, categories, strict=True)
+        ]
+
     def categories_of(self, prompts: Sequence[str]) -> list[dict]:
         """The spec's harm category closest to each prompt (other_harm when no word is shared)."""
         from sklearn.feature_extraction.text import TfidfVectorizer

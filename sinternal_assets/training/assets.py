@@ -17,9 +17,12 @@ from pydantic import Field
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.hashing import content_id, stable_json
+from sinternal_assets.judging.assets import offline_expert
+from sinternal_assets.judging.lookup import current_offline_expert
 from sinternal_assets.models.assets import base_model
 from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.sources.resources import ArtifactStoreResource
 from sinternal_assets.sources.spec import DEFAULT_SPEC_CONTEXT, SpecContext
 from sinternal_assets.storage.resources import WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse, utc_now
@@ -509,6 +512,45 @@ verifier_sft_critique_only = _verifier_ablation(
     "SInternal ablation w/o judgement: the verifier SFT on the same examples, loss on the critique alone "
     "(no verdict line).",
 )
+
+
+@asset(
+    group_name=ABLATION_GROUP,
+    deps=[verification_examples, offline_expert, base_model],
+    compute_kind="trl",
+    description="SInternal ablation Other-Exp: the verifier SFT on other models' answers instead of the policy's "
+    "own (PyRIT's human-labelled responses on the teacher_train side: the human verdict, the offline expert's "
+    "critique), as many examples as verifier_sft and its budget.",
+    tags={BUDGET_TAG: "sft"},
+)
+def verifier_sft_other_exp(
+    context: AssetExecutionContext,
+    config: VerifierAblationConfig,
+    warehouse: WarehouseResource,
+    trainer: TrainingLauncherResource,
+    artifacts: ArtifactStoreResource,
+) -> MaterializeResult:
+    from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split
+
+    wh = warehouse.get()
+    own = wh.table("verification_examples").filter(pl.col("split") == "train")
+    if own.is_empty():
+        raise RuntimeError(
+            "verification_examples has no train-split example: the Other-Exp verifier matches its count"
+        )
+    labels = with_label_split(read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"]).frame)
+    train = labels.filter((pl.col("task") == "safety") & (pl.col("label_split") == "teacher_train"))
+    unsafe = train["truth_unsafe"].to_list()
+    critiques = current_offline_expert(wh).critiques(
+        train["prompt_text"].to_list(), train["response_text"].to_list(), unsafe
+    )
+    labelled = train.with_columns(
+        pl.Series("final_verdict", ["UNSAFE" if u else "SAFE" for u in unsafe]), pl.Series("critique", critiques)
+    )
+    rows = datasets.other_exp_rows(labelled, own["spec_text"][0], own.height)
+    context.log.info(f"verifier_sft_other_exp: {len(rows)} examples from {train.height} human-labelled answers")
+    return _sft_from_base(context, "verifier_sft_other_exp", rows, config, warehouse, trainer)
+
 
 # Every checkpoint the comparison evaluates (the evaluation depends on them; the checkpoint sensor watches them):
 # each training asset of this module, found by its budget tag, in the order they are defined.

@@ -22,6 +22,42 @@ def verifier_rows(examples: pl.DataFrame, mode: str) -> list[dict]:
     return [formats.verifier_example(row, mode) for row in train.iter_rows(named=True)]
 
 
+def other_exp_rows(labelled: pl.DataFrame, spec_text: str, n: int, mode: str = "critique_and_verdict") -> list[dict]:
+    """SInternal's Other-Exp ablation: verification examples on answers that are not the policy's own.
+
+    `labelled` holds other models' answers with a verdict and a critique (prompt_text, response_text, label_id,
+    final_verdict, critique: PyRIT's human-labelled responses on the teacher_train side, critiqued by the offline
+    expert); `n` of them (the SInternal verifier's own example count), as evenly SAFE / UNSAFE as the set allows,
+    first by label_id, each read with the same spec text the SInternal verifier reads."""
+    from sinternal_assets.evaluation.human_labels import balanced_slice
+
+    missing = [
+        c for c in ("prompt_text", "response_text", "label_id", "final_verdict", "critique") if c not in labelled
+    ]
+    if missing:
+        raise ValueError(f"other_exp_rows: missing column(s) {missing}; has {labelled.columns}")
+    chosen = balanced_slice(
+        labelled.with_columns(pl.col("final_verdict").eq("UNSAFE").alias("_unsafe"), pl.lit("all").alias("_all")),
+        "_unsafe",
+        n,
+        by="_all",
+    ).sort("label_id")
+    return [
+        formats.verifier_example(
+            {
+                "spec_text": spec_text,
+                "prompt_text": row["prompt_text"],
+                "final_answer": row["response_text"],
+                "target": "final_answer",
+                "critique": row["critique"],
+                "final_verdict": row["final_verdict"],
+            },
+            mode,
+        )
+        for row in chosen.iter_rows(named=True)
+    ]
+
+
 def _one_per_prompt(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("attack_id", "critique_id").unique("attack_id", keep="first", maintain_order=True)
 

@@ -236,6 +236,7 @@ def test_every_method_gets_the_same_training_budget(env):
         "alphaalign_grpo": GRPOAssetConfig,
         "verifier_sft_verdict_only": VerifierAblationConfig,
         "verifier_sft_critique_only": VerifierAblationConfig,
+        "verifier_sft_other_exp": VerifierAblationConfig,
     }
     assert set(classes) == set(SFT_ASSETS) | set(GRPO_ASSETS)
     resolved = {name: classes[name](**ops.get(name, {}).get("config", {})) for name in classes}
