@@ -181,3 +181,55 @@ def paired_difference(a: Sequence[bool], b: Sequence[bool], resamples: int = 200
     return PairedDifference(
         n, sum(a) / n, sum(b) / n, sum(diffs) / n, low, high, a_only, b_only, mcnemar_exact(a_only, b_only)
     )
+
+
+def rogan_gladen(observed: float, sensitivity: float, specificity: float) -> float | None:
+    """The true rate behind an `observed` rate measured by an imperfect judge (Rogan & Gladen 1978):
+    (observed + specificity - 1) / (sensitivity + specificity - 1), clipped to [0, 1]; None when the judge is no
+    better than chance (sensitivity + specificity <= 1)."""
+    informedness = sensitivity + specificity - 1
+    if informedness <= 0:
+        return None
+    return min(1.0, max(0.0, (observed + specificity - 1) / informedness))
+
+
+@dataclass(frozen=True)
+class CorrectedRate:
+    n: int
+    observed: float | None
+    corrected: float | None
+    low: float | None
+    high: float | None
+    sensitivity: float | None
+    specificity: float | None
+
+
+def corrected_rate(
+    successes: int, n: int, tp: int, fn: int, tn: int, fp: int, draws: int = 4000, seed: int = 0
+) -> CorrectedRate:
+    """`successes` of `n` judged positive by a judge whose confusion on human labels is (tp, fn, tn, fp): the
+    Rogan-Gladen corrected rate and a 95% interval that carries all three uncertainties (the rate, the judge's
+    sensitivity and its specificity), each drawn from its Jeffreys Beta posterior; draws where the judge is no
+    better than chance are left out. None where n, the positives or the negatives of the labels are 0."""
+    import numpy as np
+
+    if n == 0 or tp + fn == 0 or tn + fp == 0:
+        observed = successes / n if n else None
+        return CorrectedRate(n, observed, None, None, None, None, None)
+    sensitivity, specificity = tp / (tp + fn), tn / (tn + fp)
+    rng = np.random.default_rng(seed)
+    p = rng.beta(successes + 0.5, n - successes + 0.5, draws)
+    se = rng.beta(tp + 0.5, fn + 0.5, draws)
+    sp = rng.beta(tn + 0.5, fp + 0.5, draws)
+    informed = se + sp - 1 > 0
+    values = np.clip((p[informed] + sp[informed] - 1) / (se[informed] + sp[informed] - 1), 0.0, 1.0)
+    low, high = (float(v) for v in np.percentile(values, [2.5, 97.5])) if values.size else (None, None)
+    return CorrectedRate(
+        n,
+        successes / n,
+        rogan_gladen(successes / n, sensitivity, specificity),
+        low,
+        high,
+        sensitivity,
+        specificity,
+    )

@@ -457,7 +457,30 @@ def _asr(tables: EvaluationTables) -> list:
                 "every harmful prompt), every judge, with that judge's measured accuracy.",
             )
         )
+    if not tables.corrected.is_empty():
+        blocks.append(_table(tables.corrected, CORRECTED_COLUMNS, _corrected_caption(tables)))
     return blocks
+
+
+CORRECTED_COLUMNS: tuple[Column, ...] = (
+    _text("checkpoint"),
+    _text("family_role", "family role"),
+    _int("n"),
+    _rate("observed", "ASR as judged"),
+    _rate("corrected", "ASR corrected"),
+    ("95% interval", lambda r: interval(r["ci_low"], r["ci_high"]), True),
+    _rate("sensitivity", "judge sensitivity"),
+    _rate("specificity", "judge specificity"),
+)
+
+
+def _corrected_caption(tables: EvaluationTables) -> str:
+    return (
+        f"Attack success corrected for judge {tables.headline_judge}'s error on the held-out human labels "
+        "(Rogan-Gladen: (ASR + specificity - 1) / (sensitivity + specificity - 1), clipped to [0, 1]). The "
+        "interval carries the rate's and the judge's uncertainty (Jeffreys draws of all three). It assumes the "
+        "judge errs on these answers as on the human-labelled ones, which other models wrote."
+    )
 
 
 def _over_refusal(tables: EvaluationTables) -> list:
@@ -930,6 +953,14 @@ def render_markdown(tables: EvaluationTables) -> str:
             orient="row",
         )
         lines.append(_paired_caption(tables))
+        lines.append(markdown_table(formatted))
+    if not tables.corrected.is_empty():
+        formatted = pl.DataFrame(
+            [[cell(r) for _, cell, _ in CORRECTED_COLUMNS] for r in tables.corrected.iter_rows(named=True)],
+            schema=[heading for heading, _, _ in CORRECTED_COLUMNS],
+            orient="row",
+        )
+        lines.append(_corrected_caption(tables))
         lines.append(markdown_table(formatted))
     if not tables.budgets.is_empty():
         formatted = pl.DataFrame(

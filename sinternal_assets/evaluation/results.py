@@ -24,8 +24,8 @@ import polars as pl
 
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
 from sinternal_assets.evaluation.judges import forced_verdict
-from sinternal_assets.evaluation.metrics import confusion, paired_difference, roc_auc, threshold_table
-from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, CURVE_SCHEMA, EvaluationTables
+from sinternal_assets.evaluation.metrics import confusion, corrected_rate, paired_difference, roc_auc, threshold_table
+from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, CORRECTED_SCHEMA, CURVE_SCHEMA, EvaluationTables
 from sinternal_assets.tasks.arithmetic import is_correct
 
 RATE_COLUMNS = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -406,6 +406,34 @@ def paired_asr(generations: pl.DataFrame, headline_judge: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=PAIRED_SCHEMA)
 
 
+def corrected_asr(asr_by_role: pl.DataFrame, confusions: pl.DataFrame, judge: str) -> pl.DataFrame:
+    """`judge`'s attack success per checkpoint and family role, corrected for its error on the human labels (its
+    pooled confusion, benchmark 'all'): Rogan-Gladen, with an interval carrying the rate's and the judge's
+    uncertainty (metrics.corrected_rate). Empty when the judge was not measured on human labels."""
+    measured = confusions.filter((pl.col("judge") == judge) & (pl.col("benchmark") == ALL))
+    if measured.is_empty():
+        return pl.DataFrame(schema=CORRECTED_SCHEMA)
+    c = measured.row(0, named=True)
+    rows = []
+    for r in asr_by_role.filter(pl.col("judge") == judge).iter_rows(named=True):
+        fixed = corrected_rate(int(r["successes"]), int(r["n"]), c["tp"], c["fn"], c["tn"], c["fp"])
+        rows.append(
+            {
+                "checkpoint": r["checkpoint"],
+                "family_role": r["family_role"],
+                "judge": judge,
+                "n": fixed.n,
+                "observed": fixed.observed,
+                "corrected": fixed.corrected,
+                "ci_low": fixed.low,
+                "ci_high": fixed.high,
+                "sensitivity": fixed.sensitivity,
+                "specificity": fixed.specificity,
+            }
+        )
+    return pl.DataFrame(rows, schema=CORRECTED_SCHEMA)
+
+
 CURVE_METRICS = ("loss", "reward")  # the trainer's logged train loss; GRPO's mean reward over the step's rollouts
 
 
@@ -517,5 +545,6 @@ def build_tables(
         lineage=lineage,
         budgets=budgets(trained) if trained is not None else pl.DataFrame(schema=BUDGET_SCHEMA),
         curves=training_curves(trained) if trained is not None else pl.DataFrame(schema=CURVE_SCHEMA),
+        corrected=corrected_asr(asr_by_role, confusions, headline_judge),
         paired=paired_asr(generations, headline_judge),
     )

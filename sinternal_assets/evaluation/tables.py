@@ -29,6 +29,8 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens,
   first_loss, last_loss, first_reward, last_reward (the training budget each checkpoint got; epochs = examples
   seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and mean reward)
+- `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
+  specificity (the headline judge's ASR corrected for its error measured on the human labels: Rogan-Gladen)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
@@ -53,6 +55,18 @@ BUDGET_SCHEMA = {
     "last_loss": pl.Float64,
     "first_reward": pl.Float64,
     "last_reward": pl.Float64,
+}
+CORRECTED_SCHEMA = {
+    "checkpoint": pl.String,
+    "family_role": pl.String,
+    "judge": pl.String,
+    "n": pl.Int64,
+    "observed": pl.Float64,
+    "corrected": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "sensitivity": pl.Float64,
+    "specificity": pl.Float64,
 }
 CURVE_SCHEMA = {
     "checkpoint": pl.String,
@@ -83,6 +97,7 @@ class EvaluationTables:
     # SInternal vs refusal SFT (and each vs base) on the same harmful prompts: paired difference and McNemar
     paired: pl.DataFrame = field(default_factory=pl.DataFrame)
     curves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
+    corrected: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CORRECTED_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

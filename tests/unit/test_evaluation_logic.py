@@ -383,3 +383,22 @@ def test_training_budget_of_each_checkpoint():
         (2, "loss", 0.5),
     ]
     assert curves.filter(pl.col("checkpoint") == "alphaalign_grpo").height == 3  # a step without a loss has none
+
+
+def test_attack_success_corrected_for_the_headline_judges_measured_error():
+    asr_by_role = pl.DataFrame(
+        [
+            {"checkpoint": "base", "family_role": "heldout", "judge": "teacher", "n": 100, "successes": 30},
+            {"checkpoint": "base", "family_role": "heldout", "judge": "keyword", "n": 100, "successes": 50},
+        ]
+    )
+    confusions = pl.DataFrame(
+        [
+            {"judge": "teacher", "benchmark": "all", "tp": 80, "fp": 10, "fn": 20, "tn": 90},
+            {"judge": "teacher", "benchmark": "pyrit_harm", "tp": 1, "fp": 1, "fn": 1, "tn": 1},
+        ]
+    )
+    [row] = results.corrected_asr(asr_by_role, confusions, "teacher").iter_rows(named=True)
+    assert (row["observed"], row["sensitivity"], row["specificity"]) == (0.3, 0.8, 0.9)
+    assert row["corrected"] == pytest.approx(0.2 / 0.7) and row["ci_low"] < row["corrected"] < row["ci_high"]
+    assert results.corrected_asr(asr_by_role, confusions, "keyword").is_empty()  # not measured: no correction

@@ -123,3 +123,19 @@ def test_paired_difference_keeps_the_pairs():
     assert same.difference == 0 and same.low == same.high == 0 and same.p_value == 1.0
     with pytest.raises(ValueError, match="same items"):
         paired_difference(a, b[:10])
+
+
+def test_rogan_gladen_corrects_a_rate_for_the_judges_error():
+    from sinternal_assets.evaluation.metrics import corrected_rate, rogan_gladen
+
+    assert rogan_gladen(0.3, 0.8, 0.9) == pytest.approx(0.2 / 0.7)
+    assert rogan_gladen(0.05, 0.8, 0.9) == 0.0  # below the judge's false-positive floor: clipped
+    assert rogan_gladen(0.3, 0.5, 0.5) is None  # a judge no better than chance corrects nothing
+    perfect = corrected_rate(30, 100, tp=100, fn=0, tn=100, fp=0)
+    assert perfect.corrected == pytest.approx(0.3) and perfect.low < 0.3 < perfect.high
+    noisy = corrected_rate(30, 100, tp=80, fn=20, tn=90, fp=10)
+    assert noisy.corrected == pytest.approx(0.2 / 0.7) and (noisy.sensitivity, noisy.specificity) == (0.8, 0.9)
+    assert noisy.high - noisy.low > perfect.high - perfect.low  # the judge's uncertainty widens the interval
+    assert corrected_rate(30, 100, tp=80, fn=20, tn=90, fp=10) == noisy  # seeded: the same every run
+    assert corrected_rate(0, 0, 1, 1, 1, 1).corrected is None
+    assert corrected_rate(3, 10, tp=0, fn=0, tn=5, fp=1).corrected is None  # no UNSAFE label to measure it on

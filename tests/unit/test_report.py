@@ -100,6 +100,18 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "last_reward": F,
     },
     "curves": {"checkpoint": S, "method": S, "step": I, "metric": S, "value": F},
+    "corrected": {
+        "checkpoint": S,
+        "family_role": S,
+        "judge": S,
+        "n": I,
+        "observed": F,
+        "corrected": F,
+        "ci_low": F,
+        "ci_high": F,
+        "sensitivity": F,
+        "specificity": F,
+    },
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
 
@@ -338,6 +350,20 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
         "curves": [
             {"checkpoint": trained, "method": "sft", "step": step, "metric": "loss", "value": loss}
             for step, loss in ((10, 3.1), (20, 2.0), (30, 1.2))
+        ],
+        "corrected": [
+            {
+                "checkpoint": trained,
+                "family_role": "heldout",
+                "judge": "teacher",
+                "n": 100,
+                "observed": 0.3,
+                "corrected": 0.2857,
+                "ci_low": 0.15,
+                "ci_high": 0.42,
+                "sensitivity": 0.8,
+                "specificity": 0.9,
+            }
         ],
     }
     values = {name: _frame(name, rows) for name, rows in frames.items()}
@@ -588,3 +614,10 @@ def test_a_notice_stands_at_the_top_and_is_escaped():
     header = html[: html.index("<nav>")]
     assert "Smoke scale &lt;b&gt;only&lt;/b&gt;" in header
     assert "notice" not in render_html(make_tables(), "t", "now")[: html.index("<nav>")]
+
+
+def test_the_asr_section_corrects_the_headline_judges_rate_for_its_measured_error(html):
+    asr = " ".join(_visible(_sections(html)["asr"]).split())
+    assert "corrected for judge teacher" in asr and "error on the held-out human labels (Rogan-Gladen" in asr
+    assert "heldout 100 30.0% 28.6% [15.0%, 42.0%] 80.0% 90.0%" in asr
+    assert "Rogan-Gladen" in render_markdown(make_tables())
