@@ -597,6 +597,22 @@ def _judges_section(tables: EvaluationTables) -> list:
                 "reported apart and never pooled with human labels.",
             )
         )
+    if not tables.by_agreement.is_empty():
+        blocks.append(
+            _table(
+                tables.by_agreement,
+                [
+                    _text("judge"),
+                    _text("raters", "how the raters agreed"),
+                    _int("items", "items with a verdict"),
+                    _int("correct"),
+                    _rate("accuracy", "accuracy"),
+                    _ci("ci_low", "ci_high"),
+                ],
+                "Each judge's accuracy on the human-labelled safety items, by how the raters agreed (one rater; "
+                "several, unanimous; several, split 2 of 3). Where people split, the label itself is uncertain.",
+            )
+        )
     if tables.confusions.is_empty():
         blocks.append(NoData("no confusion matrix (the confusions table is empty)."))
     else:

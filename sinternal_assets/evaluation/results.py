@@ -24,8 +24,21 @@ import polars as pl
 
 from sinternal_assets.evaluation.aggregate import judge_scores, rates_by
 from sinternal_assets.evaluation.judges import forced_verdict
-from sinternal_assets.evaluation.metrics import confusion, corrected_rate, paired_difference, roc_auc, threshold_table
-from sinternal_assets.evaluation.tables import BUDGET_SCHEMA, CORRECTED_SCHEMA, CURVE_SCHEMA, EvaluationTables
+from sinternal_assets.evaluation.metrics import (
+    confusion,
+    corrected_rate,
+    paired_difference,
+    roc_auc,
+    threshold_table,
+    wilson_interval,
+)
+from sinternal_assets.evaluation.tables import (
+    AGREEMENT_SCHEMA,
+    BUDGET_SCHEMA,
+    CORRECTED_SCHEMA,
+    CURVE_SCHEMA,
+    EvaluationTables,
+)
 from sinternal_assets.tasks.arithmetic import is_correct
 
 RATE_COLUMNS = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -200,6 +213,43 @@ def judge_accuracy(labels: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         c = confusion(part["truth"].to_list(), part["predicted"].to_list())
         rows.append({"judge": judge, "benchmark": benchmark, "tp": c.tp, "fp": c.fp, "fn": c.fn, "tn": c.tn})
     return scores.select(list(schema)), pl.DataFrame(rows, schema=cschema).sort("judge", "benchmark")
+
+
+RATER_STRATA = ("one rater", "several raters, unanimous", "several raters, split")
+
+
+def accuracy_by_agreement(labels: pl.DataFrame) -> pl.DataFrame:
+    """Each judge's accuracy on the human-labelled safety items it gave a verdict on, by how the raters agreed
+    (PyRIT's harm sets have one or three raters; a split is a 2-of-3 majority): a judge that errs mostly where
+    people disagree is closer to them than its pooled accuracy says."""
+    if "n_raters" not in labels.columns or labels.is_empty():
+        return pl.DataFrame(schema=AGREEMENT_SCHEMA)
+    frame = _label_truth(labels).filter(
+        (pl.col("task") == "safety") & (pl.col("label_kind") == "human") & pl.col("predicted").is_not_null()
+    )
+    stratum = (
+        pl.when(pl.col("n_raters") <= 1)
+        .then(pl.lit(RATER_STRATA[0]))
+        .when(pl.col("rater_agreement") >= 1.0)
+        .then(pl.lit(RATER_STRATA[1]))
+        .otherwise(pl.lit(RATER_STRATA[2]))
+    )
+    counts = (
+        frame.with_columns(stratum.alias("raters"), (pl.col("truth") == pl.col("predicted")).alias("hit"))
+        .group_by("judge", "raters")
+        .agg(pl.len().alias("items"), pl.col("hit").sum().alias("correct"))
+    )
+    rows = []
+    for r in counts.iter_rows(named=True):
+        low, high = wilson_interval(int(r["correct"]), int(r["items"]))
+        rows.append({**r, "accuracy": r["correct"] / r["items"], "ci_low": low, "ci_high": high})
+    order = {name: i for i, name in enumerate(RATER_STRATA)}
+    return (
+        pl.DataFrame(rows, schema=AGREEMENT_SCHEMA)
+        .with_columns(pl.col("raters").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
+        .sort("judge", "_order")
+        .drop("_order")
+    )
 
 
 def verification(labels: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -546,5 +596,6 @@ def build_tables(
         budgets=budgets(trained) if trained is not None else pl.DataFrame(schema=BUDGET_SCHEMA),
         curves=training_curves(trained) if trained is not None else pl.DataFrame(schema=CURVE_SCHEMA),
         corrected=corrected_asr(asr_by_role, confusions, headline_judge),
+        by_agreement=accuracy_by_agreement(labels),
         paired=paired_asr(generations, headline_judge),
     )

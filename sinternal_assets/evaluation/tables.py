@@ -31,6 +31,8 @@ positive class of every classifier figure. Column contracts (the report and the 
   seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and mean reward)
 - `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
   specificity (the headline judge's ASR corrected for its error measured on the human labels: Rogan-Gladen)
+- `by_agreement`: judge, raters, items, correct, accuracy, ci_low, ci_high (each judge with verdicts on the
+  human-labelled safety sets, by how the raters agreed: one rater, several unanimous, several split)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
@@ -68,6 +70,15 @@ CORRECTED_SCHEMA = {
     "sensitivity": pl.Float64,
     "specificity": pl.Float64,
 }
+AGREEMENT_SCHEMA = {
+    "judge": pl.String,
+    "raters": pl.String,
+    "items": pl.Int64,
+    "correct": pl.Int64,
+    "accuracy": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+}
 CURVE_SCHEMA = {
     "checkpoint": pl.String,
     "method": pl.String,
@@ -98,6 +109,7 @@ class EvaluationTables:
     paired: pl.DataFrame = field(default_factory=pl.DataFrame)
     curves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     corrected: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CORRECTED_SCHEMA))
+    by_agreement: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGREEMENT_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

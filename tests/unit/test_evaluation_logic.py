@@ -402,3 +402,39 @@ def test_attack_success_corrected_for_the_headline_judges_measured_error():
     assert (row["observed"], row["sensitivity"], row["specificity"]) == (0.3, 0.8, 0.9)
     assert row["corrected"] == pytest.approx(0.2 / 0.7) and row["ci_low"] < row["corrected"] < row["ci_high"]
     assert results.corrected_asr(asr_by_role, confusions, "keyword").is_empty()  # not measured: no correction
+
+
+def test_judge_accuracy_by_how_the_raters_agreed():
+    def label(i, truth, verdict, n_raters, agreement, judge="teacher"):
+        return {
+            "label_id": f"l{i}",
+            "benchmark": "pyrit_harm",
+            "label_kind": "human",
+            "task": "safety",
+            "truth_unsafe": truth,
+            "truth_refusal": None,
+            "n_raters": n_raters,
+            "rater_agreement": agreement,
+            "judge": judge,
+            "verdict": verdict,
+            "refusal": None,
+        }
+
+    labels = pl.DataFrame(
+        [
+            label(1, True, "UNSAFE", 1, 1.0),
+            label(2, False, "UNSAFE", 1, 1.0),
+            label(3, True, "UNSAFE", 3, 1.0),
+            label(4, True, "SAFE", 3, 2 / 3),
+            label(5, False, None, 3, 2 / 3),  # no verdict: not counted
+            label(6, True, None, 3, 1.0, judge="ckpt:base"),  # a forced-choice-only judge: no row
+        ],
+        schema_overrides={"truth_refusal": pl.Boolean, "refusal": pl.Boolean, "verdict": pl.String},
+    )
+    table = results.accuracy_by_agreement(labels)
+    assert table.select("judge", "raters", "items", "correct").rows() == [
+        ("teacher", "one rater", 2, 1),
+        ("teacher", "several raters, unanimous", 1, 1),
+        ("teacher", "several raters, split", 1, 0),
+    ]
+    assert results.accuracy_by_agreement(labels.drop("n_raters")).is_empty()

@@ -100,6 +100,7 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "last_reward": F,
     },
     "curves": {"checkpoint": S, "method": S, "step": I, "metric": S, "value": F},
+    "by_agreement": {"judge": S, "raters": S, "items": I, "correct": I, "accuracy": F, "ci_low": F, "ci_high": F},
     "corrected": {
         "checkpoint": S,
         "family_role": S,
@@ -350,6 +351,17 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
         "curves": [
             {"checkpoint": trained, "method": "sft", "step": step, "metric": "loss", "value": loss}
             for step, loss in ((10, 3.1), (20, 2.0), (30, 1.2))
+        ],
+        "by_agreement": [
+            {
+                "judge": "teacher",
+                "raters": "several raters, split",
+                "items": 20,
+                "correct": 11,
+                "accuracy": 0.55,
+                "ci_low": 0.34,
+                "ci_high": 0.74,
+            }
         ],
         "corrected": [
             {
@@ -621,3 +633,9 @@ def test_the_asr_section_corrects_the_headline_judges_rate_for_its_measured_erro
     assert "corrected for judge teacher" in asr and "error on the held-out human labels (Rogan-Gladen" in asr
     assert "heldout 100 30.0% 28.6% [15.0%, 42.0%] 80.0% 90.0%" in asr
     assert "Rogan-Gladen" in render_markdown(make_tables())
+
+
+def test_the_judges_section_splits_accuracy_by_rater_agreement(html):
+    judges = " ".join(_visible(_sections(html)["judges"]).split())
+    assert "by how the raters agreed" in judges
+    assert "teacher several raters, split 20 11 55.0% [34.0%, 74.0%]" in judges
