@@ -223,13 +223,8 @@ def corrected_rate(
     sp = rng.beta(tn + 0.5, fp + 0.5, draws)
     informed = se + sp - 1 > 0
     values = np.clip((p[informed] + sp[informed] - 1) / (se[informed] + sp[informed] - 1), 0.0, 1.0)
-    low, high = (float(v) for v in np.percentile(values, [2.5, 97.5])) if values.size else (None, None)
-    return CorrectedRate(
-        n,
-        successes / n,
-        rogan_gladen(successes / n, sensitivity, specificity),
-        low,
-        high,
-        sensitivity,
-        specificity,
-    )
+    corrected = rogan_gladen(successes / n, sensitivity, specificity)
+    if corrected is None or not values.size:  # the measured judge is no better than chance: nothing to correct
+        return CorrectedRate(n, successes / n, None, None, None, sensitivity, specificity)
+    low, high = (float(v) for v in np.percentile(values, [2.5, 97.5]))
+    return CorrectedRate(n, successes / n, corrected, low, high, sensitivity, specificity)

@@ -133,3 +133,8 @@ def test_batched_choice_probabilities_equal_one_item_at_a_time(converted):
     # the shared-prefix path alone (every item with the system message) agrees too
     for alone, together in zip(backend.choice_probabilities(items[:3]), batched[:3], strict=True):
         assert alone == pytest.approx(together, abs=1e-4)
+    assert backend.choice_probabilities([]) == []
+    with pytest.raises(ValueError, match="item 1 has no choices"):
+        backend.choice_probabilities([items[0], (items[0][0], "VERDICT: ", ())])
+    with pytest.raises(ValueError, match="item 0: a choice adds no token to its prefix"):
+        backend.choice_probabilities([(items[0][0], "VERDICT: SAFE", ("", " UNSAFE"))])

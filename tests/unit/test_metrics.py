@@ -138,4 +138,6 @@ def test_rogan_gladen_corrects_a_rate_for_the_judges_error():
     assert noisy.high - noisy.low > perfect.high - perfect.low  # the judge's uncertainty widens the interval
     assert corrected_rate(30, 100, tp=80, fn=20, tn=90, fp=10) == noisy  # seeded: the same every run
     assert corrected_rate(0, 0, 1, 1, 1, 1).corrected is None
+    chance = corrected_rate(5, 20, tp=1, fn=4, tn=3, fp=2)  # sensitivity 0.2 + specificity 0.6 <= 1
+    assert (chance.corrected, chance.low, chance.high) == (None, None, None)
     assert corrected_rate(3, 10, tp=0, fn=0, tn=5, fp=1).corrected is None  # no UNSAFE label to measure it on

@@ -95,18 +95,24 @@ class TransformersBackend:
         runs once and its KV cache is reused by every batch; the rows then run `batch_size` at a time,
         left-padded after that prefix (the attention mask hides the padding, explicit position ids keep each
         row's positions what they are unbatched), keeping only the last position's logits: the first token of
-        every choice. A choice of several tokens then runs its remaining tokens on the batch's cache, which is
-        cropped back before the next choice."""
+        every choice. A choice of several tokens then runs its remaining tokens on (a copy of) the batch's cache.
+        An item without choices, or with a choice that adds no token to its prefix, is an error."""
         import copy
 
         import torch
 
         rows: list[list[int]] = []  # per item: chat + prefix up to the divergence
         continuations: list[list[list[int]]] = []  # per item, per choice: its tokens from the divergence on
-        for conversation, prefix, choices in items:
+        for index, (conversation, prefix, choices) in enumerate(items):
+            if not choices:
+                raise ValueError(f"choice_probabilities: item {index} has no choices to score")
             chat = self.encode(conversation)
             prefix_ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
             fulls = [self.tokenizer(prefix + choice, add_special_tokens=False)["input_ids"] for choice in choices]
+            if any(len(f) <= len(prefix_ids) and f == prefix_ids[: len(f)] for f in fulls):
+                raise ValueError(
+                    f"choice_probabilities: item {index}: a choice adds no token to its prefix: {choices}"
+                )
             common = 0  # a choice may merge with the prefix's last token: score every choice from the divergence
             while all(common < min(len(prefix_ids), len(f) - 1) and f[common] == prefix_ids[common] for f in fulls):
                 common += 1
@@ -148,17 +154,21 @@ class TransformersBackend:
                 for b, i in enumerate(batch):
                     for c, tokens in enumerate(continuations[i]):
                         scores[i][c] = float(first[b, tokens[0]])
-                for c in range(max(len(continuations[i]) for i in batch)):
+                longer = [  # the choices (by index) that some item of the batch spells in more than one token
+                    c
+                    for c in range(max(len(continuations[i]) for i in batch))
+                    if any(c < len(continuations[i]) and len(continuations[i][c]) > 1 for i in batch)
+                ]
+                for c in longer:
                     rests = [continuations[i][c] if c < len(continuations[i]) else [] for i in batch]
                     steps = max(len(r) for r in rests) - 1
-                    if steps < 1:
-                        continue  # every choice c in this batch is one token: its first-token score is all
                     inputs = torch.tensor([(r[:-1] + [pad] * steps)[:steps] for r in rests], device=self.device)
                     more = self.model(
                         input_ids=inputs,
                         attention_mask=torch.cat([mask, torch.ones_like(inputs)], dim=1),
                         position_ids=next_position + torch.arange(steps, device=self.device),
-                        past_key_values=cache,
+                        # a copy for every choice but the last: any cache type (sliding windows too) stays whole
+                        past_key_values=cache if c == longer[-1] else copy.deepcopy(cache),
                         use_cache=True,
                     )
                     logprobs = torch.log_softmax(more.logits.float(), dim=-1)
@@ -166,7 +176,6 @@ class TransformersBackend:
                         rest = rests[b]
                         for j, token in enumerate(rest[1:]):  # the token at step j is predicted by step j - 1
                             scores[i][c] += float(logprobs[b, j, token])
-                    cache.crop(-steps)  # back to the rows' own text for the next choice
         return [torch.softmax(torch.tensor(s), dim=0).tolist() for s in scores]
 
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
