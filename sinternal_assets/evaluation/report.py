@@ -939,6 +939,16 @@ def render_html(tables: EvaluationTables, title: str, generated_at: str, notice:
 # --- markdown -------------------------------------------------------------------------------------------------
 
 
+def _markdown(frame: pl.DataFrame, columns: Sequence[Column]) -> str:
+    """`frame` as a markdown table, each cell formatted as the HTML report formats it."""
+    formatted = pl.DataFrame(
+        [[cell(r) for _, cell, _ in columns] for r in frame.iter_rows(named=True)],
+        schema=[heading for heading, _, _ in columns],
+        orient="row",
+    )
+    return markdown_table(formatted)
+
+
 def render_markdown(tables: EvaluationTables) -> str:
     """A short summary for the asset's metadata: the comparison table, the headline judge's measured accuracy
     and which sections have data."""
@@ -955,37 +965,14 @@ def render_markdown(tables: EvaluationTables) -> str:
     if tables.comparison.is_empty():
         lines.append("No checkpoint was evaluated (the comparison table is empty).")
     else:
-        columns = _comparison_columns()
-        formatted = pl.DataFrame(
-            [[cell(r) for _, cell, _ in columns] for r in tables.comparison.iter_rows(named=True)],
-            schema=[heading for heading, _, _ in columns],
-            orient="row",
-        )
-        lines.append(markdown_table(formatted))
-    if not tables.paired.is_empty():
-        formatted = pl.DataFrame(
-            [[cell(r) for _, cell, _ in PAIRED_COLUMNS] for r in tables.paired.iter_rows(named=True)],
-            schema=[heading for heading, _, _ in PAIRED_COLUMNS],
-            orient="row",
-        )
-        lines.append(_paired_caption(tables))
-        lines.append(markdown_table(formatted))
-    if not tables.corrected.is_empty():
-        formatted = pl.DataFrame(
-            [[cell(r) for _, cell, _ in CORRECTED_COLUMNS] for r in tables.corrected.iter_rows(named=True)],
-            schema=[heading for heading, _, _ in CORRECTED_COLUMNS],
-            orient="row",
-        )
-        lines.append(_corrected_caption(tables))
-        lines.append(markdown_table(formatted))
-    if not tables.budgets.is_empty():
-        formatted = pl.DataFrame(
-            [[cell(r) for _, cell, _ in BUDGET_COLUMNS] for r in tables.budgets.iter_rows(named=True)],
-            schema=[heading for heading, _, _ in BUDGET_COLUMNS],
-            orient="row",
-        )
-        lines.append(BUDGET_CAPTION)
-        lines.append(markdown_table(formatted))
+        lines.append(_markdown(tables.comparison, _comparison_columns()))
+    for frame, columns, caption in (
+        (tables.paired, PAIRED_COLUMNS, _paired_caption(tables)),
+        (tables.corrected, CORRECTED_COLUMNS, _corrected_caption(tables)),
+        (tables.budgets, BUDGET_COLUMNS, BUDGET_CAPTION),
+    ):
+        if not frame.is_empty():
+            lines += [caption, _markdown(frame, columns)]
     present = has_data(tables)
     lines.append(
         "Sections with data: "
