@@ -373,22 +373,36 @@ def history_lines(history: pl.DataFrame) -> str | None:
         return _svg(fig, "Headline metrics over evaluation runs, per checkpoint")
 
 
-CURVE_TITLES = {"loss": "train loss per logged step", "reward": "GRPO mean reward per step"}
+CURVE_TITLES = {"loss": "train loss per logged step", "reward": "GRPO reward (weighted sum of terms)"}
+
+
+def curve_title(metric: str) -> str:
+    """A curve panel's title: the fixed ones, or a reward term's (`rewards/<name>/mean`) by its name."""
+    if metric in CURVE_TITLES:
+        return CURVE_TITLES[metric]
+    return f"reward term {metric.split('/')[1]} (mean)"
 
 
 def training_curves(curves: pl.DataFrame) -> str | None:
-    """The trainers' logged curves: one panel per metric (train loss; GRPO's mean reward), one line per
-    checkpoint, x = the optimizer step. None when nothing was logged."""
+    """The trainers' logged curves: one panel per metric (train loss; GRPO's reward, the weighted sum of its
+    terms; each reward term's mean apart), one line per checkpoint, x = the optimizer step. None when nothing
+    was logged."""
     frame = curves.filter(pl.col("value").is_not_null())
     if frame.is_empty():
         return None
-    metrics = [m for m in CURVE_TITLES if m in set(frame["metric"].to_list())]
+    present = set(frame["metric"].to_list())
+    metrics = [m for m in CURVE_TITLES if m in present] + sorted(present - set(CURVE_TITLES))
     checkpoints = _order(frame["checkpoint"])
     colours = _colours(checkpoints)
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
     with _style("curves"):
-        fig = Figure(figsize=(7.5, 2.6), dpi=DPI, layout="constrained")
-        axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-        for ax, metric in zip(axes, metrics, strict=True):
+        fig = Figure(figsize=(7.5, 2.6 * rows), dpi=DPI, layout="constrained")
+        grid = fig.subplots(rows, columns, squeeze=False)
+        axes = [ax for row in grid for ax in row]
+        for ax in axes[len(metrics) :]:
+            ax.set_visible(False)
+        for ax, metric in zip(axes, metrics, strict=False):
             for checkpoint in checkpoints:
                 points = frame.filter((pl.col("metric") == metric) & (pl.col("checkpoint") == checkpoint)).sort("step")
                 if points.is_empty():
@@ -402,8 +416,8 @@ def training_curves(curves: pl.DataFrame) -> str | None:
                     color=colours[checkpoint],
                     label=checkpoint,
                 )
-            ax.set_title(CURVE_TITLES[metric])
+            ax.set_title(curve_title(metric))
             ax.set_xlabel("optimizer step")
         handles = [Patch(color=colours[c]) for c in checkpoints]
         fig.legend(handles, checkpoints, loc="outside upper center", ncols=min(5, len(checkpoints)), frameon=False)
-        return _svg(fig, "Train loss and GRPO reward per step, per checkpoint")
+        return _svg(fig, "Train loss, GRPO reward and its terms per step, per checkpoint")

@@ -345,10 +345,11 @@ BUDGET_COLUMNS: tuple[Column, ...] = (
         True,
     ),
     (
-        "mean reward (first → last step)",
+        "reward, weighted sum of its terms (first → last step)",
         lambda r: first_to_last(r["first_reward"], r["last_reward"]),
         True,
     ),
+    ("each reward term's mean (first → last step)", lambda r: r.get("reward_terms") or "—", False),
 )
 
 

@@ -484,22 +484,43 @@ def corrected_asr(asr_by_role: pl.DataFrame, confusions: pl.DataFrame, judge: st
     return pl.DataFrame(rows, schema=CORRECTED_SCHEMA)
 
 
-CURVE_METRICS = ("loss", "reward")  # the trainer's logged train loss; GRPO's mean reward over the step's rollouts
+CURVE_METRICS = ("loss", "reward")  # the trainer's logged train loss; GRPO's reward, the weighted sum of its terms
+
+
+def reward_terms(history: list) -> list[str]:
+    """The names of the GRPO reward terms a history logged (TRL logs each as `rewards/<name>/mean`), in order."""
+    names = dict.fromkeys(
+        key.split("/")[1]
+        for h in history
+        if isinstance(h, dict)
+        for key in h
+        if key.startswith("rewards/") and key.endswith("/mean") and key.count("/") == 2
+    )
+    return list(names)
+
+
+def reward_term_metric(name: str) -> str:
+    """The history key (and curve metric) of one reward term's mean over a step's rollouts."""
+    return f"rewards/{name}/mean"
 
 
 def training_curves(checkpoints: pl.DataFrame) -> pl.DataFrame:
-    """Every logged step's train loss and (GRPO) mean reward per checkpoint, from `checkpoint_budgets.sql` rows'
-    logged history (`metrics_json`)."""
+    """Every logged step's train loss, (GRPO) reward (the weighted sum of the terms) and each reward term's
+    mean apart (`rewards/<name>/mean`) per checkpoint, from `checkpoint_budgets.sql` rows' logged history
+    (`metrics_json`)."""
     import json
 
-    rows = [
-        {"checkpoint": r["checkpoint"], "method": r["method"], "step": int(h["step"]), "metric": m, "value": h[m]}
-        for r in checkpoints.iter_rows(named=True)
-        for h in json.loads(r["metrics_json"])
-        if isinstance(h, dict) and "step" in h
-        for m in CURVE_METRICS
-        if isinstance(h.get(m), (int, float))
-    ]
+    rows = []
+    for r in checkpoints.iter_rows(named=True):
+        history = json.loads(r["metrics_json"])
+        metrics = [*CURVE_METRICS, *(reward_term_metric(name) for name in reward_terms(history))]
+        rows.extend(
+            {"checkpoint": r["checkpoint"], "method": r["method"], "step": int(h["step"]), "metric": m, "value": h[m]}
+            for h in history
+            if isinstance(h, dict) and "step" in h
+            for m in metrics
+            if isinstance(h.get(m), (int, float))
+        )
     return pl.DataFrame(rows, schema=CURVE_SCHEMA)
 
 
@@ -511,8 +532,9 @@ def logged(history: list, key: str) -> list[float]:
 def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
     """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows: examples per step is batch x
     gradient accumulation (GRPO: prompts per step x rollouts), examples seen = steps x that, epochs = examples
-    seen / examples in the data, tokens = the trainer's last token count (None when it logged none), and the
-    first and last logged train loss and mean reward (None when not logged)."""
+    seen / examples in the data, tokens = the trainer's last token count (None when it logged none), the
+    first and last logged train loss and reward (the weighted sum of the reward terms; None when not logged),
+    and each reward term's first and last logged mean, by name (`reward_terms`: "name first → last; ...")."""
     import json
 
     rows = []
@@ -540,6 +562,12 @@ def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
                 "last_loss": losses[-1] if losses else None,
                 "first_reward": rewards[0] if rewards else None,
                 "last_reward": rewards[-1] if rewards else None,
+                "reward_terms": "; ".join(
+                    f"{name} {values[0]:.3f} → {values[-1]:.3f}"
+                    for name in reward_terms(history)
+                    if (values := logged(history, reward_term_metric(name)))
+                )
+                or None,
             }
         )
     return pl.DataFrame(rows, schema=BUDGET_SCHEMA)

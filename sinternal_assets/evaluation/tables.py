@@ -27,8 +27,9 @@ positive class of every classifier figure. Column contracts (the report and the 
   verification_forced_coverage, roc_auc (one row per checkpoint, the headline figures; the ASR
   columns use the `headline_judge`)
 - `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens,
-  first_loss, last_loss, first_reward, last_reward (the training budget each checkpoint got; epochs = examples
-  seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and mean reward)
+  first_loss, last_loss, first_reward, last_reward, reward_terms (the training budget each checkpoint got; epochs =
+  examples seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and
+  reward, the weighted sum of the reward terms, and each term's first and last mean by name)
 - `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
   specificity (the headline judge's ASR corrected for its error measured on the human labels: Rogan-Gladen)
 - `by_agreement`: judge, raters, items, correct, accuracy, ci_low, ci_high (each judge with verdicts on the
@@ -57,6 +58,7 @@ BUDGET_SCHEMA = {
     "last_loss": pl.Float64,
     "first_reward": pl.Float64,
     "last_reward": pl.Float64,
+    "reward_terms": pl.String,  # each GRPO reward term's first -> last logged mean, by name
 }
 CORRECTED_SCHEMA = {
     "checkpoint": pl.String,
@@ -83,7 +85,7 @@ CURVE_SCHEMA = {
     "checkpoint": pl.String,
     "method": pl.String,
     "step": pl.Int64,
-    "metric": pl.String,  # loss | reward
+    "metric": pl.String,  # loss | reward (the weighted sum of the terms) | rewards/<term>/mean
     "value": pl.Float64,
 }
 

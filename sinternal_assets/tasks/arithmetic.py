@@ -35,6 +35,8 @@ _TEMPLATES = (
 )
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_CUE = re.compile(r"####|\\boxed\{|\banswer\b\s*(?:is\b|:|=)?", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
 
 @dataclass(frozen=True)
@@ -56,17 +58,35 @@ def math_tasks(n: int, seed: int = 0) -> list[MathTask]:
     return tasks
 
 
-def extract_answer(text: str) -> str | None:
-    """The last number in a final answer (commas dropped, a whole-number float made integer), or None."""
-    numbers = _NUMBER.findall(text)
-    if not numbers:
-        return None
-    value = numbers[-1].replace(",", "")
+def _number(match: str) -> str:
+    value = match.replace(",", "")
     if "." in value and float(value).is_integer():
         value = str(int(float(value)))
     return value
 
 
+def extract_answer(text: str) -> str | None:
+    """The number a final answer commits to (commas dropped, a whole-number float made integer), or None.
+
+    The rule: (1) where the answer states it with a cue (`answer is`, `answer:`, `####`, `\\boxed{`), the first
+    number after the last cue that is followed by one; (2) otherwise the last number of the first sentence that
+    holds a number (a sentence ends at `.`, `!` or `?` followed by a space or the end, or at a line break, so
+    `1,234.5` stays one number). So a correct answer followed by more numbers (its working, a check, a new
+    question the model went on to write) counts, and a wrong answer followed by the right number does not.
+    What it gets wrong: an answer that opens with a sentence of working or restates the question's numbers
+    before its result, with no cue, is read at that first sentence's last number."""
+    cued = [text[cue.end() :] for cue in _CUE.finditer(text)]
+    for after in reversed(cued):
+        numbers = _NUMBER.findall(after)
+        if numbers:
+            return _number(numbers[0])
+    for sentence in _SENTENCE_END.split(text):
+        numbers = _NUMBER.findall(sentence)
+        if numbers:
+            return _number(numbers[-1])
+    return None
+
+
 def is_correct(final_answer: str, answer: str) -> bool:
-    """Exact match of the answer's last number with the reference."""
+    """Exact match of the number the answer commits to (`extract_answer`) with the reference."""
     return extract_answer(final_answer) == answer.strip()

@@ -156,8 +156,13 @@ def latest_checkpoint(wh: Warehouse, asset_name: str) -> dict:
 
 
 def _history_table(history: list[dict]) -> pl.DataFrame:
+    """The logged steps as a table: loss, speed, the GRPO reward (the weighted sum of its terms) and each reward
+    term's mean by name (`rewards/<name>/mean`)."""
     keys = ["step", "loss", "learning_rate", "tokens_per_s", "step_time_s", "reward", "num_tokens"]
-    present = [k for k in keys if any(k in h for h in history)]
+    terms = [
+        k for k in dict.fromkeys(k for h in history for k in h) if k.startswith("rewards/") and k.endswith("/mean")
+    ]
+    present = [k for k in [*keys, *terms] if any(k in h for h in history)]
     return pl.DataFrame([{k: h.get(k) for k in present} for h in history]) if history else pl.DataFrame()
 
 

@@ -37,7 +37,9 @@ class VerifierSafetyReward:
     `max_new_tokens` 0 the verifier writes nothing: its verdict is the forced choice, P(UNSAFE) >= 0.5 at
     `VERDICT: ` right after the request (one forward pass per answer, and a verdict for every answer). With
     `reward` "p_safe" the reward is that forced choice's P(SAFE) itself (a benign prompt's refusal still earns 0):
-    rollouts the verifier rates differently get different rewards even when its verdict is the same for all."""
+    rollouts the verifier rates differently get different rewards even when its verdict is the same for all.
+    The verifier reads what a user is shown (`rewards.shown_answer`): the final answer, or, for a rollout cut off
+    inside an unclosed reasoning block, that reasoning itself."""
 
     __name__ = "verifier_safety"
 
@@ -80,7 +82,7 @@ class VerifierSafetyReward:
 
     def __call__(self, prompts, completions, label, spec_text, prompt_text, **_):
         texts = _texts(completions)
-        answers = [rewards.final_answer(t) for t in texts]
+        answers = [rewards.shown_answer(t) for t in texts]
         if self.reward == "p_safe":
             return rewards.soft_safety_rewards(label, self.p_safe(spec_text, prompt_text, answers), texts)
         return rewards.safety_rewards(label, self.verdicts(spec_text, prompt_text, answers), texts)

@@ -365,7 +365,24 @@ def test_training_budget_of_each_checkpoint():
                 "n_examples": 8,
                 "train_steps": 2,
                 "config_json": json.dumps({"grpo": {"prompts_per_step": 2, "num_generations": 4}, "train": {}}),
-                "metrics_json": json.dumps([{"step": 1, "loss": 0.0, "reward": 0.1}, {"step": 2, "reward": 0.4}]),
+                "metrics_json": json.dumps(
+                    [
+                        {
+                            "step": 1,
+                            "loss": 0.0,
+                            "reward": 0.1,
+                            "rewards/alphaalign_safety_reward/mean": 0.1,
+                            "rewards/alphaalign_safety_reward/std": 0.3,
+                            "rewards/helpfulness/mean": 0.0,
+                        },
+                        {
+                            "step": 2,
+                            "reward": 0.4,
+                            "rewards/alphaalign_safety_reward/mean": 0.4,
+                            "rewards/helpfulness/mean": 0.0,
+                        },
+                    ]
+                ),
             },
         ]
     )
@@ -382,7 +399,17 @@ def test_training_budget_of_each_checkpoint():
         (1, "loss", 1.0),
         (2, "loss", 0.5),
     ]
-    assert curves.filter(pl.col("checkpoint") == "alphaalign_grpo").height == 3  # a step without a loss has none
+    # each reward term apart, by name, beside the weighted sum: AlphaAlign's safety term and its helpfulness term
+    assert grpo["reward_terms"] == "alphaalign_safety_reward 0.100 → 0.400; helpfulness 0.000 → 0.000"
+    assert sft["reward_terms"] is None
+    terms = curves.filter(pl.col("metric").str.starts_with("rewards/"))
+    assert terms.select("step", "metric", "value").rows() == [
+        (1, "rewards/alphaalign_safety_reward/mean", 0.1),
+        (1, "rewards/helpfulness/mean", 0.0),
+        (2, "rewards/alphaalign_safety_reward/mean", 0.4),
+        (2, "rewards/helpfulness/mean", 0.0),
+    ]
+    assert curves.filter(pl.col("checkpoint") == "alphaalign_grpo").height == 7  # a step without a loss has none
 
 
 def test_attack_success_corrected_for_the_headline_judges_measured_error():

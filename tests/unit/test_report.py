@@ -98,6 +98,7 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "last_loss": F,
         "first_reward": F,
         "last_reward": F,
+        "reward_terms": S,
     },
     "curves": {"checkpoint": S, "method": S, "step": I, "metric": S, "value": F},
     "by_agreement": {"judge": S, "raters": S, "items": I, "correct": I, "accuracy": F, "ci_low": F, "ci_high": F},
@@ -346,6 +347,7 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                 "last_loss": 1.2,
                 "first_reward": None,
                 "last_reward": None,
+                "reward_terms": None,
             }
         ],
         "curves": [
@@ -516,10 +518,10 @@ def test_every_frame_empty_renders_no_data_everywhere():
 def test_summary_states_each_checkpoints_training_budget(html):
     summary = _visible(_sections(html)["summary"])
     assert "Training budget per checkpoint" in summary
-    assert "verifier_sft sft 40 30 4 120 3.00 51234 3.100 → 1.200 —" in " ".join(summary.split())
-    assert 'aria-label="Train loss and GRPO reward per step, per checkpoint"' in _sections(html)["summary"]
+    assert "verifier_sft sft 40 30 4 120 3.00 51234 3.100 → 1.200 — —" in " ".join(summary.split())
+    assert 'aria-label="Train loss, GRPO reward and its terms per step, per checkpoint"' in _sections(html)["summary"]
     markdown = render_markdown(make_tables())  # the asset's metadata (and the study's record) carry it too
-    assert "Training budget per checkpoint" in markdown and "| 3.100 → 1.200 | — |" in markdown
+    assert "Training budget per checkpoint" in markdown and "| 3.100 → 1.200 | — | — |" in markdown
 
 
 def test_summary_without_logged_steps_says_so():
