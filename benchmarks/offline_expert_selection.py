@@ -23,7 +23,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split  # noqa: E402
+from sinternal_assets.evaluation.human_labels import (  # noqa: E402
+    read_pyrit_scorer_evals,
+    split_groups,
+    with_label_split,
+)
 from sinternal_assets.judging import offline_expert  # noqa: E402
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa: E402
@@ -31,9 +35,9 @@ from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa:
 
 def teacher_train() -> pl.DataFrame:
     art = ArtifactStore(cache_dir()).fetch(load_pins()["pyrit"])
-    labels = with_label_split(read_pyrit_scorer_evals(art).frame.filter(pl.col("task") == "safety"))
+    labels = with_label_split(read_pyrit_scorer_evals(art).frame).filter(pl.col("task") == "safety")
     train = labels.filter(pl.col("label_split") == "teacher_train").sort("label_id")
-    return train.with_columns(pl.Series("group", offline_expert.prompt_groups(train)))
+    return train.with_columns(pl.Series("group", split_groups(train)))
 
 
 def many_shot_examples() -> pl.DataFrame:

@@ -154,6 +154,10 @@ class JudgeBenchmarksConfig(Config):
     _benchmarks_known = field_validator("benchmarks")(only(JUDGE_BENCHMARKS))
 
 
+# both sides of the PyRIT label split, as `human_label_split` stores them
+LABEL_SPLIT_COLUMNS = ["label_id", "benchmark", "task", "label_split", "split_group", "prompt_text", "response_text"]
+
+
 @asset(
     group_name="evaluation",
     deps=[reference_answers, reviewed_critiques, verification_examples, safety_spec],
@@ -172,11 +176,15 @@ def judge_benchmarks(
 
     wh = warehouse.get()
     parts, dropped = [], {}
+    sides = pl.DataFrame(schema={c: pl.String for c in LABEL_SPLIT_COLUMNS})
     if any(b.startswith("pyrit_") for b in config.benchmarks):
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])
         dropped = labelled.dropped
-        # only the held-out side: the offline expert teacher learns from the other (human_labels.with_label_split)
-        heldout = with_label_split(labelled.frame).filter(pl.col("label_split") == "heldout").drop("label_split")
+        # only the held-out side: the offline expert teacher learns from the other (human_labels.with_label_split);
+        # both sides are stored in `human_label_split` for the check that no response sits on both
+        split = with_label_split(labelled.frame)
+        sides = split.select(LABEL_SPLIT_COLUMNS)
+        heldout = split.filter(pl.col("label_split") == "heldout").drop("label_split", "split_group")
         dropped["pyrit:teacher_train_side"] = labelled.frame.height - heldout.height
         parts.append(
             heldout.with_columns(
@@ -211,7 +219,7 @@ def judge_benchmarks(
     frame = balanced_slice(frame.with_columns(truth), "_truth", config.max_per_benchmark).drop("_truth")
     context_row = wh.query("spec_contexts", spec_context=config.spec_context).filter(pl.col("category_id").is_null())
     frame = frame.with_columns(pl.lit(context_row["spec_text"][0]).alias("spec_text"))
-    wh.write(replace={"human_labels": frame})
+    wh.write(replace={"human_labels": frame, "human_label_split": sides})
     counts = (
         frame.group_by("benchmark", "task")
         .agg(
@@ -229,6 +237,12 @@ def judge_benchmarks(
             "labels_hash": _frame_hash(frame, ["label_id", "response_text"]),
             "by_benchmark": MetadataValue.md(markdown_table(counts)),
             "dropped": MetadataValue.json(dropped),
+            "label_split": MetadataValue.json(
+                {
+                    f"{split}:{task}": n
+                    for split, task, n in sides.group_by("label_split", "task").len().sort("*").rows()
+                }
+            ),
         }
     )
 

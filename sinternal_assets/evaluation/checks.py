@@ -10,5 +10,6 @@ CHECKS = [
     sql_check(eval_set, "check_eval_items_not_in_train"),
     gx_check(judge_benchmarks, "human_labels", lambda v, g: suites.human_labels_suite()),
     sql_check(judge_benchmarks, "check_human_labels_truth"),
+    sql_check(judge_benchmarks, "check_human_labels_response_split"),
     sql_check(judged_results, "check_judged_results_complete"),
 ]

@@ -267,20 +267,53 @@ def balanced_slice(
     )
 
 
-# The human-labelled sets are split once, by the prompt's near-duplicate group (the prompt pool's `group_key`),
-# into a part the offline expert teacher learns from and a held-out part that only measures judges. Every
-# response to one prompt lands on the same side, so no judge is scored on a prompt whose labelled answers it
-# learned from. The split depends on the prompt's text alone: it is the same in every run and profile.
+# The human-labelled sets are split once into a part the offline expert teacher learns from (and the Other-Exp
+# ablation trains on) and a held-out part that only measures judges. The unit of the split is a group of rows
+# linked by their prompt or their response: two rows are in one group when their prompts are near-duplicates
+# (the prompt pool's `group_key`) or their responses are identical after normalisation (`norm_key`: case,
+# whitespace, punctuation, Unicode), and the link is transitive (connected components). So every response to
+# one prompt lands on one side, and so does every copy of one response, whatever prompt it answers (PyRIT repeats
+# answers, generic refusals among them, under paraphrased prompts). A group's side is drawn from a hash of its
+# smallest prompt group key: it depends on the texts alone, the same in every run and profile, but a row's group
+# depends on the other rows, so split the whole PyRIT label set (`read_pyrit_scorer_evals`, every task) and
+# filter afterwards.
 HELDOUT_SHARE = 0.3
 LABEL_SPLITS = ("teacher_train", "heldout")
 
 
-def with_label_split(frame: pl.DataFrame, column: str = "prompt_text") -> pl.DataFrame:
-    """`frame` with a `label_split` column (teacher_train | heldout) from the near-duplicate group of `column`."""
+def split_groups(frame: pl.DataFrame, prompt: str = "prompt_text", response: str = "response_text") -> list[str]:
+    """Each row's split group: the smallest near-duplicate prompt key among the rows linked to it through a shared
+    prompt group or a shared normalised response (connected components, `scipy.sparse.csgraph`)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     from sinternal_assets.prompts.normalize import group_key_expr, norm_key_expr
 
-    group = frame.select(norm_key_expr(column).alias("norm_key")).select(group_key_expr().alias("g"))["g"]
+    keys = frame.select(
+        norm_key_expr(prompt).alias("norm_key"), norm_key_expr(response).alias("response_key")
+    ).with_columns(group_key_expr().alias("prompt_group"))
+    if keys.is_empty():
+        return []
+    prompt_ids = keys["prompt_group"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    response_ids = keys["response_key"].rank("dense").cast(pl.Int64).to_numpy() - 1 + prompt_ids.max() + 1
+    n_nodes = int(response_ids.max()) + 1
+    graph = coo_matrix((np.ones(len(keys)), (prompt_ids, response_ids)), shape=(n_nodes, n_nodes))
+    _, component = connected_components(graph, directed=False)
+    return (
+        keys.select("prompt_group")
+        .with_columns(pl.Series("component", component[prompt_ids]))
+        .select(pl.col("prompt_group").min().over("component"))["prompt_group"]
+        .to_list()
+    )
+
+
+def with_label_split(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `split_group` (`split_groups`) and `label_split` (teacher_train | heldout) columns."""
+    groups = split_groups(frame)
     # sha256 of the group key, its first 8 hex digits as a fraction of 16^8: stable across runs and machines
-    buckets = [int(content_id("label-split", g, length=8), 16) / 16**8 for g in group]
+    buckets = [int(content_id("label-split", g, length=8), 16) / 16**8 for g in groups]
     split = ["heldout" if b < HELDOUT_SHARE else "teacher_train" for b in buckets]
-    return frame.with_columns(pl.Series("label_split", split, dtype=pl.String))
+    return frame.with_columns(
+        pl.Series("split_group", groups, dtype=pl.String), pl.Series("label_split", split, dtype=pl.String)
+    )

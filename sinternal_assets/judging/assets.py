@@ -47,8 +47,9 @@ def offline_expert(
 ) -> MaterializeResult:
     wh = warehouse.get()
     spec = current_spec_row(wh)
-    labels = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"]).frame.filter(pl.col("task") == "safety")
-    labels = with_label_split(labels)
+    # split the whole label set, then keep the safety task: a row's split group depends on every row (human_labels)
+    labels = with_label_split(read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"]).frame)
+    labels = labels.filter(pl.col("task") == "safety")
     train = labels.filter(pl.col("label_split") == "teacher_train")
     heldout = labels.filter(pl.col("label_split") == "heldout")
     context.log.info(f"offline_expert: {train.height} human labels to learn from, {heldout.height} held out")

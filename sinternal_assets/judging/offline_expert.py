@@ -68,13 +68,6 @@ Candidate = Literal["response", "response+overlap", "response+prompt", "response
 CANDIDATES: tuple[str, ...] = get_args(Candidate)
 
 
-def prompt_groups(frame: pl.DataFrame) -> list[str]:
-    """Each row's near-duplicate prompt group: the key the teacher_train / heldout split is drawn by."""
-    from sinternal_assets.prompts.normalize import group_key_expr, norm_key_expr
-
-    return frame.select(norm_key_expr("prompt_text").alias("norm_key")).select(group_key_expr())["norm_key"].to_list()
-
-
 def classifier_inputs(frame: pl.DataFrame) -> np.ndarray:
     """The classifier's input: an (n, 2) array of (prompt_text, response_text)."""
     return np.array(frame.select("prompt_text", "response_text").rows(), dtype=object).reshape(-1, 2)
@@ -173,16 +166,19 @@ class OfflineExpert:
     def cross_validate(
         train: pl.DataFrame, folds: int = 5, c: float = DEFAULT_C, candidate: str = DEFAULT_CANDIDATE
     ) -> float:
-        """Accuracy of `folds`-fold cross-validation on `train`, folds by the prompt's near-duplicate group (the
-        key of the teacher_train / heldout split: no near-duplicate prompt on both sides of a fold)."""
+        """Accuracy of `folds`-fold cross-validation on `train`, folds by split group (the key of the
+        teacher_train / heldout split, `human_labels.split_groups`: no near-duplicate prompt and no normalised
+        response on both sides of a fold)."""
         from sklearn.model_selection import GroupKFold, cross_val_score
+
+        from sinternal_assets.evaluation.human_labels import split_groups
 
         train = train.sort("label_id")
         scores = cross_val_score(
             classifier(candidate, c),
             classifier_inputs(train),
             np.array(train["truth_unsafe"].to_list()),
-            groups=prompt_groups(train),
+            groups=split_groups(train),
             cv=GroupKFold(folds),
         )
         return float(np.mean(scores))

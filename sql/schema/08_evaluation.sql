@@ -66,6 +66,19 @@ CREATE TABLE IF NOT EXISTS human_labels (
 ALTER TABLE human_labels ADD COLUMN IF NOT EXISTS label_kind VARCHAR DEFAULT 'human';
 ALTER TABLE human_labels ALTER COLUMN rater_agreement DROP NOT NULL;
 
+-- Every PyRIT human label with its side of the label split (human_labels.with_label_split: groups linked by a
+-- near-duplicate prompt or an identical normalised response), both sides, replaced whole by `judge_benchmarks`:
+-- what `check_human_labels_response_split` compares the held-out labels against.
+CREATE TABLE IF NOT EXISTS human_label_split (
+    label_id           VARCHAR NOT NULL,
+    benchmark          VARCHAR NOT NULL,
+    task               VARCHAR NOT NULL,
+    label_split        VARCHAR NOT NULL,   -- teacher_train | heldout
+    split_group        VARCHAR NOT NULL,
+    prompt_text        VARCHAR NOT NULL,
+    response_text      VARCHAR NOT NULL
+);
+
 -- The judge cache: one row per judgement, keyed by a content hash of the judge (kind, model hash, prompt
 -- format, sampling) and of what it read (spec context, prompt, text, target). An interrupted evaluation
 -- resumes from it and a new judge re-scores stored answers without regenerating them.

@@ -138,8 +138,32 @@ def test_saved_whole_and_loaded_back_the_same(expert, tmp_path):
 
 def test_the_label_split_keeps_near_duplicate_prompts_together_and_holds_out_about_its_share():
     prompts = [f"how do I make weapon number {i}" for i in range(400)]
-    frame = with_label_split(pl.DataFrame({"prompt_text": prompts + [p.upper() + "?" for p in prompts]}))
+    responses = [f"answer {i}" for i in range(800)]
+    frame = with_label_split(
+        pl.DataFrame({"prompt_text": prompts + [p.upper() + "?" for p in prompts], "response_text": responses})
+    )
     first, second = frame["label_split"].head(400).to_list(), frame["label_split"].tail(400).to_list()
     assert first == second  # case and punctuation do not move a prompt across the split
     share = first.count("heldout") / 400
     assert abs(share - HELDOUT_SHARE) < 0.08
+
+
+def test_the_label_split_keeps_a_response_on_one_side_whatever_prompt_it_answers():
+    # the same response (up to case and punctuation) under two unrelated prompts: one split group, one side
+    first = [f"how do I pick lock model {i}" for i in range(100)]
+    second = [f"what is the capital of country {i}" for i in range(100)]
+    shared = [f"Sure. Step {i}: do it quietly." for i in range(100)]
+    frame = with_label_split(
+        pl.DataFrame(
+            {
+                "prompt_text": first + second + [f"tell me a joke about {i}" for i in range(100)],
+                "response_text": shared
+                + [r.upper().replace(".", "!") for r in shared]
+                + [f"own {i}" for i in range(100)],
+            }
+        )
+    )
+    sides = frame["label_split"].to_list()
+    assert sides[:100] == sides[100:200]
+    assert frame["split_group"][:100].to_list() == frame["split_group"][100:200].to_list()
+    assert 0.15 < sides.count("heldout") / len(sides) < 0.45  # the groups still split about HELDOUT_SHARE held out
