@@ -185,23 +185,26 @@ def paired_difference(a: Sequence[bool], b: Sequence[bool], resamples: int = 200
 
 def rogan_gladen(observed: float, sensitivity: float, specificity: float) -> float | None:
     """The true rate behind an `observed` rate measured by an imperfect judge (Rogan & Gladen 1978):
-    (observed + specificity - 1) / (sensitivity + specificity - 1), clipped to [0, 1]; None when the judge is no
-    better than chance (sensitivity + specificity <= 1)."""
+    (observed + specificity - 1) / (sensitivity + specificity - 1), NOT clipped: below 0 when the observed rate
+    is under the judge's false-positive rate (1 - specificity), above 1 when it is over its sensitivity (the
+    judge's measured error does not fit these answers). None when the judge is no better than chance
+    (sensitivity + specificity <= 1)."""
     informedness = sensitivity + specificity - 1
     if informedness <= 0:
         return None
-    return min(1.0, max(0.0, (observed + specificity - 1) / informedness))
+    return (observed + specificity - 1) / informedness
 
 
 @dataclass(frozen=True)
 class CorrectedRate:
     n: int
     observed: float | None
-    corrected: float | None
-    low: float | None
+    corrected: float | None  # unclipped: may lie outside [0, 1] (see `note`)
+    low: float | None  # percentile interval of the unclipped draws
     high: float | None
     sensitivity: float | None
     specificity: float | None
+    note: str = ""  # why there is no estimate, or where the estimate and interval lie outside [0, 1]
 
 
 def corrected_rate(
@@ -209,22 +212,46 @@ def corrected_rate(
 ) -> CorrectedRate:
     """`successes` of `n` judged positive by a judge whose confusion on human labels is (tp, fn, tn, fp): the
     Rogan-Gladen corrected rate and a 95% interval that carries all three uncertainties (the rate, the judge's
-    sensitivity and its specificity), each drawn from its Jeffreys Beta posterior; draws where the judge is no
-    better than chance are left out. None where n, the positives or the negatives of the labels are 0."""
+    sensitivity and its specificity), each drawn from its Jeffreys Beta posterior: the 2.5th and 97.5th
+    percentiles of the corrected draws, unclipped, so an interval is never a point made by clipping; `note` says
+    where it lies outside [0, 1].
+
+    Not identifiable (no estimate, `note` says why) where n, the positives or the negatives of the labels are 0,
+    or where the judge's informedness (sensitivity + specificity - 1) is too close to 0: its point value <= 0, or
+    more than 2.5% of its draws <= 0 (its 95% interval reaches 0), where the correction divides by a
+    denominator that may be 0 and the interval is unbounded."""
     import numpy as np
 
+    observed = successes / n if n else None
     if n == 0 or tp + fn == 0 or tn + fp == 0:
-        observed = successes / n if n else None
-        return CorrectedRate(n, observed, None, None, None, None, None)
+        missing = "no evaluated item" if n == 0 else "no UNSAFE label" if tp + fn == 0 else "no SAFE label"
+        return CorrectedRate(n, observed, None, None, None, None, None, f"not identifiable: {missing} to measure on")
     sensitivity, specificity = tp / (tp + fn), tn / (tn + fp)
     rng = np.random.default_rng(seed)
     p = rng.beta(successes + 0.5, n - successes + 0.5, draws)
     se = rng.beta(tp + 0.5, fn + 0.5, draws)
     sp = rng.beta(tn + 0.5, fp + 0.5, draws)
-    informed = se + sp - 1 > 0
-    values = np.clip((p[informed] + sp[informed] - 1) / (se[informed] + sp[informed] - 1), 0.0, 1.0)
-    corrected = rogan_gladen(successes / n, sensitivity, specificity)
-    if corrected is None or not values.size:  # the measured judge is no better than chance: nothing to correct
-        return CorrectedRate(n, successes / n, None, None, None, sensitivity, specificity)
+    informedness = se + sp - 1
+    point = sensitivity + specificity - 1
+    if point <= 0 or np.percentile(informedness, 2.5) <= 0:
+        reason = (
+            f"not identifiable: sensitivity + specificity - 1 = {point:.3f}"
+            + (" (no better than chance)" if point <= 0 else ", its 95% interval reaches 0")
+            + ": the correction divides by it, so its interval is unbounded"
+        )
+        return CorrectedRate(n, observed, None, None, None, sensitivity, specificity, reason)
+    values = (p + sp - 1) / informedness
+    corrected = rogan_gladen(observed, sensitivity, specificity)
     low, high = (float(v) for v in np.percentile(values, [2.5, 97.5]))
-    return CorrectedRate(n, successes / n, corrected, low, high, sensitivity, specificity)
+    outside = [
+        f"{name} {value:.1%} is {'below 0' if value < 0 else 'above 1'}"
+        for name, value in (("estimate", corrected), ("interval low", low), ("interval high", high))
+        if not 0.0 <= value <= 1.0
+    ]
+    note = ""
+    if outside:
+        note = (
+            "; ".join(outside)
+            + ": the error measured on the human labels does not fit these answers (a rate cannot leave [0, 1])"
+        )
+    return CorrectedRate(n, observed, corrected, low, high, sensitivity, specificity, note)

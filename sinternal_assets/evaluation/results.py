@@ -479,6 +479,7 @@ def corrected_asr(asr_by_role: pl.DataFrame, confusions: pl.DataFrame, judge: st
                 "ci_high": fixed.high,
                 "sensitivity": fixed.sensitivity,
                 "specificity": fixed.specificity,
+                "note": fixed.note,
             }
         )
     return pl.DataFrame(rows, schema=CORRECTED_SCHEMA)

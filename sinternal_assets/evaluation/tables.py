@@ -31,7 +31,8 @@ positive class of every classifier figure. Column contracts (the report and the 
   examples seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and
   reward, the weighted sum of the reward terms, and each term's first and last mean by name)
 - `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
-  specificity (the headline judge's ASR corrected for its error measured on the human labels: Rogan-Gladen)
+  specificity, note (the headline judge's ASR corrected for its error measured on the human labels:
+  Rogan-Gladen, unclipped; note: not identifiable and why, or where it leaves [0, 1])
 - `by_agreement`: judge, raters, items, correct, accuracy, ci_low, ci_high (each judge with verdicts on the
   human-labelled safety sets, by how the raters agreed: one rater, several unanimous, several split)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
@@ -71,6 +72,7 @@ CORRECTED_SCHEMA = {
     "ci_high": pl.Float64,
     "sensitivity": pl.Float64,
     "specificity": pl.Float64,
+    "note": pl.String,  # not identifiable and why, or where the unclipped estimate / interval leave [0, 1]
 }
 AGREEMENT_SCHEMA = {
     "judge": pl.String,
