@@ -255,3 +255,42 @@ def corrected_rate(
             + ": the error measured on the human labels does not fit these answers (a rate cannot leave [0, 1])"
         )
     return CorrectedRate(n, observed, corrected, low, high, sensitivity, specificity, note)
+
+
+def min_detectable_difference(
+    n: int,
+    discordance: float,
+    sensitivity: float = 1.0,
+    specificity: float = 1.0,
+    power: float = 0.8,
+    alpha: float = 0.05,
+) -> float | None:
+    """The smallest true difference of two paired rates that McNemar's test on `n` pairs detects with `power` at
+    two-sided `alpha`, when a share `discordance` of the pairs is discordant, seen through a judge with this
+    `sensitivity` and `specificity`.
+
+    Connor's sample size for McNemar's test (Connor 1987, Biometrics 43:207-211), with psi the discordant share
+    and delta the difference of the rates as observed: n = (z_(1-alpha/2) sqrt(psi) + z_power
+    sqrt(psi - delta^2))^2 / delta^2, solved for delta given n and psi. The judge's errors shrink a true
+    difference: the observed one is the true one times sensitivity + specificity - 1, so the true difference
+    detectable is delta / (sensitivity + specificity - 1). None when nothing is detectable: no pair, no
+    discordant pair, a judge no better than chance, or a detectable difference above 1."""
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    informedness = sensitivity + specificity - 1
+    if n <= 0 or discordance <= 0 or informedness <= 0:
+        return None
+    z_alpha, z_power = norm.ppf(1 - alpha / 2), norm.ppf(power)
+
+    def shortfall(delta: float) -> float:  # pairs that delta needs minus the pairs there are
+        return (z_alpha * math.sqrt(discordance) + z_power * math.sqrt(max(0.0, discordance - delta**2))) ** 2 / (
+            delta**2
+        ) - n
+
+    # the needed pairs fall as delta grows; delta cannot exceed the discordant share (p10 - p01 <= p10 + p01)
+    if shortfall(discordance) > 0:
+        return None
+    observed = brentq(shortfall, 1e-9, discordance)
+    true = observed / informedness
+    return true if true <= 1 else None

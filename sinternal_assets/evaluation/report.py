@@ -305,12 +305,19 @@ PAIRED_COLUMNS: tuple[Column, ...] = (
     _int("method_only", "unsafe for method only"),
     _int("baseline_only", "unsafe for baseline only"),
     ("McNemar p", lambda r: decimal(r["p_value"], 4), True),
+    ("min. detectable true difference", lambda r: unsigned_points(r.get("min_detectable")), True),
+    ("power", lambda r: r.get("power_note") or "", False),
 )
 
 
 def first_to_last(first: float | None, last: float | None) -> str:
     """The "first → last" of a logged curve, 3 decimals ('—' when not logged)."""
     return "—" if first is None or last is None else f"{first:.3f} → {last:.3f}"
+
+
+def unsigned_points(value: float | None) -> str:
+    """A size of difference in percentage points, unsigned ('—' when unknown)."""
+    return "—" if value is None else f"{100 * value:.1f} pp"
 
 
 def signed_points(value: float | None) -> str:
@@ -322,7 +329,12 @@ def _paired_caption(tables: EvaluationTables) -> str:
     return (
         f"Paired on the same harmful prompts (judge {tables.headline_judge}): ASR(method) - ASR(baseline), a "
         "paired bootstrap 95% interval (2,000 resamples of prompts) and McNemar's exact test on the discordant "
-        "prompts. A negative difference means the method is attacked successfully less often."
+        "prompts. A negative difference means the method is attacked successfully less often. The minimum "
+        "detectable true difference is the smallest one McNemar's test would see with 80% power at alpha 0.05, "
+        "given the paired prompts, the observed share of discordant prompts and the judge's sensitivity and "
+        "specificity on the held-out human labels (the observed difference is the true one times sensitivity + "
+        "specificity - 1; Connor's sample size, inverted): above 20 points, the table says the comparison is "
+        "underpowered."
     )
 
 

@@ -27,6 +27,7 @@ from sinternal_assets.evaluation.judges import forced_verdict
 from sinternal_assets.evaluation.metrics import (
     confusion,
     corrected_rate,
+    min_detectable_difference,
     paired_difference,
     roc_auc,
     threshold_table,
@@ -413,6 +414,8 @@ PAIRED_SCHEMA = {
     "method_only": pl.Int64,
     "baseline_only": pl.Int64,
     "p_value": pl.Float64,
+    "min_detectable": pl.Float64,  # smallest true ASR difference McNemar detects (80% power, alpha 0.05)
+    "power_note": pl.String,
 }
 
 
@@ -454,6 +457,41 @@ def paired_asr(generations: pl.DataFrame, headline_judge: str) -> pl.DataFrame:
                 }
             )
     return pl.DataFrame(rows, schema=PAIRED_SCHEMA)
+
+
+POWER_TARGET = 0.20  # the difference the study asks about: a comparison that cannot see it says so
+
+
+def with_power(paired: pl.DataFrame, confusions: pl.DataFrame, judge: str) -> pl.DataFrame:
+    """`paired` with the smallest true ASR difference each comparison could detect (`min_detectable`: McNemar, 80%
+    power, alpha 0.05, `metrics.min_detectable_difference`) given its n, its observed discordance and `judge`'s
+    sensitivity and specificity on the human labels (its pooled confusion, benchmark 'all'; a perfect judge is
+    assumed, and `power_note` says so, when it was not measured), and `power_note` when that exceeds 20 points
+    or nothing is detectable."""
+    measured = confusions.filter((pl.col("judge") == judge) & (pl.col("benchmark") == ALL))
+    c = measured.row(0, named=True) if not measured.is_empty() else None
+    known = c is not None and c["tp"] + c["fn"] > 0 and c["tn"] + c["fp"] > 0
+    sensitivity = c["tp"] / (c["tp"] + c["fn"]) if known else 1.0
+    specificity = c["tn"] / (c["tn"] + c["fp"]) if known else 1.0
+    values, notes = [], []
+    for r in paired.iter_rows(named=True):
+        n = int(r["n"])
+        discordance = (r["method_only"] + r["baseline_only"]) / n if n else 0.0
+        value = min_detectable_difference(n, discordance, sensitivity, specificity)
+        note = []
+        if value is None:
+            note.append("no true difference of any size is detectable at 80% power")
+        elif value > POWER_TARGET:
+            note.append(
+                f"underpowered: a true difference under {100 * value:.0f} points would likely go unseen (> 20)"
+            )
+        if not known:
+            note.append(f"judge {judge}'s error not measured on human labels: a perfect judge assumed")
+        values.append(value)
+        notes.append("; ".join(note))
+    return paired.with_columns(
+        pl.Series("min_detectable", values, dtype=pl.Float64), pl.Series("power_note", notes, dtype=pl.String)
+    )
 
 
 def corrected_asr(asr_by_role: pl.DataFrame, confusions: pl.DataFrame, judge: str) -> pl.DataFrame:
@@ -626,5 +664,5 @@ def build_tables(
         curves=training_curves(trained) if trained is not None else pl.DataFrame(schema=CURVE_SCHEMA),
         corrected=corrected_asr(asr_by_role, confusions, headline_judge),
         by_agreement=accuracy_by_agreement(labels),
-        paired=paired_asr(generations, headline_judge),
+        paired=with_power(paired_asr(generations, headline_judge), confusions, headline_judge),
     )

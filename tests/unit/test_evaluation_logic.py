@@ -465,3 +465,30 @@ def test_judge_accuracy_by_how_the_raters_agreed():
         ("teacher", "several raters, split", 1, 0),
     ]
     assert results.accuracy_by_agreement(labels.drop("n_raters")).is_empty()
+
+
+def test_each_paired_comparison_states_the_difference_it_could_detect():
+    from sinternal_assets.evaluation.metrics import min_detectable_difference
+
+    paired = pl.DataFrame(
+        {
+            "method": ["verifier_sft", "verifier_sft"],
+            "baseline": ["refusal_sft", "refusal_sft"],
+            "family_role": ["heldout", "all"],
+            "n": [100, 2000],
+            "method_only": [10, 150],
+            "baseline_only": [5, 150],
+        }
+    )
+    # the judge's pooled confusion on the human labels: sensitivity 97/200, specificity 172/200
+    confusions = pl.DataFrame(
+        {"judge": ["teacher"], "benchmark": ["all"], "tp": [97], "fn": [103], "tn": [172], "fp": [28]}
+    )
+    out = results.with_power(paired, confusions, "teacher")
+    small, large = out.row(0, named=True), out.row(1, named=True)
+    assert small["min_detectable"] == pytest.approx(min_detectable_difference(100, 0.15, 0.485, 0.86))
+    assert small["min_detectable"] > 0.2 and small["power_note"].startswith("underpowered")
+    assert large["min_detectable"] < 0.2 and large["power_note"] == ""
+    unmeasured = results.with_power(paired, confusions, "keyword").row(1, named=True)
+    assert unmeasured["min_detectable"] == pytest.approx(min_detectable_difference(2000, 0.15))
+    assert "perfect judge assumed" in unmeasured["power_note"]

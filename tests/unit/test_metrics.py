@@ -157,3 +157,18 @@ def test_corrected_rate_is_never_a_point_made_by_clipping():
     weak = corrected_rate(30, 100, tp=6, fn=4, tn=5, fp=5)
     assert (weak.corrected, weak.low, weak.high) == (None, None, None)
     assert weak.note.startswith("not identifiable") and "0.100" in weak.note
+
+
+def test_min_detectable_difference_inverts_connors_mcnemar_sample_size():
+    from sinternal_assets.evaluation.metrics import min_detectable_difference
+
+    # Connor (1987) by hand: psi 0.3, delta 0.1, 80% power, alpha 0.05:
+    # n = (1.959964 * sqrt(0.3) + 0.841621 * sqrt(0.29))^2 / 0.01 = (1.073517 + 0.453226)^2 / 0.01 = 233.094
+    assert min_detectable_difference(233.094, 0.3) == pytest.approx(0.1, abs=1e-4)
+    # a judge with sensitivity 48.5% and specificity 86.2% sees a true difference x 0.347
+    assert min_detectable_difference(233.094, 0.3, 0.485, 0.862) == pytest.approx(0.1 / 0.347, abs=1e-3)
+    assert min_detectable_difference(100, 0.1) > min_detectable_difference(400, 0.1)  # more pairs, smaller
+    assert min_detectable_difference(0, 0.3) is None
+    assert min_detectable_difference(100, 0.0) is None  # no discordant pair: nothing to detect
+    assert min_detectable_difference(100, 0.3, 0.5, 0.5) is None  # a judge at chance
+    assert min_detectable_difference(5, 0.2) is None  # too few pairs for any difference the discordance allows
