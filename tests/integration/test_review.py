@@ -304,13 +304,13 @@ def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):
 
 
 WRITER = """
-import sys, time, duckdb
+import os, sys, time, duckdb
 conn = duckdb.connect(sys.argv[1])  # a run writing the warehouse: it holds DuckDB's lock the whole time
 conn.execute("CREATE TABLE IF NOT EXISTS drill_writes (i INTEGER)")
 print("writing", flush=True)
-deadline = time.monotonic() + float(sys.argv[2])
+deadline = time.monotonic() + 120
 i = 0
-while time.monotonic() < deadline:
+while time.monotonic() < deadline and not os.path.exists(sys.argv[2]):  # until the test says stop
     conn.execute("INSERT INTO drill_writes VALUES (?)", [i])
     i += 1
     time.sleep(0.1)
@@ -337,14 +337,15 @@ def test_sensor_ticks_every_few_seconds_never_fail_while_a_run_writes(critiqued_
     ).success
     dataset = argilla_service.client().datasets(name="review_drill", workspace="sinternal")
     respond(argilla_service.client("ANNOTATOR"), dataset, next(iter(dataset.records)).id, "unsafe")
+    stop = tmp_path / "stop-writing"
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(db), "14"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", WRITER, str(db), str(stop)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert writer.stdout.readline().strip() == "writing"
         requests, cursor, ticks = [], None, 0
         schedule = defs.get_schedule_def("weekly_retraining")
-        while writer.poll() is None and ticks < 6:
+        while writer.poll() is None and ticks < 4:
             context = build_sensor_context(cursor=cursor, resources={"argilla": resource})
             result = defs.get_sensor_def("annotation_sensor")(context)  # raises if the tick fails
             requests += result.run_requests
@@ -355,8 +356,9 @@ def test_sensor_ticks_every_few_seconds_never_fail_while_a_run_writes(critiqued_
                 schedule.evaluate_tick(schedule_context)  # raises if the tick fails
             ticks += 1
             time.sleep(2)
-        assert ticks >= 3 and writer.poll() is None, "the writer stopped before the ticks were done"
+        assert ticks == 4 and writer.poll() is None, "the writer stopped before the ticks were done"
     finally:
+        stop.touch()
         out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0 and out.startswith("done"), err  # the writer was never disturbed either
     assert len(requests) == 1  # one new response: one import requested
