@@ -116,9 +116,9 @@ RETRAINING_SELECTION = AssetSelection.groups(*RETRAINING_GROUPS)
 INGEST_SELECTION = AssetSelection.assets("prompt_sources", "prompt_pool", "attacked_prompts")
 
 
-# What follows a new human review at once (the annotation sensor): the reviewed verdicts and the re-curated
-# verification examples. Training and the judges' human-label sets wait for the retraining job.
-REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets("reviewed_critiques", "verification_examples")
+# What follows a new human review at once (the annotation sensor): the import of the responses, the reviewed
+# verdicts and the re-curated verification examples. Training and the judges' human-label sets wait for retraining.
+REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets("human_reviews", "reviewed_critiques", "verification_examples")
 # What follows a new checkpoint at once (the checkpoint sensor): the whole evaluation.
 EVALUATION_SELECTION = AssetSelection.groups("evaluation")
 # Jobs whose runs already evaluate what they train: the checkpoint sensor does not follow them.
@@ -131,8 +131,9 @@ def review_followup_job(run_config: dict):
         "review_followup",
         selection=REVIEW_FOLLOWUP_SELECTION,
         config=run_config,
-        description="Fold new human verdicts into reviewed_critiques and re-curate verification_examples, with "
-        "the run profile's configuration (the annotation sensor runs it).",
+        description="Import new responses from Argilla (human_reviews), fold the human verdicts into "
+        "reviewed_critiques and re-curate verification_examples, with the run profile's configuration (the "
+        "annotation sensor runs it).",
     )
 
 

@@ -26,7 +26,8 @@ def retraining_inputs(warehouse: WarehouseResource) -> dict | None:
     """The fingerprint of what retraining reads and the counts behind it; None before the prompts exist."""
     from sinternal_assets.storage.warehouse import Warehouse
 
-    wh: Warehouse = warehouse.get()
+    wh: Warehouse = warehouse.reader()  # read-only, and no waiting: a busy file skips this tick (see below)
+    wh.lock_wait_s = 0.0
     if not wh.path.is_file():
         return None
     row = wh.query("retraining_inputs").row(0, named=True)
@@ -43,7 +44,17 @@ def make_weekly_retraining(job, cron: str = WEEKLY):
         "run, regenerate what is new, re-curate, retrain and re-evaluate; otherwise skip.",
     )
     def weekly_retraining(context: ScheduleEvaluationContext, warehouse: WarehouseResource):
-        inputs = retraining_inputs(warehouse)
+        from sinternal_assets.storage.warehouse import WarehouseError
+
+        try:
+            inputs = retraining_inputs(warehouse)
+        except WarehouseError as error:
+            if "locked by another process" not in str(error):
+                raise
+            # a run holds the file (the schedule never waits for it): skipping would cost a week, so retrain anyway;
+            # the run queues behind the one holding the file, and generation keyed by content hash redoes nothing
+            context.log.info("weekly_retraining: the warehouse is in use by a run; requesting retraining anyway")
+            return RunRequest(tags={INPUTS_TAG: "unknown: the warehouse was in use at the tick"})
         if inputs is None:
             return SkipReason(
                 "no prompt pool in the warehouse yet: run the embedded_default job (or ingest_prompts) first"

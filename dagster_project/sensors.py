@@ -1,4 +1,5 @@
-"""Sensors. `annotation_sensor` imports annotators' responses from Argilla and runs the re-curation job;
+"""Sensors: they only detect and request runs; every warehouse write happens in a run. `annotation_sensor` sees new
+responses in Argilla and runs the import and re-curation job;
 `checkpoint_sensor` runs the evaluation job after a new checkpoint; `prompt_inbox_sensor` ingests new prompt
 files. Each runs its job with the run profile's configuration (what the profile's main job uses), never the
 assets' bare defaults."""
@@ -6,7 +7,6 @@ assets' bare defaults."""
 import json
 
 from dagster import (
-    AssetMaterialization,
     DefaultSensorStatus,
     MultiAssetSensorEvaluationContext,
     RunRequest,
@@ -16,11 +16,10 @@ from dagster import (
     multi_asset_sensor,
     sensor,
 )
-from dagster._core.definitions.data_version import DATA_VERSION_TAG  # no public name for the tag in 1.13
 
-from dagster_project.resources import ArgillaResource, WarehouseResource
-from sinternal_assets.review.assets import review_metadata
-from sinternal_assets.review.importer import import_reviews
+from dagster_project.resources import ArgillaResource
+from sinternal_assets.review.importer import fetch_response_records
+from sinternal_assets.review.submissions import new_submissions
 from sinternal_assets.training.assets import CHECKPOINT_ASSETS
 
 INBOX_INTERVAL_S = 30
@@ -40,22 +39,20 @@ def make_annotation_sensor(job, run_config: dict):
         job=job,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Imports responses submitted in Argilla's critique_review since the last import into "
-        "DuckDB's human_reviews (exactly once), records the import as a materialization of "
-        "human_reviews with agreement figures, and runs the review_followup job (reviewed "
-        "verdicts, re-curation) with the run profile's configuration. Argilla down: the tick fails "
-        "with the reason and the next tick retries; nothing is lost.",
+        description="Detects responses submitted (or discarded) in Argilla's critique_review since its cursor and "
+        "runs the review_followup job (human_reviews imports them into DuckDB exactly once, then reviewed "
+        "verdicts and re-curation) with the run profile's configuration. It only reads Argilla: it never "
+        "opens the warehouse, so a running job holding the file never fails it. Argilla down: the tick "
+        "fails with the reason and the next tick retries; nothing is lost.",
     )
-    def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource):
-        return import_and_request(context, argilla, warehouse, run_config)
+    def annotation_sensor(context: SensorEvaluationContext, argilla: ArgillaResource):
+        return detect_and_request(context, argilla, run_config)
 
     return annotation_sensor
 
 
-def import_and_request(
-    context: SensorEvaluationContext, argilla: ArgillaResource, warehouse: WarehouseResource, run_config: dict
-):
-    """One annotation-sensor tick: import new responses, then request the re-curation run (with `run_config`)."""
+def detect_and_request(context: SensorEvaluationContext, argilla: ArgillaResource, run_config: dict):
+    """One annotation-sensor tick: find response versions newer than the cursor, request the run that imports them."""
     client = argilla.client()  # ArgillaUnavailable fails this tick with a clear message; the next tick retries
     dataset = argilla.dataset(client)
     if dataset is None:
@@ -63,42 +60,19 @@ def import_and_request(
             f"no dataset {argilla.dataset_name!r} in workspace {argilla.workspace!r} yet: "
             "materialize critique_review first"
         )
-    wh = warehouse.get()
-    # The import and its DuckDB cursor are one transaction and keyed by response version, so a re-read is a
-    # no-op. The Dagster cursor only remembers how many imports were already announced downstream: if a tick
-    # died after importing and before returning, the next one still requests the curation run.
-    result = import_reviews(client, dataset, wh)
-    announced = _cursor(context.cursor)
-    announced_total = announced.get("imported_total", 0) if announced.get("dataset_id") == result.dataset_id else 0
-    cursor = json.dumps(
-        {
-            "dataset_id": result.dataset_id,
-            "imported_total": result.total,
-            "response_cursor": result.cursor.isoformat() if result.cursor else None,
-        }
-    )
-    if result.total <= announced_total:
+    found = new_submissions(fetch_response_records(client, str(dataset.id)), str(dataset.id), _cursor(context.cursor))
+    cursor = json.dumps(found.cursor())
+    if not found.new:
         return SensorResult(
-            skip_reason=SkipReason(f"no new responses ({result.seen} seen, all already imported)"), cursor=cursor
+            skip_reason=SkipReason(f"no new responses ({found.seen} response versions seen)"), cursor=cursor
         )
-    context.log.info(
-        f"annotation_sensor: imported {result.new} new response versions "
-        f"({result.total - announced_total} not yet announced downstream)"
-    )
-    metadata = {
-        "new_response_versions": result.new,
-        "imported_total": result.total,
-        "dataset_id": result.dataset_id,
-        **review_metadata(wh),
-    }
+    context.log.info(f"annotation_sensor: {found.new} new response versions: requesting the import and re-curation")
     return SensorResult(
-        run_requests=[RunRequest(run_key=f"human-reviews-{result.dataset_id}-{result.total}", run_config=run_config)],
-        # The data version names the imported data exactly, so Dagster marks everything downstream stale.
-        asset_events=[
-            AssetMaterialization(
-                asset_key="human_reviews",
-                metadata=metadata,
-                tags={DATA_VERSION_TAG: f"{result.dataset_id}:{result.total}"},
+        run_requests=[
+            RunRequest(
+                run_key=found.run_key,
+                run_config=run_config,
+                tags={"sinternal/new_response_versions": str(found.new)},
             )
         ],
         cursor=cursor,

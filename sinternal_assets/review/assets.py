@@ -1,14 +1,14 @@
 """Dagster assets of the `annotation` and `curation` groups: push critiques to Argilla for human review,
-the human reviews the annotation sensor imports, and critiques with human verdicts folded in."""
+the human reviews imported from it, and critiques with human verdicts folded in."""
 
 from typing import Optional
 
 import polars as pl
 from dagster import (
     AssetExecutionContext,
-    AssetSpec,
     Backoff,
     Config,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
@@ -20,6 +20,7 @@ from sinternal_assets.generation.assets import expert_critiques
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.agreement import latest_verdicts, pairwise_kappa, teacher_human_agreement
 from sinternal_assets.review.dataset import review_content
+from sinternal_assets.review.importer import import_reviews
 from sinternal_assets.review.push import ensure_dataset, push_records
 from sinternal_assets.review.resources import ArgillaResource
 from sinternal_assets.review.routing import RoutingPolicy, route
@@ -92,14 +93,36 @@ def critique_review(
     )
 
 
-human_reviews = AssetSpec(
-    "human_reviews",
+@asset(
     group_name="annotation",
     deps=[critique_review],
-    description="Annotators' responses in Argilla, imported into DuckDB's `human_reviews` by annotation_sensor "
-    "(exactly once per response version); materialized by the sensor, not by a run.",
+    compute_kind="argilla",
+    retry_policy=ARGILLA_RETRY,
+    description="Annotators' responses in Argilla, imported into DuckDB's `human_reviews` exactly once per response "
+    "version (rows and cursor in one transaction); run by the job annotation_sensor requests, and by retraining.",
     metadata={"table": "human_reviews"},
 )
+def human_reviews(
+    context: AssetExecutionContext, warehouse: WarehouseResource, argilla: ArgillaResource
+) -> MaterializeResult:
+    wh = warehouse.get()
+    client = argilla.client()
+    dataset = argilla.dataset(client)
+    if dataset is None:
+        context.log.info(f"human_reviews: no dataset {argilla.dataset_name!r} in Argilla yet: nothing to import")
+        return MaterializeResult(metadata={"new_response_versions": 0, **review_metadata(wh)})
+    result = import_reviews(client, dataset, wh)
+    context.log.info(f"human_reviews: imported {result.new} new response versions ({result.seen} seen)")
+    return MaterializeResult(
+        metadata={
+            "new_response_versions": result.new,
+            "imported_total": result.total,
+            "dataset_id": result.dataset_id,
+            **review_metadata(wh),
+        },
+        # the data version names the imported data exactly, so Dagster marks everything downstream stale
+        data_version=DataVersion(f"{result.dataset_id}:{result.total}"),
+    )
 
 
 @asset(
@@ -125,7 +148,7 @@ def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResou
 
 
 def review_metadata(wh: Warehouse) -> dict:
-    """Figures about the human review, recorded as Dagster metadata (by the annotation sensor and this asset)."""
+    """Figures about the human review, recorded as Dagster metadata (by human_reviews and reviewed_critiques)."""
     reviews = wh.table("human_reviews")
     reviewed = wh.query("reviewed_critiques")
     kappas = pairwise_kappa(latest_verdicts(reviews))

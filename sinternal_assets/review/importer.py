@@ -75,7 +75,7 @@ def fetch_response_records(client, dataset_id: str, page_size: int = 500) -> lis
         offset += page_size
 
 
-def _parse_time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
@@ -102,7 +102,7 @@ def response_rows(
                     f"{verdict!r}, expected 'safe' or 'unsafe'"
                 )
             tags = (values.get("issues") or {}).get("value") or []
-            updated_at = _parse_time(response["updated_at"])
+            updated_at = parse_time(response["updated_at"])
             rows.append(
                 {
                     "review_id": content_id(response["id"], updated_at.isoformat(), length=32),

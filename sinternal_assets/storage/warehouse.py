@@ -1,14 +1,20 @@
 """The DuckDB warehouse: schema from `sql/schema`, named queries from `sql/queries`, atomic writes.
 
-One writer per database file (DuckDB's own rule). A locked or corrupt file is a `WarehouseError` that
-says which file and what to do, raised at once: no silent retry loop.
+One writer per database file (DuckDB's own rule). A writer that meets another process's lock waits up to
+`lock_wait_s` (logged), then fails with a `WarehouseError` that says which file and what to do. Any storage error
+(a damaged file, a full disk, a data folder that is a file) is a `WarehouseError` naming the file and the remedy;
+a file that fails to read is not written by the failed attempt. The schema statements run only when the file's
+schema version (table `schema_version`) is missing or differs from the code's, never on a plain connect, and
+never for a reader.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -17,6 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from sinternal_assets.hashing import sha256_text
 from sinternal_assets.paths import sql_dir
 
 
@@ -36,8 +43,21 @@ _POLARS_TYPES = {
 
 
 class WarehouseError(RuntimeError):
-    """The warehouse file cannot be opened or written."""
+    """The warehouse file cannot be opened, read or written; the message names the file and what to do."""
 
+
+# Errors of the file or the machine, not of a query or of the data: these become a WarehouseError. Query bugs
+# (parser, binder, catalog) and data that breaks a constraint keep DuckDB's own exception.
+STORAGE_ERRORS = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.FatalException,
+    duckdb.TransactionException,
+    duckdb.OutOfMemoryException,
+    duckdb.PermissionException,
+)
+DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "File too large")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -62,38 +82,155 @@ def schema_statements(root: Path | None = None) -> list[str]:
     return [_read_sql(str(f)) for f in files]
 
 
+def code_schema_version(root: Path | None = None) -> str:
+    """The schema version the code expects: a hash of every schema file's text, in file order."""
+    return sha256_text("\n-- next file --\n".join(schema_statements(root)))[:16]
+
+
+def is_disk_full(error: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) is the disk refusing more bytes."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return True
+        if any(text in str(error) for text in DISK_FULL_TEXTS):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def is_lock_error(error: BaseException) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
 class Warehouse:
-    def __init__(self, path: Path | str, read_only: bool = False):
+    """One DuckDB file. `read_only` readers never write (and share the file with other readers); a writer waits up
+    to `lock_wait_s` for another process's lock, telling `log` that it waits."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        read_only: bool = False,
+        lock_wait_s: float = 0.0,
+        log: Callable[[str], None] | None = None,
+    ):
         self.path = Path(path)
         self.read_only = read_only
+        self.lock_wait_s = lock_wait_s
+        self.log = log or (lambda message: None)
+
+    def reader(self) -> Warehouse:
+        """The same file, opened read-only (no schema statements, no writes; other readers may share it)."""
+        return Warehouse(self.path, read_only=True, lock_wait_s=self.lock_wait_s, log=self.log)
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def storage_error(self, error: BaseException) -> WarehouseError:
+        """A storage-level DuckDB error as a WarehouseError that says the cause first and what to do."""
+        if is_disk_full(error):
+            return WarehouseError(
+                f"the disk holding warehouse {self.path} is full ({_first_line(error)}). The transaction was rolled "
+                f"back: nothing of it was written. Free space on that disk (or point SINTERNAL_DB at a larger one) "
+                f"and run again."
+            )
+        return WarehouseError(
+            f"warehouse {self.path} is damaged or unreadable ({type(error).__name__}: {_first_line(error)}). It was "
+            f"not written to. Move it aside (`mv {self.path} {self.path}.damaged`) and restore a backup, or "
+            f"re-materialize the pipeline into a fresh file."
+        )
+
+    def _check_folder(self) -> None:
+        folder = self.path.parent
+        blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise WarehouseError(
+                f"the data folder {folder} for warehouse {self.path} cannot be created: {blocking} is a file, not a "
+                f"folder. Move that file aside, or point SINTERNAL_DATA_DIR / SINTERNAL_DB elsewhere."
+            )
+        if not self.read_only:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise WarehouseError(
+                    f"cannot create the data folder {folder} for warehouse {self.path}: {error}. Check its "
+                    f"permissions and free space, or point SINTERNAL_DATA_DIR / SINTERNAL_DB elsewhere."
+                ) from error
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        started = time.monotonic()
+        announced = False
+        while True:
+            try:
+                conn = duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                waited = time.monotonic() - started
+                if not is_lock_error(exc):
+                    raise self.storage_error(exc) from exc
+                if waited >= self.lock_wait_s:
+                    raise WarehouseError(
+                        f"warehouse {self.path} is locked by another process ({_first_line(exc)}); waited "
+                        f"{waited:.0f} s of the {self.lock_wait_s:g} s allowed (the warehouse resource's "
+                        f"lock_wait_s). DuckDB allows one writer per file: stop the other process (a second Dagster "
+                        f"run, a notebook) and retry."
+                    ) from exc
+                if not announced:
+                    self.log(
+                        f"warehouse {self.path} is locked by another process: waiting up to {self.lock_wait_s:g} s "
+                        f"for it (lock_wait_s)"
+                    )
+                    announced = True
+                time.sleep(min(0.5, max(0.05, self.lock_wait_s - waited)))
+                continue
+            except (duckdb.SerializationException, duckdb.InternalException, duckdb.InvalidInputException) as exc:
+                raise WarehouseError(
+                    f"warehouse {self.path} is not a readable DuckDB database ({_first_line(exc)}). It may be "
+                    f"damaged or written by another DuckDB version; it was not written to. Move it aside "
+                    f"(`mv {self.path} {self.path}.damaged`) and restore a backup, or re-materialize the pipeline "
+                    f"into a fresh file."
+                ) from exc
+            except STORAGE_ERRORS as exc:
+                raise self.storage_error(exc) from exc
+            if announced:
+                self.log(f"warehouse {self.path}: got the lock after {time.monotonic() - started:.1f} s")
+            return conn
+
+    def ensure_schema(self, conn: duckdb.DuckDBPyConnection) -> bool:
+        """Bring the schema up to the code's version when it is missing or differs; True when statements ran."""
+        version = code_schema_version()
+        try:
+            stored = conn.execute(load_query("schema_version")).fetchone()
+        except duckdb.CatalogException:  # no schema_version table: a new file, or one from before versions
+            stored = None
+        if stored is not None and stored[0] == version:
+            return False
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for statement in schema_statements():
+                conn.execute(statement)
+            conn.execute(load_query("record_schema_version"), {"version": version, "applied_at": utc_now()})
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                conn.execute("ROLLBACK")
+            raise
+        return True
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not self.read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif not self.path.is_file():
+        self._check_folder()
+        if self.read_only and not self.path.is_file():
             raise WarehouseError(f"warehouse {self.path} does not exist yet: materialize the upstream assets first")
-        try:
-            conn = duckdb.connect(str(self.path), read_only=self.read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise WarehouseError(
-                    f"warehouse {self.path} is locked by another process ({exc}). DuckDB allows one writer "
-                    f"per file: stop the other process (a second Dagster run, a notebook) and retry."
-                ) from exc
-            raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
-        except (duckdb.SerializationException, duckdb.InternalException, duckdb.InvalidInputException) as exc:
-            raise WarehouseError(
-                f"warehouse {self.path} is not a readable DuckDB database ({exc}). It may be corrupt or written "
-                f"by another DuckDB version; move it aside and re-materialize, or restore a backup."
-            ) from exc
+        conn = self._open()
         try:
             if not self.read_only:
-                for statement in schema_statements():
-                    conn.execute(statement)
+                self.ensure_schema(conn)
             yield conn
+        except STORAGE_ERRORS as exc:
+            raise self.storage_error(exc) from exc
         finally:
-            conn.close()
+            with contextlib.suppress(duckdb.Error):  # the error that matters is already raised
+                conn.close()
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -171,7 +308,8 @@ class Warehouse:
                     counts[table] = frame.height
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT (a full disk) has already rolled back
+                    conn.execute("ROLLBACK")
                 raise
         return counts
 
@@ -182,6 +320,10 @@ class Warehouse:
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
         finally:
             conn.unregister("_incoming")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _check_identifier(name: str) -> None:

@@ -191,6 +191,12 @@ def run_training(
     version = ckpt.checkpoint_version(method, data_hash, config, start_hash)
     root = trainer.root()
     final = ckpt.final_dir(root, asset_name, version)
+    orphans, orphan_bytes = ckpt.remove_orphans(root, asset_name)  # left by a killed training, whatever its version
+    if orphans:
+        context.log.warning(
+            f"{asset_name}: removed {len(orphans)} unfinished checkpoint folder(s) left by a killed training "
+            f"({', '.join(orphans)}; {orphan_bytes / ckpt.MB:.0f} MB freed)"
+        )
     streamed: dict = {}
     reused = ckpt.is_complete(final)
     if reused:
@@ -258,6 +264,7 @@ def run_training(
             "checkpoint": MetadataValue.path(record["path"]),
             "version": version,
             "reused": reused,
+            "orphaned_partials_removed": len(orphans),
             "start_model_hash": start_hash,
             "data_hash": data_hash,
             "examples": len(rows),

@@ -47,6 +47,20 @@ def work_dir(root: Path, asset: str, version: str) -> Path:
     return folder
 
 
+def remove_orphans(root: Path, asset: str) -> tuple[list[str], int]:
+    """Remove every `<version>.partial` folder of `asset` (any version): what a training killed before it published
+    left behind. Called when a training of the asset starts, before one of its own runs in this process. Returns
+    the removed folders' names and the bytes freed."""
+    folder = Path(root) / asset
+    removed, freed = [], 0
+    for partial in sorted(folder.glob("*.partial")) if folder.is_dir() else []:
+        if partial.is_dir():
+            freed += folder_bytes(partial)
+            shutil.rmtree(partial)
+            removed.append(partial.name)
+    return removed, freed
+
+
 def publish(partial: Path, manifest: dict) -> Path:
     """Write the manifest last, then move the folder into place atomically."""
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")

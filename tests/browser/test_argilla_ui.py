@@ -5,7 +5,7 @@ import pytest
 from dagster import build_sensor_context
 
 from dagster_project.definitions import defs
-from dagster_project.resources import ArgillaResource, WarehouseResource
+from dagster_project.resources import ArgillaResource
 from sinternal_assets.review.push import blind_order
 from sinternal_assets.storage.warehouse import Warehouse
 from tests.integration.helpers import run
@@ -52,9 +52,10 @@ def test_annotator_submits_in_ui_and_sensor_imports_it(critiqued_db, tmp_path, a
     )
     page.screenshot(path=str(tmp_path / "argilla-after-submit.png"))
 
-    context = build_sensor_context(resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))})
+    context = build_sensor_context(resources={"argilla": resource})
     result = defs.get_sensor_def("annotation_sensor")(context)
-    assert len(result.run_requests) == 1
+    assert len(result.run_requests) == 1  # the sensor detects; the run it requests imports
+    assert run(db, selection="human_reviews", extra_resources={"argilla": resource}).success
     reviews = Warehouse(db).table("human_reviews")
     assert reviews.height == 1  # exactly what was submitted in the UI
     row = reviews.row(0, named=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.resources import TrainingLauncherResource
+from dagster_project.resources import TrainingLauncherResource, WarehouseResource
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training import checkpoints as ckpt
 from tests.conftest import TINY_SFT
@@ -41,11 +41,24 @@ def test_corrupt_warehouse_is_a_clear_error_and_the_file_is_left_as_it_was(spec_
     result = run(spec_db, selection="safety_spec", raise_on_error=False)
     assert not result.success
     message = _failure(result)
-    assert str(spec_db) in message and ("not a readable DuckDB database" in message or "cannot open" in message)
+    assert str(spec_db) in message and "Move it aside" in message
+    assert "not a readable DuckDB database" in message or "damaged or unreadable" in message
     assert spec_db.read_bytes() == bytes(data)  # not re-initialised over, not truncated
 
 
-def test_locked_warehouse_fails_at_once_then_the_same_run_succeeds(spec_db):
+def test_a_warehouse_cut_in_half_is_named_and_its_bytes_stay_unchanged(spec_db):
+    cut = spec_db.read_bytes()[: spec_db.stat().st_size // 2]
+    spec_db.write_bytes(cut)
+    for _attempt in range(2):  # a second attempt neither succeeds nor changes the file either
+        result = run(spec_db, selection="safety_spec", raise_on_error=False)
+        assert not result.success
+        message = _failure(result)
+        assert str(spec_db) in message and "damaged or unreadable" in message
+        assert "Move it aside" in message and "re-materialize" in message
+        assert spec_db.read_bytes() == cut
+
+
+def test_locked_warehouse_waits_its_limit_then_fails_then_the_same_run_succeeds(spec_db):
     before = Warehouse(spec_db).table("safety_spec")
     holder = subprocess.Popen(
         [
@@ -63,10 +76,11 @@ def test_locked_warehouse_fails_at_once_then_the_same_run_succeeds(spec_db):
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        result = run(spec_db, selection="safety_spec", raise_on_error=False)
-        assert not result.success and time.monotonic() - started < 60  # no silent retry loop
+        waiting = {"warehouse": WarehouseResource(path=str(spec_db), lock_wait_s=3)}
+        result = run(spec_db, selection="safety_spec", raise_on_error=False, extra_resources=waiting)
+        assert not result.success and time.monotonic() - started < 60  # the stated limit, no silent retry loop
         message = _failure(result)
-        assert str(spec_db) in message and "locked by another process" in message
+        assert str(spec_db) in message and "locked by another process" in message and "of the 3 s allowed" in message
     finally:
         holder.kill()
         holder.wait()

@@ -33,11 +33,27 @@ def argilla(service, name):
     return ArgillaResource(api_url=service.url, dataset_name=name)
 
 
+def file_hash(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def evaluate_sensor(resource, db, cursor=None, instance=None):
-    context = build_sensor_context(
-        cursor=cursor, instance=instance, resources={"argilla": resource, "warehouse": WarehouseResource(path=str(db))}
+    """One annotation-sensor tick. It only reads Argilla: the warehouse file is byte for byte the same after it."""
+    before = file_hash(db) if db.exists() else None
+    context = build_sensor_context(cursor=cursor, instance=instance, resources={"argilla": resource})
+    try:
+        return defs.get_sensor_def("annotation_sensor")(context), context
+    finally:
+        assert (file_hash(db) if db.exists() else None) == before, "the sensor wrote to the warehouse"
+
+
+def import_run(db, resource, run_config=None, instance=None, selection="human_reviews"):
+    """The run the sensor requests (or its import step alone): the import happens here, never in the sensor."""
+    return run(
+        db, selection=selection, run_config=run_config, extra_resources={"argilla": resource}, instance=instance
     )
-    return defs.get_sensor_def("annotation_sensor")(context), context
 
 
 def respond(client, dataset, record_id, verdict, critique=None, status="submitted", tags=()):
@@ -150,8 +166,9 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     assert request.run_config == {
         "ops": {"verification_examples": {"config": {"contrastive": False, "include_reference_answers": True}}}
     }
-    event = result.asset_events[0]
-    assert event.asset_key.to_user_string() == "human_reviews"
+    assert wh.count("human_reviews") == 0  # the sensor only detected them
+    imported = import_run(db, resource)
+    event = imported.asset_materializations_for_node("human_reviews")[0]
     assert event.metadata["new_response_versions"].value == 4 and event.metadata["annotators"].value == 2
     assert "cohen_kappa_by_pair" in event.metadata
     reviews = wh.table("human_reviews")
@@ -161,13 +178,14 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     assert mine["corrected_critique"].to_list() == ["The teacher missed the spec rule."]
     assert json.loads(mine["issue_tags"][0]) == ["wrong_verdict"]
 
-    # Twice: nothing new, nothing doubled.
+    # Twice: nothing new, nothing doubled; the import run again imports nothing.
     twice, _ = evaluate_sensor(resource, db, cursor=result.cursor)
-    assert not twice.run_requests and wh.count("human_reviews") == 4
-    # A crash after the import and before the cursor was saved: the old cursor is presented again. Nothing is
-    # imported twice, and the curation run is requested again with the same run key (Dagster dedups it).
+    assert not twice.run_requests
+    again = import_run(db, resource).asset_materializations_for_node("human_reviews")[0]
+    assert again.metadata["new_response_versions"].value == 0 and wh.count("human_reviews") == 4
+    # A tick whose cursor was not saved: the old cursor is presented again, and the run is requested again with
+    # the same run key (Dagster dedups it); the import run is keyed by response version, so nothing is doubled.
     replay, _ = evaluate_sensor(resource, db, cursor=first.cursor)
-    assert wh.count("human_reviews") == 4
     assert [r.run_key for r in replay.run_requests] == [r.run_key for r in result.run_requests]
 
     # Human verdicts override the teacher's downstream; a tie is left undecided, not guessed. The requested
@@ -191,7 +209,14 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     # An annotator changes their mind: a new version is imported and the latest one counts.
     respond(annotator2, dataset, other["critique_id"], "safe")
     later, _ = evaluate_sensor(resource, db, cursor=result.cursor)
-    assert later.asset_events[0].metadata["new_response_versions"].value == 1
+    assert len(later.run_requests) == 1
+    assert (
+        import_run(db, resource)
+        .asset_materializations_for_node("human_reviews")[0]
+        .metadata["new_response_versions"]
+        .value
+        == 1
+    )
     assert run(db, selection="reviewed_critiques").success
     row = wh.sql("SELECT * FROM reviewed_critiques WHERE critique_id = $c", c=other["critique_id"]).row(0, named=True)
     assert row["final_verdict"] == "SAFE" and row["n_annotators"] == 2
@@ -246,7 +271,7 @@ def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, 
 
 
 def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):
-    """The sensor's human_reviews materialization makes reviewed_critiques stale in Dagster's asset graph."""
+    """The human_reviews materialization (in the run the sensor requests) makes reviewed_critiques stale."""
     from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
     from dagster._core.loader import LoadingContextForTest
 
@@ -273,6 +298,68 @@ def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):
     record_id = next(iter(dataset.records)).id
     respond(argilla_service.client("ANNOTATOR"), dataset, record_id, "unsafe")
     result, _ = evaluate_sensor(resource, db, instance=instance)
-    for event in result.asset_events:
-        instance.report_runless_asset_event(event)
+    assert len(result.run_requests) == 1
+    assert import_run(db, resource, instance=instance).success  # what the requested run materializes first
     assert status(instance, graph, key) == StaleStatus.STALE
+
+
+WRITER = """
+import os, sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])  # a run writing the warehouse: it holds DuckDB's lock the whole time
+conn.execute("CREATE TABLE IF NOT EXISTS drill_writes (i INTEGER)")
+print("writing", flush=True)
+deadline = time.monotonic() + 120
+i = 0
+while time.monotonic() < deadline and not os.path.exists(sys.argv[2]):  # until the test says stop
+    conn.execute("INSERT INTO drill_writes VALUES (?)", [i])
+    i += 1
+    time.sleep(0.1)
+conn.execute("DROP TABLE drill_writes")
+conn.close()
+print("done", i, flush=True)
+"""
+
+
+def test_sensor_ticks_every_few_seconds_never_fail_while_a_run_writes(critiqued_db, tmp_path, argilla_service):
+    """Drill: a process holds the warehouse for writing (as a training run does for an hour) while the annotation
+    sensor ticks every 2 s and the weekly schedule ticks too. No tick fails, the sensor requests the import once,
+    the writer finishes, and the requested run then imports the response."""
+    import subprocess
+    import sys
+    import time
+
+    from dagster import build_schedule_context
+
+    db = fresh_db(critiqued_db, tmp_path)
+    resource = argilla(argilla_service, "review_drill")
+    assert run(
+        db, selection="critique_review", run_config=review_config(max_records=2), extra_resources={"argilla": resource}
+    ).success
+    dataset = argilla_service.client().datasets(name="review_drill", workspace="sinternal")
+    respond(argilla_service.client("ANNOTATOR"), dataset, next(iter(dataset.records)).id, "unsafe")
+    stop = tmp_path / "stop-writing"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db), str(stop)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        requests, cursor, ticks = [], None, 0
+        schedule = defs.get_schedule_def("weekly_retraining")
+        while writer.poll() is None and ticks < 4:
+            context = build_sensor_context(cursor=cursor, resources={"argilla": resource})
+            result = defs.get_sensor_def("annotation_sensor")(context)  # raises if the tick fails
+            requests += result.run_requests
+            cursor = result.cursor
+            with build_schedule_context(
+                instance=DagsterInstance.ephemeral(), resources={"warehouse": WarehouseResource(path=str(db))}
+            ) as schedule_context:
+                schedule.evaluate_tick(schedule_context)  # raises if the tick fails
+            ticks += 1
+            time.sleep(2)
+        assert ticks == 4 and writer.poll() is None, "the writer stopped before the ticks were done"
+    finally:
+        stop.touch()
+        out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0 and out.startswith("done"), err  # the writer was never disturbed either
+    assert len(requests) == 1  # one new response: one import requested
+    assert import_run(db, resource).success and Warehouse(db).count("human_reviews") == 1

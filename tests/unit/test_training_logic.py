@@ -201,3 +201,22 @@ def test_training_command(tmp_path):
         training_command("/py", job, accelerate_config=str(tmp_path / "missing.yaml"))
     with pytest.raises(ValueError):
         training_command("/py", job, launcher="slurm")
+
+
+def test_a_training_start_removes_orphaned_partial_folders_of_any_version(tmp_path):
+    """A training killed after its weights landed leaves `<version>.partial/`; the next start of that asset, for
+    whatever version, removes every such folder and counts it; finished checkpoints and other assets stay."""
+    asset = tmp_path / "verifier_sft"
+    finished = asset / "aaaa"
+    (finished / "model").mkdir(parents=True)
+    (finished / "model" / "config.json").write_text("{}")
+    for version in ("bbbb", "cccc"):
+        (asset / f"{version}.partial" / "model").mkdir(parents=True)
+        (asset / f"{version}.partial" / "model" / "model.safetensors").write_bytes(b"\0" * 1000)
+    other = tmp_path / "refusal_sft" / "dddd.partial"
+    other.mkdir(parents=True)
+    removed, freed = ckpt.remove_orphans(tmp_path, "verifier_sft")
+    assert removed == ["bbbb.partial", "cccc.partial"] and freed == 2000
+    assert sorted(p.name for p in asset.iterdir()) == ["aaaa"] and other.is_dir()
+    assert ckpt.remove_orphans(tmp_path, "verifier_sft") == ([], 0)
+    assert ckpt.remove_orphans(tmp_path, "never_trained") == ([], 0)
