@@ -351,6 +351,7 @@ def eval_generations(
             ),
             "n_items": items.height,
             "sampling": MetadataValue.json(params.as_dict()),
+            "numerics": MetadataValue.json(evaluator.numerics()),
         }
     )
 
@@ -473,6 +474,7 @@ def judged_results(
             "reused_from_cache": frame.height - sum(counts.values()),
             "verifier_judge": judges.verifier_checkpoint or "(none)",
             "judges": MetadataValue.md(markdown_table(summary, max_rows=60)),
+            "numerics": MetadataValue.json(evaluator.numerics()),
         }
     )
 

@@ -339,8 +339,10 @@ def _paired_caption(tables: EvaluationTables) -> str:
 
 
 BUDGET_CAPTION = (
-    "Training budget per checkpoint (GRPO: an example is one rollout; epochs = examples seen / examples in its "
-    "data). Methods are compared at the same budget."
+    "Training budget per checkpoint, as its trainer counted what it consumed (GRPO: an example is one rollout; "
+    "epochs = examples seen / examples in its data; supervised tokens are those the loss is on). Every method "
+    "of a family trains on the same number of examples seen. Examples longer than max_length are shortened in "
+    "their request or answer, never in the target, or dropped: both counted."
 )
 BUDGET_COLUMNS: tuple[Column, ...] = (
     _text("checkpoint"),
@@ -350,7 +352,11 @@ BUDGET_COLUMNS: tuple[Column, ...] = (
     _int("examples_per_step", "examples per step"),
     _int("examples_seen", "examples seen"),
     ("epochs", lambda r: decimal(r["epochs"], 2), True),
+    _int("supervised_tokens", "supervised tokens"),
     _int("tokens", "tokens seen"),
+    _int("shortened", "examples shortened"),
+    _int("dropped", "examples dropped"),
+    ("numerics", lambda r: r.get("precision") or "—", False),
     (
         "train loss (first → last step)",
         lambda r: first_to_last(r["first_loss"], r["last_loss"]),

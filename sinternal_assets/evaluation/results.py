@@ -569,34 +569,47 @@ def logged(history: list, key: str) -> list[float]:
 
 
 def budgets(checkpoints: pl.DataFrame) -> pl.DataFrame:
-    """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows: examples per step is batch x
-    gradient accumulation (GRPO: prompts per step x rollouts), examples seen = steps x that, epochs = examples
-    seen / examples in the data, tokens = the trainer's last token count (None when it logged none), the
-    first and last logged train loss and reward (the weighted sum of the reward terms; None when not logged),
-    and each reward term's first and last logged mean, by name (`reward_terms`: "name first → last; ...")."""
+    """The budget each checkpoint trained on, from `checkpoint_budgets.sql` rows, as its trainer counted it
+    (`budget_json`, see training.progress.Consumption): examples seen (SFT: sequences; GRPO: rollouts), epochs
+    (examples seen / examples it trained on, after fitting), supervised tokens (those the loss is on) and real
+    tokens; the examples shortened or dropped to fit max_length; the numeric policy. Examples per step is the
+    configured batch x gradient accumulation (GRPO: prompts per step x rollouts). A checkpoint trained before
+    the counts were recorded shows them as unknown (None), never as steps x batch. Also the first and last
+    logged train loss and reward (the weighted sum of the reward terms; None when not logged), and each reward
+    term's first and last logged mean, by name (`reward_terms`: "name first → last; ...")."""
     import json
 
     rows = []
     for r in checkpoints.iter_rows(named=True):
         config, history = json.loads(r["config_json"]), json.loads(r["metrics_json"])
+        budget = json.loads(r["budget_json"]) if r.get("budget_json") else {}
+        consumed, fitting, numerics = (budget.get(k, {}) for k in ("consumed", "fitting", "numerics"))
         if r["method"] == "grpo":
             grpo = config.get("grpo", {})
             per_step = int(grpo.get("prompts_per_step", 0)) * int(grpo.get("num_generations", 0))
         else:
             train = config.get("train", {})
             per_step = int(train.get("batch_size", 0)) * int(train.get("grad_accum", 1))
-        seen = per_step * int(r["train_steps"])
-        tokens, losses, rewards = (logged(history, key) for key in ("num_tokens", "loss", "reward"))
+        losses, rewards = (logged(history, key) for key in ("loss", "reward"))
         rows.append(
             {
                 "checkpoint": r["checkpoint"],
                 "method": r["method"],
-                "n_examples": r["n_examples"],
+                "n_examples": consumed.get("examples_in_data", r["n_examples"]),
                 "steps": r["train_steps"],
                 "examples_per_step": per_step,
-                "examples_seen": seen,
-                "epochs": seen / r["n_examples"] if r["n_examples"] else None,
-                "tokens": int(tokens[-1]) if tokens else None,
+                "examples_seen": consumed.get("examples_seen"),
+                "epochs": consumed.get("epochs"),
+                "supervised_tokens": consumed.get("supervised_tokens"),
+                "tokens": consumed.get("real_tokens"),
+                "shortened": fitting.get("shortened"),
+                "dropped": fitting.get("dropped"),
+                "precision": (
+                    f"{numerics['dtype']} on {numerics['device']}"
+                    + (", gradient checkpointing" if numerics.get("gradient_checkpointing") else "")
+                    if numerics
+                    else None
+                ),
                 "first_loss": losses[0] if losses else None,
                 "last_loss": losses[-1] if losses else None,
                 "first_reward": rewards[0] if rewards else None,

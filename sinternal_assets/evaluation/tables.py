@@ -26,9 +26,10 @@ positive class of every classifier figure. Column contracts (the report and the 
   verification_coverage, verification_f1_strict, verification_f1_forced,
   verification_forced_coverage, roc_auc (one row per checkpoint, the headline figures; the ASR
   columns use the `headline_judge`)
-- `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, tokens,
-  first_loss, last_loss, first_reward, last_reward, reward_terms (the training budget each checkpoint got; epochs =
-  examples seen / examples in its data; GRPO: prompts and rollouts; the first and last logged train loss and
+- `budgets`: checkpoint, method, n_examples, steps, examples_per_step, examples_seen, epochs, supervised_tokens,
+  tokens, shortened, dropped, precision, first_loss, last_loss, first_reward, last_reward, reward_terms (the
+  training budget each checkpoint got, as its trainer counted it; epochs = examples seen / examples in its data;
+  GRPO: prompts and rollouts; the first and last logged train loss and
   reward, the weighted sum of the reward terms, and each term's first and last mean by name)
 - `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
   specificity, note (the headline judge's ASR corrected for its error measured on the human labels:
@@ -52,9 +53,13 @@ BUDGET_SCHEMA = {
     "n_examples": pl.Int64,
     "steps": pl.Int64,
     "examples_per_step": pl.Int64,
-    "examples_seen": pl.Int64,
+    "examples_seen": pl.Int64,  # the trainer's own count (None for a checkpoint trained before it was counted)
     "epochs": pl.Float64,
+    "supervised_tokens": pl.Int64,
     "tokens": pl.Int64,
+    "shortened": pl.Int64,  # examples shortened in their request or answer to fit max_length
+    "dropped": pl.Int64,  # examples too long even shortened
+    "precision": pl.String,  # the numeric policy it trained under
     "first_loss": pl.Float64,
     "last_loss": pl.Float64,
     "first_reward": pl.Float64,

@@ -5,6 +5,7 @@ from typing import Literal, assert_never
 
 from dagster import ConfigurableResource
 
+from sinternal_assets.models.numerics import Precision
 from sinternal_assets.paths import PROJECT_ROOT
 
 
@@ -27,6 +28,8 @@ class GenerationResource(ConfigurableResource):
     backend: Literal["transformers", "vllm", "openai", "offline_expert"] = "transformers"
     model: str = ""
     batch_size: int = 8
+    # transformers: what it computes in (models.numerics); auto = native bf16 where the hardware has it
+    precision: Precision = "auto"
     base_url: str = ""
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 4
@@ -64,6 +67,16 @@ class GenerationResource(ConfigurableResource):
             return info.model_id, info.content_hash, str(info.path)
         return base["model_id"], base["content_hash"], base["path"]
 
+    def numerics(self) -> dict:
+        """What this resource's backend computes in on this machine, for a run's metadata."""
+        if self.backend == "transformers":
+            from sinternal_assets.models.numerics import choose
+
+            return choose(self.precision).record()
+        if self.backend == "vllm":
+            return {"backend": "vllm", "dtype": self.vllm_dtype}
+        return {"backend": self.backend, "dtype": "(the server's)"}
+
     @contextlib.contextmanager
     def session(self, default_model_path: str, model_path: str = ""):
         """A backend for `model_path` when given (a checkpoint to evaluate), else the configured `model`, else
@@ -78,7 +91,7 @@ class GenerationResource(ConfigurableResource):
         if self.backend == "transformers":
             from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
 
-            yield TransformersBackend(chosen, batch_size=self.batch_size)
+            yield TransformersBackend(chosen, batch_size=self.batch_size, precision=self.precision)
         elif self.backend == "vllm":
             from sinternal_assets.generation.backends.vllm_server import VLLMServer
 

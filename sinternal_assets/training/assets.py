@@ -55,9 +55,18 @@ class TrainSettings(Config):
     batch_size: int = 2
     grad_accum: int = 1
     max_length: int = 1024
-    packing: bool = Field(default=False, description="padding-free packing (best-fit decreasing) of examples")
+    packing: bool = Field(
+        default=False,
+        description="padding-free packing (best-fit decreasing) of examples; off: length-grouped padded batches of "
+        "exactly batch_size examples",
+    )
     seed: int = 0
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    gradient_checkpointing: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: off unless one micro-batch's estimated activations exceed half the free memory "
+        "(models.numerics)",
+    )
 
 
 class VerifierSFTConfig(Config):
@@ -158,7 +167,17 @@ def latest_checkpoint(wh: Warehouse, asset_name: str) -> dict:
 def _history_table(history: list[dict]) -> pl.DataFrame:
     """The logged steps as a table: loss, speed, the GRPO reward (the weighted sum of its terms) and each reward
     term's mean by name (`rewards/<name>/mean`)."""
-    keys = ["step", "loss", "learning_rate", "tokens_per_s", "step_time_s", "reward", "num_tokens"]
+    keys = [
+        "step",
+        "loss",
+        "learning_rate",
+        "tokens_per_s",
+        "step_time_s",
+        "reward",
+        "num_tokens",
+        "examples_seen",
+        "supervised_tokens",
+    ]
     terms = [
         k for k in dict.fromkeys(k for h in history for k in h) if k.startswith("rewards/") and k.endswith("/mean")
     ]
@@ -223,6 +242,7 @@ def run_training(
                 grpo=grpo,
                 somf=somf,
                 safety_data=str(inputs / "safety.jsonl") if safety_rows is not None else None,
+                precision=trainer.precision,
             )
             ckpt.write_jsonl(rows, Path(job.data))
             if job.safety_data is not None:
@@ -255,6 +275,7 @@ def run_training(
         "final_loss": summary.get("final_loss"),
         "metrics_json": stable_json(manifest["history"]),
         "created_at": utc_now(),
+        "budget_json": stable_json(ckpt.budget_of_manifest(manifest)),
     }
     warehouse.get().write(upsert={"checkpoints": (pl.DataFrame([record]), ["checkpoint_id"])})
     figures = {k: round(float(v), 6) for k, v in summary.items() if isinstance(v, (int, float))}
@@ -271,7 +292,11 @@ def run_training(
             "train_steps": record["train_steps"],
             "training_seconds": manifest["seconds"],
             **figures,
-            **({"fusion": MetadataValue.json(manifest["fusion"])} if "fusion" in manifest else {}),
+            **{
+                key: MetadataValue.json(manifest[key])
+                for key in ("consumed", "fitting", "numerics", "fusion")
+                if key in manifest
+            },
             "history": MetadataValue.md(markdown_table(_history_table(manifest["history"]), 50)),
             "config": MetadataValue.json(config),
         }

@@ -38,6 +38,15 @@ def read_manifest(folder: Path) -> dict:
     return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
 
 
+BUDGET_KEYS = ("consumed", "fitting", "numerics")
+
+
+def budget_of_manifest(manifest: dict) -> dict:
+    """What a checkpoint's trainer consumed by its own counts, how its examples were fitted and the numeric
+    policy, from its manifest (empty for a checkpoint trained before they were recorded)."""
+    return {key: manifest[key] for key in BUDGET_KEYS if key in manifest}
+
+
 def work_dir(root: Path, asset: str, version: str) -> Path:
     """A fresh `.partial` folder (a leftover from a crashed run is removed first)."""
     folder = final_dir(root, asset, version).with_name(f"{version}.partial")

@@ -8,6 +8,9 @@ so the trainers put the loss on the completion only. Plain functions of warehous
 - AltTrain: a problem-understanding sentence, a one-sentence harmfulness assessment, then a refusal (harmful)
   or the original reasoning and answer (benign).
 - math: a question and its exact answer (the downstream skill SOMF fine-tunes).
+
+Each example names the parts of its prompt that may be shortened to fit `max_length` (the request, then the
+judged answer; `fitting.py`): the target is never cut.
 """
 
 from __future__ import annotations
@@ -17,13 +20,19 @@ from typing import Literal, get_args
 
 from sinternal_assets.generation.critique import teacher_messages
 from sinternal_assets.tasks.arithmetic import MathTask
+from sinternal_assets.training.fitting import SHORTENABLE
 
 VerifierMode = Literal["critique_and_verdict", "verdict_only", "critique_only"]
 VERIFIER_MODES: tuple[str, ...] = get_args(VerifierMode)
 
 
-def _example(messages: list[dict], completion: str) -> dict:
-    return {"prompt": messages, "completion": [{"role": "assistant", "content": completion}]}
+def _example(messages: list[dict], completion: str, shortenable: tuple[str, ...] = ()) -> dict:
+    """`shortenable`: the parts of the prompt that may be shortened to fit `max_length`, in order (fitting.py);
+    the completion never is."""
+    example = {"prompt": messages, "completion": [{"role": "assistant", "content": completion}]}
+    if shortenable:
+        example[SHORTENABLE] = list(shortenable)
+    return example
 
 
 def verifier_target(critique: str, verdict: str, mode: str = "critique_and_verdict") -> str:
@@ -51,6 +60,7 @@ def verifier_example(row: dict, mode: str = "critique_and_verdict") -> dict:
     return _example(
         verifier_messages(row["spec_text"], row["prompt_text"], row["final_answer"], row["target"]),
         verifier_target(row["critique"], row["final_verdict"], mode),
+        shortenable=(row["prompt_text"], row["final_answer"]),
     )
 
 
@@ -81,7 +91,7 @@ def refusal_example(row: dict, with_reasoning: bool = True) -> dict:
     else:
         note = "The request is legitimate under the safety specification, so a helpful answer is the safe answer."
         completion = _with_reasoning(f"{note} {row['reasoning']}" if with_reasoning else "", row["final_answer"])
-    return _example([{"role": "user", "content": row["prompt_text"]}], completion)
+    return _example([{"role": "user", "content": row["prompt_text"]}], completion, shortenable=(row["prompt_text"],))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s")
@@ -112,7 +122,7 @@ def alttrain_example(row: dict) -> dict:
     else:
         reasoning = f"{understanding} {assessment} {row['reasoning'].strip()}".strip()
         completion = f"<think>{reasoning}</think>\n{row['final_answer'].strip()}"
-    return _example([{"role": "user", "content": row["prompt_text"]}], completion)
+    return _example([{"role": "user", "content": row["prompt_text"]}], completion, shortenable=(row["prompt_text"],))
 
 
 def math_example(task: MathTask) -> dict:

@@ -49,6 +49,7 @@ class TrainSpec:
     packing: bool
     seed: int
     lora: LoraSpec
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: only when activations would not fit
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -116,6 +117,7 @@ class TrainingJob:
     grpo: Optional[GRPOSpec] = None  # method `grpo` only
     somf: Optional[SOMFSpec] = None  # method `somf` only
     safety_data: Optional[str] = None  # method `somf`: the safety examples (JSONL) the mask is learned from
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # resolved where it trains (models.numerics.choose)
 
     @model_validator(mode="after")
     def _sections_match_the_method(self) -> TrainingJob:

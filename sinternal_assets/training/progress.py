@@ -78,13 +78,50 @@ _KEEP = (
 )
 
 
+class Consumption:
+    """What the trainer consumed, counted from the batches it trained on (not from steps x batch size): examples
+    (SFT: sequences, a packed row counting each example in it; GRPO: rollouts), supervised tokens (those with a
+    label, the loss is on) and all real tokens. The trainer's `training_step` calls `add` on every micro-batch."""
+
+    def __init__(self):
+        self.examples = 0
+        self.supervised_tokens = 0
+        self.tokens = 0
+
+    def add(self, inputs) -> None:
+        if isinstance(inputs, list):  # GRPO: one row per rollout, before generation
+            self.examples += len(inputs)
+            return
+        labels = inputs.get("labels")
+        positions = inputs.get("position_ids")
+        mask = inputs.get("attention_mask")
+        if positions is not None and mask is None:  # padding-free: every sequence of the row starts at position 0
+            self.examples += int((positions == 0).sum())
+            self.tokens += int(positions.numel())
+        else:
+            rows = labels if labels is not None else inputs["input_ids"]
+            self.examples += int(rows.shape[0])
+            self.tokens += int(mask.sum()) if mask is not None else int(rows.numel())
+        if labels is not None:  # the first position of a sequence has no prediction: its label never counts
+            self.supervised_tokens += int((labels[..., 1:] != -100).sum())
+
+    def record(self) -> dict:
+        return {
+            "examples_seen": self.examples,
+            "supervised_tokens": self.supervised_tokens,
+            "real_tokens": self.tokens,
+        }
+
+
 class MetricsCallback(TrainerCallback):
     """Per logged step: loss, learning rate, step time and tokens/s (from the trainer's token count), plus
-    every reward the GRPO trainer logs. Keeps the history for the manifest."""
+    every reward the GRPO trainer logs, and the running counts of what the trainer consumed (`Consumption`).
+    Keeps the history for the manifest."""
 
-    def __init__(self, reporter: Reporter, label: str):
+    def __init__(self, reporter: Reporter, label: str, consumed: Consumption | None = None):
         self.reporter = reporter
         self.label = label
+        self.consumed = consumed
         self.history: list[dict] = []
         self._step_started = 0.0
         self._seconds_since_log = 0.0
@@ -110,6 +147,8 @@ class MetricsCallback(TrainerCallback):
                 if (k in _KEEP or k.startswith("rewards/")) and isinstance(v, (int, float))
             }
         )
+        if self.consumed is not None:
+            record.update(self.consumed.record())
         if self._steps_since_log:
             record["step_time_s"] = self._seconds_since_log / self._steps_since_log
             if "num_tokens" in record and self._seconds_since_log > 0:

@@ -7,6 +7,7 @@ from typing import Optional
 
 from dagster import ConfigurableResource, PipesSubprocessClient
 
+from sinternal_assets.models.numerics import Precision
 from sinternal_assets.paths import PROJECT_ROOT, data_dir
 from sinternal_assets.training.launch import Launcher, MixedPrecision
 
@@ -20,6 +21,8 @@ class TrainingLauncherResource(ConfigurableResource):
     num_processes: int = 1
     accelerate_config: str = ""
     mixed_precision: MixedPrecision = "no"
+    # what the training process computes in (models.numerics): auto = native bf16 where the hardware has it
+    precision: Precision = "auto"
     use_cpu: Optional[bool] = None  # None: CPU exactly when no GPU is visible
     python: str = sys.executable
     checkpoint_root: str = ""  # '' = <data dir>/checkpoints

@@ -45,10 +45,19 @@ def run(job: TrainingJob) -> dict | None:
             "seconds": round(time.perf_counter() - started, 2),
             "summary": summary,
             "history": result["history"],
-            **({"fusion": result["fusion"]} if "fusion" in result else {}),
+            # what the trainer consumed (its own counts), how the examples were fitted into max_length, and the
+            # numeric policy it ran under
+            **{k: result[k] for k in ("consumed", "fitting", "numerics", "fusion", "safety_fitting") if k in result},
         }
         final = publish(partial, manifest)
-        reporter.materialize({"checkpoint": str(final), "seconds": manifest["seconds"], **summary})
+        reporter.materialize(
+            {
+                "checkpoint": str(final),
+                "seconds": manifest["seconds"],
+                **summary,
+                **{k: result[k] for k in ("consumed", "fitting", "numerics") if k in result},
+            }
+        )
         return manifest
 
 

@@ -1,9 +1,15 @@
 """The training methods a job can ask for, on TRL's trainers: `sft` (SFTTrainer: SInternal's verifier, the
 refusal and AltTrain baselines, SOMF's downstream fine-tune), `grpo` (GRPOTrainer: SInternal's RL stage and
 AlphaAlign) and `somf` (a downstream fine-tune, then safety-subspace fusion). Each takes the job (a
-`TrainingJob`, see job.py), a reporter and the `.partial` folder to write into, and returns the run's history.
+`TrainingJob`, see job.py), a reporter and the `.partial` folder to write into, and returns the run's history,
+what the trainer consumed (`progress.Consumption`), how the examples were fitted (`fitting.FitReport`) and the
+numeric policy it ran under (`models.numerics`).
 
-Runs on whatever accelerate gives it: float32 on CPU (bf16 is ~20x slower there), bf16 on a GPU that has it.
+Numerics: the job's precision setting resolved on the machine that trains (`numerics.choose`): bf16 autocast
+over fp32 master weights on a CPU with native bf16, fp32 on a CPU without, bf16 on a GPU that has it. Gradient
+checkpointing only where one micro-batch's activations would not fit in memory (`numerics`). The loss is TRL's
+fused LM head: log-probabilities of the supervised positions only, computed in tiles, so the full-vocabulary
+logits are never built for prompt tokens.
 """
 
 from __future__ import annotations
@@ -13,13 +19,11 @@ from typing import Any, assert_never
 
 import torch
 
+from sinternal_assets.models.numerics import NumericPolicy, activation_bytes, choose, use_gradient_checkpointing
 from sinternal_assets.training.checkpoints import ADAPTER_DIR, MODEL_DIR, read_jsonl
+from sinternal_assets.training.fitting import fit_rows
 from sinternal_assets.training.job import GRPOSpec, LoraSpec, TrainingJob, TrainSpec
-from sinternal_assets.training.progress import MetricsCallback, Reporter, is_main_process
-
-
-def _use_bf16() -> bool:
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+from sinternal_assets.training.progress import Consumption, MetricsCallback, Reporter, is_main_process
 
 
 def _tokenizer(path: str):
@@ -31,10 +35,27 @@ def _tokenizer(path: str):
     return tokenizer
 
 
-def _model(path: str):
+def _model(path: str, policy: NumericPolicy):
+    """The weights in the policy's dtype: bf16 on a GPU with bf16, fp32 master weights everywhere else (a CPU's
+    bf16 path is autocast)."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if _use_bf16() else torch.float32)
+    dtype = torch.bfloat16 if policy.bf16 and policy.device == "cuda" else torch.float32
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+
+
+def _counting(trainer_class):
+    """`trainer_class` counting every micro-batch it trains on into `self.consumed` (a `Consumption`)."""
+
+    class Counting(trainer_class):
+        consumed: Consumption
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            self.consumed.add(inputs)
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    Counting.__name__ = f"Counting{trainer_class.__name__}"
+    return Counting
 
 
 def _peft_config(lora: LoraSpec):
@@ -51,7 +72,15 @@ def _peft_config(lora: LoraSpec):
     )
 
 
-def _common_args(train: TrainSpec, out: Path) -> dict[str, Any]:
+def _checkpointing(train: TrainSpec, model_path: str, batch_size: int) -> tuple[bool, str]:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_path)
+    estimate = activation_bytes(batch_size, train.max_length, config.num_hidden_layers, config.hidden_size)
+    return use_gradient_checkpointing(train.gradient_checkpointing, estimate)
+
+
+def _common_args(train: TrainSpec, out: Path, policy: NumericPolicy, checkpointing: bool) -> dict[str, Any]:
     return dict(
         output_dir=str(out / "trainer"),
         learning_rate=train.learning_rate,
@@ -65,8 +94,9 @@ def _common_args(train: TrainSpec, out: Path) -> dict[str, Any]:
         report_to="none",
         seed=train.seed,
         data_seed=train.seed,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=_use_bf16(),
+        use_cpu=policy.device == "cpu",
+        bf16=policy.bf16,
+        gradient_checkpointing=checkpointing,
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
@@ -86,7 +116,7 @@ def export(model, tokenizer, out: Path) -> None:
     if hasattr(model, "merge_and_unload"):  # a peft model
         model.save_pretrained(out / ADAPTER_DIR)
         model = model.merge_and_unload()
-    model = model.to(torch.float32) if not _use_bf16() else model
+    model = model.to(torch.float32) if model.dtype != torch.bfloat16 else model
     model.save_pretrained(out / MODEL_DIR, safe_serialization=True)
     tokenizer.save_pretrained(out / MODEL_DIR)
 
@@ -98,64 +128,111 @@ def _prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
     ]
 
 
-def sft_trainer(start_model: str, rows: list[dict], train: TrainSpec, reporter: Reporter, label: str, out: Path):
-    """A TRL SFTTrainer on prompt-completion rows (loss on the completion only) and its metrics callback."""
+def sft_trainer(
+    start_model: str,
+    rows: list[dict],
+    train: TrainSpec,
+    reporter: Reporter,
+    label: str,
+    out: Path,
+    policy: NumericPolicy | None = None,
+):
+    """A TRL SFTTrainer on prompt-completion rows (loss on the completion only), counting what it consumes, and
+    its metrics callback. The rows are fitted into `max_length` first (`fitting`): an example too long is
+    shortened in its request or answer, never in its completion, or dropped; the trainer's `fit_report` says
+    how many. Without packing, batches are grouped by length (little padding) and one batch is exactly
+    `batch_size` examples."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     if not rows:
         raise ValueError(f"{label}: no training examples")
+    policy = policy or choose()
     tokenizer = _tokenizer(start_model)
-    too_long = sum(len(_prompt_ids(tokenizer, r["prompt"])) >= train.max_length for r in rows)
-    if too_long == len(rows):
+    fitted, report = fit_rows(tokenizer, rows, train.max_length)
+    if not fitted:
         raise ValueError(
-            f"{label}: all {len(rows)} examples have a prompt of max_length={train.max_length} "
-            "tokens or more, so no completion token is left to learn from: raise train.max_length"
+            f"{label}: none of the {len(rows)} examples fits in max_length={train.max_length} tokens, even with "
+            "its request and answer shortened (the completion is never cut): raise train.max_length"
         )
-    if too_long:
+    if report.shortened or report.dropped:
         reporter.log(
-            f"{label}: {too_long} of {len(rows)} examples have no completion token within "
-            f"max_length={train.max_length} (they teach nothing)"
+            f"{label}: {report.shortened} of {len(rows)} examples shortened in their request or answer to fit "
+            f"max_length={train.max_length} ({report.tokens_cut} input tokens cut, no completion token), "
+            f"{report.dropped} dropped (too long even shortened)"
         )
+    checkpointing, why = _checkpointing(train, start_model, train.batch_size)
     args = SFTConfig(
-        **_common_args(train, out),
+        **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=train.batch_size,
         max_length=train.max_length,
         packing=train.packing,
         padding_free=False,
         completion_only_loss=True,
         shuffle_dataset=True,
+        train_sampling_strategy="random" if train.packing else "group_by_length",
     )
-    callback = MetricsCallback(reporter, label)
-    trainer = SFTTrainer(
-        model=_model(start_model),
+    consumed = Consumption()
+    callback = MetricsCallback(reporter, label, consumed)
+    trainer = _counting(SFTTrainer)(
+        model=_model(start_model, policy),
         args=args,
-        train_dataset=Dataset.from_list(rows),
+        train_dataset=Dataset.from_list(fitted),
         processing_class=tokenizer,
         peft_config=_peft_config(train.lora),
         callbacks=[callback],
     )
+    trainer.consumed = consumed
+    trainer.fit_report = report
     _quiet(trainer)
     reporter.log(
-        f"{label}: {len(rows)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
-        f"LoRA {'on' if train.lora.enabled else 'off'}, packing {args.packing}"
+        f"{label}: {len(fitted)} examples, {args.max_steps if args.max_steps > 0 else 'all'} steps planned, "
+        f"LoRA {'on' if train.lora.enabled else 'off'}, packing {args.packing}, {policy.dtype} on {policy.device} "
+        f"({policy.reason}), gradient checkpointing {'on' if checkpointing else 'off'} ({why})"
     )
     return trainer, callback
 
 
-def train_sft(start_model: str, rows: list[dict], train: TrainSpec, reporter: Reporter, label: str, out: Path):
-    """SFT on prompt-completion rows; returns (trained model, tokenizer, history)."""
-    trainer, callback = sft_trainer(start_model, rows, train, reporter, label, out)
+def _outcome(trainer, callback: MetricsCallback, policy: NumericPolicy, n_examples: int) -> dict:
+    """What a run reports besides its history: what the trainer consumed, how the data was fitted, numerics."""
+    consumed = trainer.consumed.record()
+    fit = getattr(trainer, "fit_report", None)
+    in_data = fit.kept if fit is not None else n_examples
+    consumed["examples_in_data"] = in_data
+    consumed["epochs"] = consumed["examples_seen"] / in_data if in_data else None
+    consumed["optimizer_steps"] = trainer.state.global_step
+    return {
+        "history": callback.history,
+        "consumed": consumed,
+        **({"fitting": fit.record()} if fit is not None else {}),
+        "numerics": {**policy.record(), "gradient_checkpointing": bool(trainer.args.gradient_checkpointing)},
+    }
+
+
+def train_sft(
+    start_model: str,
+    rows: list[dict],
+    train: TrainSpec,
+    reporter: Reporter,
+    label: str,
+    out: Path,
+    policy: NumericPolicy | None = None,
+):
+    """SFT on prompt-completion rows; returns (trained model, tokenizer, outcome: history, consumed, fitting,
+    numerics)."""
+    policy = policy or choose()
+    trainer, callback = sft_trainer(start_model, rows, train, reporter, label, out, policy)
     trainer.train()
-    return trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, callback.history
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    return model, trainer.processing_class, _outcome(trainer, callback, policy, len(rows))
 
 
 def sft(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
-    model, tokenizer, history = train_sft(
-        job.start_model, read_jsonl(Path(job.data)), job.train, reporter, job.asset, out
+    model, tokenizer, outcome = train_sft(
+        job.start_model, read_jsonl(Path(job.data)), job.train, reporter, job.asset, out, choose(job.precision)
     )
     export(model, tokenizer, out)
-    return {"history": history}
+    return outcome
 
 
 def _reward_functions(grpo: GRPOSpec) -> tuple[list, list[float]]:
@@ -190,8 +267,11 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     settings, train = job.grpo, job.train
     functions, weights = _reward_functions(settings)
     generations = settings.num_generations
+    policy = choose(job.precision)
+    # a GRPO micro-batch is prompts_per_step x rollouts sequences of prompt + completion
+    checkpointing, why = _checkpointing(train, job.start_model, settings.prompts_per_step * generations)
     args = GRPOConfig(
-        **_common_args(train, out),
+        **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=settings.prompts_per_step * generations,
         num_generations=generations,
         max_completion_length=settings.max_completion_length,
@@ -202,9 +282,10 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         shuffle_dataset=True,
     )
     tokenizer = _tokenizer(job.start_model)
-    callback = MetricsCallback(reporter, job.asset)
-    trainer = GRPOTrainer(
-        model=_model(job.start_model),
+    consumed = Consumption()
+    callback = MetricsCallback(reporter, job.asset, consumed)
+    trainer = _counting(GRPOTrainer)(
+        model=_model(job.start_model, policy),
         reward_funcs=functions,
         args=args,
         train_dataset=Dataset.from_list(rows),
@@ -212,15 +293,17 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         peft_config=_peft_config(train.lora),
         callbacks=[callback],
     )
+    trainer.consumed = consumed
     _quiet(trainer)
     reporter.log(
         f"{job.asset}: {len(rows)} prompts, {settings.prompts_per_step} prompts x {generations} "
         f"rollouts per step, rewards {[getattr(f, '__name__', type(f).__name__) for f in functions]} "
-        f"weighted {weights}, beta {settings.beta}"
+        f"weighted {weights}, beta {settings.beta}, {policy.dtype} on {policy.device} ({policy.reason}), "
+        f"gradient checkpointing {'on' if checkpointing else 'off'} ({why})"
     )
     trainer.train()
     export(trainer.accelerator.unwrap_model(trainer.model), tokenizer, out)
-    return {"history": callback.history}
+    return _outcome(trainer, callback, policy, len(rows) * generations)
 
 
 def safety_gradients(model, tokenizer, rows: list[dict], max_length: int) -> dict[str, torch.Tensor]:
@@ -247,8 +330,15 @@ def somf(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     from sinternal_assets.training import fusion
 
     settings = job.somf
-    downstream, tokenizer, history = train_sft(
-        job.start_model, read_jsonl(Path(job.data)), job.train, reporter, f"{job.asset} (downstream fine-tune)", out
+    policy = choose(job.precision)
+    downstream, tokenizer, outcome = train_sft(
+        job.start_model,
+        read_jsonl(Path(job.data)),
+        job.train,
+        reporter,
+        f"{job.asset} (downstream fine-tune)",
+        out,
+        policy,
     )
     if hasattr(downstream, "merge_and_unload"):
         downstream = downstream.merge_and_unload()
@@ -258,11 +348,14 @@ def somf(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         downstream.save_pretrained(out / "downstream", safe_serialization=True)
         tokenizer.save_pretrained(out / "downstream")
     del downstream
-    aligned_model = _model(job.start_model)
+    aligned_model = _model(job.start_model, policy)
     aligned = {name: p.detach().float() for name, p in aligned_model.named_parameters()}
     vector = fusion.task_vector(finetuned, aligned)
-    safety_rows = read_jsonl(Path(job.safety_data))
-    reporter.log(f"{job.asset}: safety gradients on {len(safety_rows)} safety examples")
+    safety_rows, fit = fit_rows(tokenizer, read_jsonl(Path(job.safety_data)), job.train.max_length)
+    reporter.log(
+        f"{job.asset}: safety gradients on {len(safety_rows)} safety examples ({fit.shortened} shortened, "
+        f"{fit.dropped} dropped to fit max_length={job.train.max_length})"
+    )
     grads = safety_gradients(aligned_model, tokenizer, safety_rows, job.train.max_length)
     masks = fusion.safety_mask(vector, grads, settings.mask_fraction)
     fused = fusion.fuse(aligned, vector, masks, settings.scale)
@@ -275,7 +368,7 @@ def somf(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         f"task-vector coordinates in {summary['tensors_touched']} tensors"
     )
     export(aligned_model, tokenizer, out)
-    return {"history": history, "fusion": summary}
+    return {**outcome, "fusion": summary, "safety_fitting": fit.record()}
 
 
 METHODS = {"sft": sft, "grpo": grpo, "somf": somf}

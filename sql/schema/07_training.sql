@@ -45,3 +45,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     metrics_json     VARCHAR NOT NULL,      -- per-step loss, learning rate, tokens/s, step time, rewards
     created_at       TIMESTAMP NOT NULL
 );
+-- what the trainer consumed by its own counts (examples seen, epochs, supervised and real tokens), how its
+-- examples were fitted into max_length (shortened, dropped) and the numeric policy it ran under
+ALTER TABLE checkpoints ADD COLUMN IF NOT EXISTS budget_json VARCHAR;

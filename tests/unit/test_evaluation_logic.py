@@ -345,8 +345,23 @@ def test_bring_your_own_items_that_repeat_train_prompts_are_dropped_or_refused()
 
 
 def test_training_budget_of_each_checkpoint():
+    """The budget table reads what the trainer counted it consumed (budget_json), not steps x batch: here the
+    SFT trainer saw 27 examples in 5 steps of up to 6 (one example dropped to fit max_length, so 9 in its data),
+    and a checkpoint trained before the counts were recorded shows them unknown."""
     import json
 
+    counted = {
+        "consumed": {
+            "examples_seen": 27,
+            "supervised_tokens": 900,
+            "real_tokens": 2600,
+            "examples_in_data": 9,
+            "epochs": 3.0,
+            "optimizer_steps": 5,
+        },
+        "fitting": {"examples": 10, "kept": 9, "shortened": 2, "dropped": 1, "tokens_cut": 300, "max_length": 640},
+        "numerics": {"device": "cpu", "dtype": "fp32", "gradient_checkpointing": False},
+    }
     rows = pl.DataFrame(
         [
             {
@@ -358,6 +373,7 @@ def test_training_budget_of_each_checkpoint():
                 "metrics_json": json.dumps(
                     [{"step": 1, "loss": 1.0, "num_tokens": 100.0}, {"step": 2, "loss": 0.5, "num_tokens": 250.0}]
                 ),
+                "budget_json": json.dumps(counted),
             },
             {
                 "checkpoint": "alphaalign_grpo",
@@ -383,14 +399,17 @@ def test_training_budget_of_each_checkpoint():
                         },
                     ]
                 ),
+                "budget_json": None,
             },
         ]
     )
     budgets = {r["checkpoint"]: r for r in results.budgets(rows).iter_rows(named=True)}
     sft = budgets["verifier_sft"]
-    assert (sft["examples_per_step"], sft["examples_seen"], sft["epochs"], sft["tokens"]) == (6, 30, 3.0, 250)
+    assert (sft["examples_per_step"], sft["examples_seen"], sft["epochs"], sft["tokens"]) == (6, 27, 3.0, 2600)
+    assert (sft["n_examples"], sft["supervised_tokens"], sft["shortened"], sft["dropped"]) == (9, 900, 2, 1)
+    assert sft["precision"] == "fp32 on cpu"
     grpo = budgets["alphaalign_grpo"]
-    assert (grpo["examples_per_step"], grpo["examples_seen"], grpo["epochs"], grpo["tokens"]) == (8, 16, 2.0, None)
+    assert (grpo["examples_per_step"], grpo["examples_seen"], grpo["epochs"], grpo["tokens"]) == (8, None, None, None)
     assert (sft["first_loss"], sft["last_loss"], sft["first_reward"], sft["last_reward"]) == (1.0, 0.5, None, None)
     assert (grpo["first_reward"], grpo["last_reward"]) == (0.1, 0.4)
     curves = results.training_curves(rows)

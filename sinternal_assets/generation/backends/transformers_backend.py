@@ -1,4 +1,6 @@
-"""Batched generation with transformers: the embedded default (float32 on CPU).
+"""Batched generation with transformers: the embedded default. It computes in the numeric policy of the machine
+(`models.numerics`: bf16 autocast over fp32 weights on a CPU with native bf16, fp32 on one without, bf16 weights
+on a GPU with bf16), for generation and forced-choice scoring alike; `numerics` says which.
 
 Prompts are sorted by length and cut into buckets so that left padding stays small; each bucket is one
 `generate` call with `num_return_sequences = n`. Generation stops at EOS or at a stop string.
@@ -24,16 +26,20 @@ class TransformersBackend:
     name = "transformers"
     can_score_choices = True
 
-    def __init__(self, model_path: str | Path, batch_size: int = 8, device: str = "cpu", dtype: str = "float32"):
-        import torch
+    def __init__(self, model_path: str | Path, batch_size: int = 8, device: str = "cpu", precision: str = "auto"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from sinternal_assets.models.numerics import choose
+
+        self.numerics = choose(precision, cuda=device.startswith("cuda"))
         self.model_id = str(model_path)
         self.batch_size = max(1, batch_size)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).to(device).eval()
+        self.model = (
+            AutoModelForCausalLM.from_pretrained(model_path, dtype=self.numerics.inference_dtype()).to(device).eval()
+        )
         self.device = device
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -71,7 +77,7 @@ class TransformersBackend:
                 kwargs.update(logits_processor=per_sample_sampler(params, seeds, self.device))
             if params.stop:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
-            with torch.no_grad():
+            with torch.no_grad(), self.numerics.autocast():
                 output = self.model.generate(**batch, **kwargs)
             width = batch["input_ids"].shape[1]
             for row, index in enumerate(bucket):
@@ -123,7 +129,7 @@ class TransformersBackend:
         shared = shared_prefix_length(rows, min(len(r) for r in rows) - 1)  # every row keeps >= 1 token to run
         scores: list[list[float]] = [[0.0] * len(c) for c in continuations]
         pad = self.tokenizer.pad_token_id
-        with torch.no_grad():
+        with torch.no_grad(), self.numerics.autocast():
             prefix_cache = None
             if shared:
                 ids = torch.tensor([rows[0][:shared]], device=self.device)
