@@ -2,7 +2,7 @@
 # The SInternal study (dagster_project/run_configs/study.yaml) on this machine, in a warehouse of its own
 # ($SINTERNAL_STUDY_DIR, default .sinternal/study) and an Argilla dataset of its own (study_review). Writes the
 # report, and benchmarks/results/study-<date>.json + .md: the results tables and the wall time per stage.
-# About 77 min on a 2-core CPU machine (a few more with the Other-Exp ablation); run it in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
+# About 77 min on a 2-core CPU machine at 32-token answers, projected ~117 min at the 96 tokens set since issue 22 (a few more with the Other-Exp ablation); run it in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
