@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.choices import only
 from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.evaluation import answer_length, judge_plan
+from sinternal_assets.evaluation import answer_length, judge_plan, per_item
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import (
@@ -629,10 +629,17 @@ def evaluation_report(
         report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC", config.notice), folder, path.name
     )
     wh.write(append={"evaluation_runs": current})
-    context.log.info(f"evaluation report: {written}")
+    # beside the report: every judgement per item (Parquet) and the numbers behind every table (JSON)
+    items_path = folder / f"evaluation-{run_id}.items.parquet"
+    per_item.per_item_results(generations, labels).write_parquet(items_path)
+    tables_path = folder / f"evaluation-{run_id}.tables.json"
+    tables_path.write_text(json.dumps(per_item.tables_record(tables), indent=1) + "\n", encoding="utf-8")
+    context.log.info(f"evaluation report: {written} (per item: {items_path.name}, tables: {tables_path.name})")
     return MaterializeResult(
         metadata={
             "report": MetadataValue.path(str(written)),
+            "per_item_results": MetadataValue.path(str(items_path)),
+            "tables_json": MetadataValue.path(str(tables_path)),
             "run_id": run_id,
             "summary": MetadataValue.md(report.render_markdown(tables)),
             "comparison": MetadataValue.md(markdown_table(tables.comparison)),
