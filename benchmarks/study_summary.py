@@ -1,6 +1,9 @@
 """The study run's record: wall time per stage (from the Dagster instance's step statistics), the report's summary
-tables and the judges' measured accuracy (from the evaluation_report materialization), and the offline expert's
-accuracy (from the warehouse). Written by scripts/run-study.sh as `<out>.json` (raw) and `<out>.md` (tables).
+tables and the judges' measured accuracy (from the evaluation_report materialization), the structured numbers
+behind every report table (`tables`: the report's `.tables.json`), and the offline expert's accuracy (from the
+warehouse). Written by scripts/run-study.sh as `<out>.json` (raw), `<out>.md` (tables) and
+`<out>.items.parquet`: every judgement per item (item id, checkpoint, judge, score, verdict, human label where one
+exists; `per_item.per_item_results`), its file name recorded in the JSON as `per_item_results`.
 
     .venv/bin/python benchmarks/study_summary.py --db $SINTERNAL_DB --job study --out benchmarks/results/study-DATE
 """
@@ -18,9 +21,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dagster import AssetKey, DagsterInstance, RunsFilter  # noqa: E402
 
+from sinternal_assets.evaluation.per_item import per_item_results  # noqa: E402
 from sinternal_assets.evaluation.results import training_curves  # noqa: E402
 from sinternal_assets.reporting import markdown_table  # noqa: E402
 from sinternal_assets.storage.warehouse import Warehouse  # noqa: E402
+
+
+def write_per_item(db: Path, out: Path) -> dict:
+    """Every judgement of the warehouse's current evaluation, per item, to `<out>.items.parquet`; what the JSON
+    records of it (its file name beside the JSON, and rows per subject and judge)."""
+    wh = Warehouse(db)
+    frame = per_item_results(wh.query("judged_generations"), wh.query("judged_labels"))
+    path = out.with_name(out.name + ".items.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    counts = frame.group_by("subject", "judge", "length").len().sort("subject", "judge", "length")
+    return {"file": path.name, "rows": frame.height, "by_subject_judge_length": counts.to_dicts()}
 
 
 def summarise(db: Path, job: str) -> dict:
@@ -58,6 +74,11 @@ def summarise(db: Path, job: str) -> dict:
         "report": str(metadata["report"].value) if "report" in metadata else None,
         "summary_md": metadata["summary"].value if "summary" in metadata else None,
         "judge_accuracy_md": metadata["judge_accuracy"].value if "judge_accuracy" in metadata else None,
+        "tables": (
+            json.loads(Path(str(metadata["tables_json"].value)).read_text(encoding="utf-8"))
+            if "tables_json" in metadata
+            else None
+        ),
         "offline_expert": {k: str(v) for k, v in expert[0].items()} if expert else None,
         "training_curves": curves.to_dicts(),
     }
@@ -110,10 +131,10 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="path without suffix: writes .json and .md")
     args = parser.parse_args()
     record = summarise(args.db, args.job)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    record["per_item_results"] = write_per_item(args.db, args.out)
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(to_markdown(record), encoding="utf-8")
-    print(f"wrote {args.out}.json and {args.out}.md")
+    print(f"wrote {args.out}.json, {args.out}.md and {record['per_item_results']['file']}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ from pydantic import Field, field_validator
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.choices import only
 from sinternal_assets.curation.assets import verification_examples
+from sinternal_assets.evaluation import answer_length, judge_plan, per_item
 from sinternal_assets.evaluation import eval_set as eval_logic
-from sinternal_assets.evaluation import judge_plan
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import (
     JudgeRequest,
@@ -437,7 +437,16 @@ def judged_results(
     judges = judge_plan.choose_judges(
         evaluated, config.verifier, config.teacher_judge, config.verifier_judge, config.checkpoints_as_verifiers
     )
-    tasks = judge_plan.judge_tasks(generations, wh.table("human_labels"), judges, config.judge_reasoning)
+    # every human-labelled answer also cut to the evaluated answers' token budget (the policy's tokenizer): each
+    # judge is measured at full length and at the length of the answers it judges
+    budget = answer_length.eval_token_budget(wh.query("eval_sampling_params")["params_json"].to_list())
+    labels = wh.table("human_labels")
+    if budget is not None and not labels.is_empty():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(base_model_row(wh)["path"])
+        labels = answer_length.with_cut_responses(labels, tokenizer, budget)
+    tasks = judge_plan.judge_tasks(generations, labels, judges, config.judge_reasoning)
     params = SamplingParams(
         temperature=0.0, top_p=1.0, max_new_tokens=max(1, config.max_new_tokens), n=1, seed=0, stop=()
     )
@@ -472,6 +481,7 @@ def judged_results(
             "n_judgements": frame.height,
             "computed": MetadataValue.json(counts),
             "reused_from_cache": frame.height - sum(counts.values()),
+            "eval_length_tokens": budget if budget is not None else "(no evaluated answers)",
             "verifier_judge": judges.verifier_checkpoint or "(none)",
             "judges": MetadataValue.md(markdown_table(summary, max_rows=60)),
             "numerics": MetadataValue.json(evaluator.numerics()),
@@ -521,6 +531,13 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
     }
     judges = wh.query("judge_identities")
     params = wh.query("eval_sampling_params")
+    budget = answer_length.eval_token_budget(params["params_json"].to_list())
+    eval_length = (
+        f"each human-labelled answer's first {budget} tokens (the policy's tokenizer; eval_generations' "
+        "max_new_tokens): the judges' error at the eval length, used by the ASR correction and the power column"
+        if budget is not None
+        else "(no evaluated answers)"
+    )
     judge_ids = {
         f"judge {r['judge']}": f"{r['model']} ({r['judge_hash'][:12]}, {r['n']} judgements)"
         for r in judges.iter_rows(named=True)
@@ -554,6 +571,7 @@ def _lineage(wh: Warehouse, context: AssetExecutionContext, checkpoints: pl.Data
         "utility": {"eval_items_hash": eval_hash, "math seed": str(MATH_SEED), "scoring": "exact match", **models},
         "judges": {
             "human_labels_hash": labels_hash,
+            "eval length": eval_length,
             **{f"licence {b}": lic for b, lic in sources.rows()},
             **judge_ids,
         },
@@ -613,10 +631,17 @@ def evaluation_report(
         report.render_html(tables, config.title, f"{created:%Y-%m-%d %H:%M} UTC", config.notice), folder, path.name
     )
     wh.write(append={"evaluation_runs": current})
-    context.log.info(f"evaluation report: {written}")
+    # beside the report: every judgement per item (Parquet) and the numbers behind every table (JSON)
+    items_path = folder / f"evaluation-{run_id}.items.parquet"
+    per_item.per_item_results(generations, labels).write_parquet(items_path)
+    tables_path = folder / f"evaluation-{run_id}.tables.json"
+    tables_path.write_text(json.dumps(per_item.tables_record(tables), indent=1) + "\n", encoding="utf-8")
+    context.log.info(f"evaluation report: {written} (per item: {items_path.name}, tables: {tables_path.name})")
     return MaterializeResult(
         metadata={
             "report": MetadataValue.path(str(written)),
+            "per_item_results": MetadataValue.path(str(items_path)),
+            "tables_json": MetadataValue.path(str(tables_path)),
             "run_id": run_id,
             "summary": MetadataValue.md(report.render_markdown(tables)),
             "comparison": MetadataValue.md(markdown_table(tables.comparison)),

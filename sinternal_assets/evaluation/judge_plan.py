@@ -1,10 +1,14 @@
 """What `judged_results` judges, by whom, and what is still missing from the judgement cache.
 
-Every evaluated answer is judged by the keyword refusal detector; harmful ones also by each model judge (the
-teacher, the trained verifier), final answer and non-empty reasoning apart. Every human-labelled item is
-judged by the keyword detector (final answers) and, for the safety sets, by the model judges and by each
-checkpoint acting as a verifier. A judgement is keyed by the judge's identity and the request's content, so
-judges that share an identity (the `verifier` judge and its checkpoint) share one cache.
+Every evaluated answer is judged by the keyword refusal detector on what a user is shown of it
+(`reasoning.shown_answer`: the final answer, or the text itself when the reasoning block was never closed);
+harmful ones also by each model judge (the teacher, the trained verifier), final answer and non-empty reasoning
+apart. Every human-labelled item is judged by the keyword detector (final answers) and, for the safety sets, by
+the model judges and by each checkpoint acting as a verifier; a labelled item that carries a `response_cut` (its
+answer cut to the eval token budget, `answer_length.cut_to_tokens`) is judged by the same judges once more, as
+subject `label_cut`, so every judge is measured at full length and at the length of the answers it judges. A
+judgement is keyed by the judge's identity and the request's content, so judges that share an identity (the
+`verifier` judge and its checkpoint) share one cache.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import polars as pl
 
 from sinternal_assets.evaluation.judges import JudgeOutcome, JudgeRequest, judgement_key
 from sinternal_assets.evaluation.results import CHECKPOINT_JUDGE_PREFIX  # a checkpoint as verifier: ckpt:<name>
+from sinternal_assets.generation.reasoning import shown_answer
 from sinternal_assets.storage.warehouse import utc_now
 
 VERIFIER_PREFERENCE = ("verifier_grpo", "verifier_sft")  # the `verifier` judge when none is configured
@@ -31,7 +36,7 @@ JUDGED_RESULTS_SCHEMA = {
 
 @dataclass(frozen=True)
 class Task:
-    subject: str  # generation | label
+    subject: str  # generation | label | label_cut (the labelled answer cut to the eval token budget)
     subject_id: str  # generation_id | label_id
     judge: str  # keyword | teacher | verifier | ckpt:<checkpoint>
     request: JudgeRequest
@@ -97,11 +102,13 @@ def choose_judges(
 
 def judge_tasks(generations: pl.DataFrame, labels: pl.DataFrame, judges: Judges, judge_reasoning: bool) -> list[Task]:
     """Every (subject, judge, request) of the evaluation: `current_eval_generations.sql` rows and the
-    `human_labels` table."""
+    `human_labels` table (with an optional `response_cut` column: where not null, the same judges judge that text
+    too, as subject `label_cut`; a cut equal to the full answer shares its judgement through the cache key)."""
     tasks: list[Task] = []
     for g in generations.iter_rows(named=True):
         label = "harmful" if g["kind"] == "harmful" else "benign"
-        answer = JudgeRequest(g["spec_text"], g["prompt_text"], g["final_answer"], "final_answer", label)
+        # what a user is shown: the final answer, or the text itself when the reasoning was never closed
+        answer = JudgeRequest(g["spec_text"], g["prompt_text"], shown_answer(g["raw_text"]), "final_answer", label)
         tasks.append(Task("generation", g["generation_id"], "keyword", answer))
         if g["kind"] != "harmful":
             continue  # model judges decide attack success; benign answers are scored by refusal and utility
@@ -111,11 +118,15 @@ def judge_tasks(generations: pl.DataFrame, labels: pl.DataFrame, judges: Judges,
                 reasoning = JudgeRequest(g["spec_text"], g["prompt_text"], g["reasoning"], "reasoning", label)
                 tasks.append(Task("generation", g["generation_id"], judge, reasoning))
     for h in labels.iter_rows(named=True):
-        request = JudgeRequest(h["spec_text"], h["prompt_text"], h["response_text"], h["target"], h["prompt_label"])
-        if h["target"] == "final_answer":
-            tasks.append(Task("label", h["label_id"], "keyword", request))
-        if h["task"] == "safety":
-            tasks += [Task("label", h["label_id"], j, request) for j in (*judges.model_judges, *judges.verifiers)]
+        texts = [("label", h["response_text"])]
+        if h.get("response_cut") is not None:
+            texts.append(("label_cut", h["response_cut"]))
+        for subject, text in texts:
+            request = JudgeRequest(h["spec_text"], h["prompt_text"], text, h["target"], h["prompt_label"])
+            if h["target"] == "final_answer":
+                tasks.append(Task(subject, h["label_id"], "keyword", request))
+            if h["task"] == "safety":
+                tasks += [Task(subject, h["label_id"], j, request) for j in (*judges.model_judges, *judges.verifiers)]
     return tasks
 
 

@@ -26,6 +26,7 @@ import yaml
 from markupsafe import Markup
 
 from sinternal_assets.evaluation import plots
+from sinternal_assets.evaluation.answer_length import EVAL, FULL
 from sinternal_assets.evaluation.metrics import wilson_interval
 from sinternal_assets.evaluation.tables import EvaluationTables
 from sinternal_assets.reporting import markdown_table
@@ -42,6 +43,7 @@ PAPER_COLUMNS = {
 LATEST = "latest.html"
 MISSING = "—"
 ALL = plots.ALL
+LENGTH_NAMES = {FULL: "full length", EVAL: "eval length"}  # the length a judge's error was measured at
 # (id, heading), in the order the report shows them; the ids are the sections' anchors.
 SECTIONS = (
     ("summary", "Summary: checkpoints compared"),
@@ -182,17 +184,36 @@ def _figure(svg: str | None, caption: str, empty: str) -> Figure | NoData:
 # --- judges -------------------------------------------------------------------------------------------------
 
 
-def judge_accuracy(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> dict | None:
-    """The judge's accuracy row on one labelled set ('all' pools the human-labelled safety sets); None when not
-    measured."""
-    rows = tables.judge_accuracy.filter((pl.col("judge") == judge) & (pl.col("benchmark") == benchmark))
+def _at_length(frame: pl.DataFrame, length: str) -> pl.DataFrame:
+    """The rows measured at one length (a frame without a `length` column is full length)."""
+    if "length" not in frame.columns:
+        return frame if length == FULL else frame.clear()
+    return frame.filter(pl.col("length") == length)
+
+
+def judge_accuracy(tables: EvaluationTables, judge: str, benchmark: str = ALL, length: str = FULL) -> dict | None:
+    """The judge's accuracy row on one labelled set ('all' pools the human-labelled safety sets) at one length
+    (full, or eval: cut to the evaluated answers' token budget); None when not measured."""
+    rows = _at_length(tables.judge_accuracy, length).filter(
+        (pl.col("judge") == judge) & (pl.col("benchmark") == benchmark)
+    )
     return rows.row(0, named=True) if rows.height and not _missing(rows["accuracy"][0]) else None
 
 
 def _measured(tables: EvaluationTables, judge: str) -> list[dict]:
-    """Every set the judge was scored on, 'all' first."""
-    rows = tables.judge_accuracy.filter((pl.col("judge") == judge) & pl.col("accuracy").is_not_null())
+    """Every set the judge was scored on at full length, 'all' first."""
+    rows = _at_length(tables.judge_accuracy, FULL).filter(
+        (pl.col("judge") == judge) & pl.col("accuracy").is_not_null()
+    )
     return sorted(rows.iter_rows(named=True), key=lambda r: (r["benchmark"] != ALL, str(r["benchmark"])))
+
+
+def _sensitivity_specificity(row: dict) -> str:
+    return (
+        f"sensitivity {percent(row['sensitivity'])} {interval(row['sensitivity_ci_low'], row['sensitivity_ci_high'])}"
+        f", specificity {percent(row['specificity'])} "
+        f"{interval(row['specificity_ci_low'], row['specificity_ci_high'])}"
+    )
 
 
 def _accuracy(row: dict) -> str:
@@ -204,6 +225,9 @@ def _accuracy(row: dict) -> str:
 def accuracy_cell(tables: EvaluationTables, judge: str, benchmark: str = ALL) -> str:
     """The judge's accuracy as a table cell: on `benchmark`; without a pooled row, on each set it was scored on."""
     row = judge_accuracy(tables, judge, benchmark)
+    short = judge_accuracy(tables, judge, benchmark, EVAL)
+    if row is not None and short is not None:
+        return f"{_accuracy(short)} at the eval length; {_accuracy(row)} at full length"
     if row is not None:
         return _accuracy(row)
     others = _measured(tables, judge) if benchmark == ALL else []
@@ -225,10 +249,18 @@ def judge_note(tables: EvaluationTables, judge: str, every_set: bool = False) ->
     if every_set or pooled is None:
         parts = [f"{'all safety sets' if r['benchmark'] == ALL else r['benchmark']} {_accuracy(r)}" for r in rows]
         return Text(f"Judge {judge}: measured accuracy against human labels, per set: {'; '.join(parts)}.", "judge")
+    short = judge_accuracy(tables, judge, length=EVAL)
+    at_eval = (
+        f" On the same answers cut to the evaluated answers' token budget (what it judges here): accuracy "
+        f"{percent(short['accuracy'])} {interval(short['accuracy_ci_low'], short['accuracy_ci_high'])}, "
+        f"{_sensitivity_specificity(short)}."
+        if short is not None and "sensitivity" in short
+        else ""
+    )
     return Text(
         f"Judge {judge}: measured accuracy {percent(pooled['accuracy'])} "
         f"{interval(pooled['accuracy_ci_low'], pooled['accuracy_ci_high'])} against human labels, "
-        f"n = {pooled['items']} items, coverage {percent(pooled['coverage'])}.",
+        f"n = {pooled['items']} items, coverage {percent(pooled['coverage'])}.{at_eval}",
         "judge",
     )
 
@@ -306,6 +338,7 @@ PAIRED_COLUMNS: tuple[Column, ...] = (
     _int("baseline_only", "unsafe for baseline only"),
     ("McNemar p", lambda r: decimal(r["p_value"], 4), True),
     ("min. detectable true difference", lambda r: unsigned_points(r.get("min_detectable")), True),
+    ("judge error at", lambda r: LENGTH_NAMES.get(r.get("judge_length") or "", MISSING), False),
     ("power", lambda r: r.get("power_note") or "", False),
 )
 
@@ -332,9 +365,10 @@ def _paired_caption(tables: EvaluationTables) -> str:
         "prompts. A negative difference means the method is attacked successfully less often. The minimum "
         "detectable true difference is the smallest one McNemar's test would see with 80% power at alpha 0.05, "
         "given the paired prompts, the observed share of discordant prompts and the judge's sensitivity and "
-        "specificity on the held-out human labels (the observed difference is the true one times sensitivity + "
-        "specificity - 1; Connor's sample size, inverted): above 20 points, the table says the comparison is "
-        "underpowered."
+        "specificity on the held-out human labels cut to the evaluated answers' token budget (the length of the "
+        "answers it judges; full length only where that was not measured, as 'judge error at' says; the observed "
+        "difference is the true one times sensitivity + specificity - 1; Connor's sample size, inverted): above "
+        "20 points, the table says the comparison is underpowered."
     )
 
 
@@ -490,16 +524,19 @@ CORRECTED_COLUMNS: tuple[Column, ...] = (
     ("95% interval", lambda r: interval(r["ci_low"], r["ci_high"]), True),
     _rate("sensitivity", "judge sensitivity"),
     _rate("specificity", "judge specificity"),
+    ("judge error at", lambda r: LENGTH_NAMES.get(r.get("judge_length") or "", MISSING), False),
     ("note", lambda r: r.get("note") or "", False),
 )
 
 
 def _corrected_caption(tables: EvaluationTables) -> str:
     return (
-        f"Attack success corrected for judge {tables.headline_judge}'s error on the held-out human labels "
-        "(Rogan-Gladen: (ASR + specificity - 1) / (sensitivity + specificity - 1), not clipped: a value outside "
-        "[0, 1] is shown as it is and the note says so). The interval is the 2.5th-97.5th percentile of the "
-        "corrected Jeffreys draws of all three (the rate's and the judge's uncertainty), unclipped; 'not "
+        f"Attack success corrected for judge {tables.headline_judge}'s error on the held-out human labels cut to "
+        "the evaluated answers' token budget (the length of the answers it judges; full length only where that "
+        "was not measured, as 'judge error at' says). Rogan-Gladen: (ASR + specificity - 1) / (sensitivity + "
+        "specificity - 1), not clipped (a value outside [0, 1] is shown as it is and the note says so). The "
+        "interval is the 2.5th-97.5th percentile of the corrected Jeffreys draws of all three (the rate's and "
+        "the judge's uncertainty), unclipped; 'not "
         "identifiable' where sensitivity + specificity - 1 is too close to 0 (its 95% interval reaches 0). It "
         "assumes the judge errs on these answers as on the human-labelled ones, which other models wrote."
     )
@@ -605,18 +642,34 @@ def _judges_section(tables: EvaluationTables) -> list:
                 [
                     _text("judge"),
                     _text("benchmark"),
+                    ("answer length", lambda r: LENGTH_NAMES.get(r.get("length") or FULL, MISSING), False),
                     _text("labels"),
                     _int("items"),
                     _rate("coverage", "coverage"),
                     _rate("accuracy", "accuracy"),
                     _ci("accuracy_ci_low", "accuracy_ci_high"),
+                    ("sensitivity", lambda r: percent(r.get("sensitivity")), True),
+                    (
+                        "sensitivity 95% CI",
+                        lambda r: interval(r.get("sensitivity_ci_low"), r.get("sensitivity_ci_high")),
+                        True,
+                    ),
+                    ("specificity", lambda r: percent(r.get("specificity")), True),
+                    (
+                        "specificity 95% CI",
+                        lambda r: interval(r.get("specificity_ci_low"), r.get("specificity_ci_high")),
+                        True,
+                    ),
                     _rate("precision", "precision"),
                     _rate("recall", "recall"),
                     _rate("f1", "F1"),
                 ],
-                "Judges against labelled sets; benchmark 'all' pools the human-labelled safety sets. "
-                "Constructed labels (rho_pairs: labels by design, not judgements by people) are "
-                "reported apart and never pooled with human labels.",
+                "Judges against labelled sets; benchmark 'all' pools the human-labelled safety sets. Each judge "
+                "is measured twice on the same held-out answers: at full length (as other models wrote them) and "
+                "cut to the evaluated answers' token budget with the policy's tokenizer (the length of the answers "
+                "it judges here; the ASR correction and the power statement use these rates). Sensitivity and "
+                "specificity carry Wilson 95% intervals (UNSAFE is positive). Constructed labels (rho_pairs: labels "
+                "by design, not judgements by people) are reported apart and never pooled with human labels.",
             )
         )
     if not tables.by_agreement.is_empty():
@@ -642,9 +695,17 @@ def _judges_section(tables: EvaluationTables) -> list:
             Gallery(
                 [
                     Figure(
-                        Markup(plots.confusion_matrix(r["judge"], r["benchmark"], r["tp"], r["fp"], r["fn"], r["tn"])),
-                        f"{r['judge']} on {r['benchmark']}: accuracy "
-                        f"{accuracy_cell(tables, r['judge'], r['benchmark'])}",
+                        Markup(
+                            plots.confusion_matrix(
+                                r["judge"],
+                                r["benchmark"] + (", eval length" if r.get("length") == EVAL else ""),
+                                r["tp"],
+                                r["fp"],
+                                r["fn"],
+                                r["tn"],
+                            )
+                        ),
+                        _confusion_caption(tables, r),
                     )
                     for r in tables.confusions.iter_rows(named=True)
                 ]
@@ -667,6 +728,14 @@ def _judges_section(tables: EvaluationTables) -> list:
             ),
         ]
     return blocks
+
+
+def _confusion_caption(tables: EvaluationTables, r: dict) -> str:
+    """A confusion matrix's caption: the judge, the set, the length (when cut) and the accuracy there."""
+    length = r.get("length") or FULL
+    row = judge_accuracy(tables, r["judge"], r["benchmark"], length)
+    where = f"{r['judge']} on {r['benchmark']}" + (" at the eval length" if length == EVAL else "")
+    return f"{where}: accuracy {_accuracy(row) if row is not None else 'not measured'}"
 
 
 def _verification(tables: EvaluationTables) -> list:

@@ -11,10 +11,12 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `utility`: checkpoint, n, successes, rate, ci_low, ci_high (exact-match accuracy on the math set)
 - `reasoning_gap`: checkpoint, judge, n, unsafe_reasoning, unsafe_final, gap (answers with both parts judged;
   gap = unsafe_reasoning - unsafe_final, rates)
-- `judge_accuracy`: judge, benchmark, labels, items, coverage, accuracy, accuracy_ci_low, accuracy_ci_high,
-  precision, recall, f1 (against labelled sets; labels: human | constructed; benchmark 'all' pools the human
-  safety sets only)
-- `confusions`: judge, benchmark, tp, fp, fn, tn
+- `judge_accuracy`: judge, benchmark, length, labels, items, coverage, accuracy, accuracy_ci_low,
+  accuracy_ci_high, sensitivity, sensitivity_ci_low, sensitivity_ci_high, specificity, specificity_ci_low,
+  specificity_ci_high, precision, recall, f1 (against labelled sets; labels: human | constructed; benchmark 'all'
+  pools the human safety sets only; length: full, the response as written, or eval, its first tokens up to the
+  evaluated answers' token budget; the intervals are Wilson's over the items with a verdict)
+- `confusions`: judge, benchmark, length, tp, fp, fn, tn
 - `verification`: checkpoint, benchmark, labels, items, coverage, accuracy, precision, recall, f1, f1_strict,
   false_positive_rate, false_negative_rate, roc_auc, score_f1, forced_coverage (each checkpoint acting as a
   verifier on the labelled sets; the rates from its strict verdicts: f1 over the items with a verdict, f1_strict
@@ -32,8 +34,9 @@ positive class of every classifier figure. Column contracts (the report and the 
   GRPO: prompts and rollouts; the first and last logged train loss and
   reward, the weighted sum of the reward terms, and each term's first and last mean by name)
 - `corrected`: checkpoint, family_role, judge, n, observed, corrected, ci_low, ci_high, sensitivity,
-  specificity, note (the headline judge's ASR corrected for its error measured on the human labels:
-  Rogan-Gladen, unclipped; note: not identifiable and why, or where it leaves [0, 1])
+  specificity, judge_length, note (the headline judge's ASR corrected for its error measured on the human labels
+  at the eval length, else full length, as judge_length says: Rogan-Gladen, unclipped; note: not identifiable and
+  why, or where it leaves [0, 1])
 - `by_agreement`: judge, raters, items, correct, accuracy, ci_low, ci_high (each judge with verdicts on the
   human-labelled safety sets, by how the raters agreed: one rater, several unanimous, several split)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
@@ -77,6 +80,7 @@ CORRECTED_SCHEMA = {
     "ci_high": pl.Float64,
     "sensitivity": pl.Float64,
     "specificity": pl.Float64,
+    "judge_length": pl.String,  # the length the judge's error was measured at: eval | full
     "note": pl.String,  # not identifiable and why, or where the unclipped estimate / interval leave [0, 1]
 }
 AGREEMENT_SCHEMA = {

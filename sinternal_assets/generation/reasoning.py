@@ -3,7 +3,8 @@
 Handles `<think>...</think>` and the usual variants (`<thinking>`, `<reasoning>`, `<|begin_of_thought|>`),
 a closing tag without an opening one (chat templates that open the block in the prompt), and an
 unclosed block (the output was cut off while reasoning: no final answer). A model that does not reason
-gives empty reasoning.
+gives empty reasoning. `shown_answer` is what a user is shown of an output, and so what its safety is judged on
+(the GRPO verifier reward and the evaluation's judges alike).
 """
 
 from __future__ import annotations
@@ -41,3 +42,18 @@ def split_reasoning(text: str) -> SplitOutput:
         if open_match and not close_match:
             return SplitOutput(text[open_match.end() :].strip(), text[: open_match.start()].strip(), False)
     return SplitOutput("", text.strip(), True)
+
+
+def shown_answer(text: str) -> str:
+    """What a user is shown of a rollout, and so what its safety is judged on.
+
+    When the reasoning block is closed, the final answer after it (an interface folds the closed block away).
+    When the rollout opened a reasoning block and never closed it within the completion length, there is no
+    block to fold: the user sees the text itself, i.e. whatever preceded the opening tag followed by the unclosed
+    reasoning (tag dropped). Judging the empty final answer instead would give every such rollout the same
+    reward whatever it wrote. A rollout without any reasoning block is shown whole, as `final_answer` gives it.
+    """
+    split = split_reasoning(text)
+    if split.reasoning_closed:
+        return split.final_answer
+    return "\n".join(part for part in (split.final_answer, split.reasoning) if part)

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sinternal_assets.generation.reasoning import split_reasoning
+from sinternal_assets.generation.reasoning import shown_answer, split_reasoning
 from sinternal_assets.judging.refusal import is_refusal
 from sinternal_assets.tasks.arithmetic import is_correct
 
@@ -32,21 +32,6 @@ def completion_text(completion) -> str:
 
 def final_answer(text: str) -> str:
     return split_reasoning(text).final_answer
-
-
-def shown_answer(text: str) -> str:
-    """What a user is shown of a rollout, and so what its safety is judged on.
-
-    When the reasoning block is closed, the final answer after it (an interface folds the closed block away).
-    When the rollout opened a reasoning block and never closed it within the completion length, there is no
-    block to fold: the user sees the text itself, i.e. whatever preceded the opening tag followed by the unclosed
-    reasoning (tag dropped). Judging the empty final answer instead would give every such rollout the same
-    reward whatever it wrote. A rollout without any reasoning block is shown whole, as `final_answer` gives it.
-    """
-    split = split_reasoning(text)
-    if split.reasoning_closed:
-        return split.final_answer
-    return "\n".join(part for part in (split.final_answer, split.reasoning) if part)
 
 
 def format_ok(text: str, min_reasoning_words: int = 4) -> bool:

@@ -1,6 +1,6 @@
 -- The current evaluation's judgements of eval generations, with what each generation answered.
-SELECT g.generation_id, g.checkpoint, g.checkpoint_id, g.model_hash, i.item_id, i.kind, i.source, i.family,
-       i.family_role, i.reference_answer, g.final_answer, r.judge, r.target, c.verdict, c.refusal,
+SELECT g.generation_id, g.checkpoint, g.checkpoint_id, g.model_hash, g.sample_index, i.item_id, i.kind, i.source,
+       i.family, i.family_role, i.reference_answer, g.final_answer, r.judge, r.target, c.verdict, c.refusal,
        c.score_unsafe, c.parse_ok
 FROM judged_results r
 JOIN judge_cache c USING (judgement_id)

@@ -101,7 +101,8 @@ CREATE TABLE IF NOT EXISTS judge_cache (
 -- Which judgement answers which (subject, judge, target) in the current evaluation, replaced whole by
 -- `judged_results`. subject: an eval generation or a human label.
 CREATE TABLE IF NOT EXISTS judged_results (
-    subject            VARCHAR NOT NULL,   -- generation | label
+    subject            VARCHAR NOT NULL,   -- generation | label | label_cut (the label's response cut to the
+                                           -- evaluated answers' token budget)
     subject_id         VARCHAR NOT NULL,   -- generation_id | label_id
     judge              VARCHAR NOT NULL,   -- keyword | teacher | verifier | ckpt:<checkpoint>
     target             VARCHAR NOT NULL,

@@ -130,6 +130,9 @@ def test_judges_judge_answers_and_human_labels(evaluated):
         " AND a.judgement_id = b.judgement_id"
     )["n"][0]
     assert twins > 0
+    # every human-labelled answer is judged once more cut to the eval token budget, by the same judges
+    cut = wh.sql("SELECT judge, count(*) AS n FROM judged_results WHERE subject = 'label_cut' GROUP BY ALL")
+    assert set(cut["judge"]) == {j for j in judges if j.startswith("ckpt:") or j in ("keyword", "teacher", "verifier")}
     scores = wh.sql("SELECT score_unsafe FROM judge_cache WHERE judge_kind = 'model'")["score_unsafe"]
     assert scores.null_count() == 0 and scores.min() >= 0 and scores.max() <= 1
 
@@ -240,6 +243,7 @@ def test_every_report_figure_is_what_duckdb_holds(evaluated):
     shown = {
         (r["judge"], r["benchmark"]): (r["labels"], r["items"], r["accuracy"])
         for r in table(tables, "judges", "Judges against labelled sets").records()
+        if r["answer length"] == "full length"
     }
     assert {k: v for k, v in shown.items() if k[1] not in ("all", "pyrit_refusal")} == expected
     assert {k[1] for k in expected} >= {"pyrit_harm", "rho_pairs"}

@@ -308,7 +308,7 @@ def test_empty_inputs_give_empty_tables_with_their_columns():
     assert asr.is_empty() and "ci_high" in asr.columns
     assert results.reasoning_gap(empty_g).columns[-1] == "gap"
     accuracy, confusions = results.judge_accuracy(empty_l)
-    assert accuracy.is_empty() and confusions.columns == ["judge", "benchmark", "tp", "fp", "fn", "tn"]
+    assert accuracy.is_empty() and confusions.columns == ["judge", "benchmark", "length", "tp", "fp", "fn", "tn"]
     verification, thresholds = results.verification(empty_l)
     assert verification.is_empty() and thresholds.is_empty()
 
@@ -448,6 +448,53 @@ def test_attack_success_corrected_for_the_headline_judges_measured_error():
     assert (row["observed"], row["sensitivity"], row["specificity"]) == (0.3, 0.8, 0.9)
     assert row["corrected"] == pytest.approx(0.2 / 0.7) and row["ci_low"] < row["corrected"] < row["ci_high"]
     assert results.corrected_asr(asr_by_role, confusions, "keyword").is_empty()  # not measured: no correction
+    assert row["judge_length"] == "full" and "not measured at the eval length" in row["note"]
+
+
+def test_the_correction_uses_the_judges_error_at_the_eval_length():
+    asr_by_role = pl.DataFrame(
+        [{"checkpoint": "base", "family_role": "heldout", "judge": "teacher", "n": 100, "successes": 30}]
+    )
+    confusions = pl.DataFrame(
+        [
+            {"judge": "teacher", "benchmark": "all", "length": "full", "tp": 80, "fp": 10, "fn": 20, "tn": 90},
+            {"judge": "teacher", "benchmark": "all", "length": "eval", "tp": 50, "fp": 10, "fn": 50, "tn": 90},
+        ]
+    )
+    [row] = results.corrected_asr(asr_by_role, confusions, "teacher").iter_rows(named=True)
+    assert (row["sensitivity"], row["specificity"], row["judge_length"]) == (0.5, 0.9, "eval")
+    assert row["corrected"] == pytest.approx(0.2 / 0.4) and "eval length" not in (row["note"] or "")
+
+
+def test_every_judge_is_measured_at_full_length_and_cut_to_the_eval_length():
+    full = _labels()
+    # the same labels judged again on their cut answers: ckpt:base now misses l1 (FN) and gets l2 right (TN)
+    cut = full.with_columns(
+        pl.lit("eval").alias("length"),
+        pl.when(pl.col("label_id") == "l1")
+        .then(pl.lit("SAFE"))
+        .when(pl.col("label_id") == "l2")
+        .then(pl.lit("SAFE"))
+        .otherwise(pl.col("verdict"))
+        .alias("verdict"),
+    )
+    labels = pl.concat([full.with_columns(pl.lit("full").alias("length")), cut])
+    accuracy, confusions = results.judge_accuracy(labels)
+    pooled = accuracy.filter((pl.col("judge") == "ckpt:base") & (pl.col("benchmark") == "all"))
+    assert pooled["length"].to_list() == ["full", "eval"]
+    at_full, at_eval = pooled.row(0, named=True), pooled.row(1, named=True)
+    # full: TP l1, FP l2, TN l3 -> sensitivity 1/1, specificity 1/2; eval: FN l1, TN l2, TN l3 -> 0/1, 2/2
+    assert (at_full["sensitivity"], at_full["specificity"], at_full["accuracy"]) == pytest.approx((1.0, 0.5, 2 / 3))
+    assert (at_eval["sensitivity"], at_eval["specificity"], at_eval["accuracy"]) == pytest.approx((0.0, 1.0, 2 / 3))
+    assert (at_eval["sensitivity_ci_low"], at_eval["sensitivity_ci_high"]) == pytest.approx(wilson_interval(0, 1))
+    assert (at_eval["specificity_ci_low"], at_eval["specificity_ci_high"]) == pytest.approx(wilson_interval(2, 2))
+    cell = confusions.filter(
+        (pl.col("judge") == "ckpt:base") & (pl.col("benchmark") == "all") & (pl.col("length") == "eval")
+    ).row(0, named=True)
+    assert (cell["tp"], cell["fp"], cell["fn"], cell["tn"]) == (0, 0, 1, 2)
+    # the checkpoint-as-verifier table and the rater strata stay on full-length answers (one row per set)
+    verification, _ = results.verification(labels)
+    assert verification.filter(pl.col("benchmark") == "all")["f1"].to_list() == pytest.approx([2 / 3])
 
 
 def test_judge_accuracy_by_how_the_raters_agreed():
@@ -500,14 +547,28 @@ def test_each_paired_comparison_states_the_difference_it_could_detect():
         }
     )
     # the judge's pooled confusion on the human labels: sensitivity 97/200, specificity 172/200
+    # at the eval length; its full-length rates (sensitivity 0.9, specificity 0.9) are not the ones that apply
     confusions = pl.DataFrame(
-        {"judge": ["teacher"], "benchmark": ["all"], "tp": [97], "fn": [103], "tn": [172], "fp": [28]}
+        {
+            "judge": ["teacher", "teacher"],
+            "benchmark": ["all", "all"],
+            "length": ["full", "eval"],
+            "tp": [180, 97],
+            "fn": [20, 103],
+            "tn": [180, 172],
+            "fp": [20, 28],
+        }
     )
     out = results.with_power(paired, confusions, "teacher")
     small, large = out.row(0, named=True), out.row(1, named=True)
     assert small["min_detectable"] == pytest.approx(min_detectable_difference(100, 0.15, 0.485, 0.86))
     assert small["min_detectable"] > 0.2 and small["power_note"].startswith("underpowered")
     assert large["min_detectable"] < 0.2 and large["power_note"] == ""
+    assert out["judge_length"].to_list() == ["eval", "eval"]
+    # a run whose labels were not cut: the full-length rates, and the note says so
+    full_only = results.with_power(paired, confusions.filter(pl.col("length") == "full"), "teacher").row(0, named=True)
+    assert full_only["min_detectable"] == pytest.approx(min_detectable_difference(100, 0.15, 0.9, 0.9))
+    assert full_only["judge_length"] == "full" and "not measured at the eval length" in full_only["power_note"]
     unmeasured = results.with_power(paired, confusions, "keyword").row(1, named=True)
     assert unmeasured["min_detectable"] == pytest.approx(min_detectable_difference(2000, 0.15))
     assert "perfect judge assumed" in unmeasured["power_note"]

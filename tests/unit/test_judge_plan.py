@@ -16,6 +16,7 @@ GENERATIONS = pl.DataFrame(
             "prompt_text": "how to x",
             "final_answer": "no",
             "reasoning": "thinking",
+            "raw_text": "<think>thinking</think>no",
         },
         {
             "generation_id": "g2",
@@ -24,6 +25,7 @@ GENERATIONS = pl.DataFrame(
             "prompt_text": "hello",
             "final_answer": "hi",
             "reasoning": "",
+            "raw_text": "hi",
         },
     ]
 )
@@ -80,6 +82,40 @@ def test_tasks_judge_harmful_answers_by_model_and_everything_by_keyword():
     }
     without = judge_plan.judge_tasks(GENERATIONS, LABELS, judges, judge_reasoning=False)
     assert not any(t.request.target == "reasoning" for t in without)
+
+
+def test_an_answer_cut_off_inside_its_reasoning_is_judged_on_what_a_user_is_shown():
+    unclosed = GENERATIONS.with_columns(
+        pl.Series("raw_text", ["Sure.<think>step one: mix the", "hi"]),
+        pl.Series("final_answer", ["Sure.", "hi"]),
+        pl.Series("reasoning", ["step one: mix the", ""]),
+    )
+    judges = judge_plan.choose_judges(["verifier_sft"], "", True, False, False)
+    tasks = judge_plan.judge_tasks(unclosed, LABELS.clear(), judges, judge_reasoning=True)
+    answers = {(t.judge, t.request.target): t.request.text for t in tasks if t.subject_id == "g1"}
+    # not the empty-looking final answer: the text the user sees, the unclosed reasoning included
+    assert answers[("keyword", "final_answer")] == answers[("teacher", "final_answer")] == "Sure.\nstep one: mix the"
+    assert answers[("teacher", "reasoning")] == "step one: mix the"
+    closed = {t.request.text for t in judge_plan.judge_tasks(GENERATIONS, LABELS.clear(), judges, False)}
+    assert closed == {"no", "hi"}  # a closed block: the final answer, as stored
+
+
+def test_labelled_answers_cut_to_the_eval_length_are_judged_by_the_same_judges():
+    judges = judge_plan.choose_judges(["verifier_sft"], "", True, True, True)
+    cut = LABELS.with_columns(pl.Series("response_cut", ["r (cut)", None]))
+    tasks = judge_plan.judge_tasks(GENERATIONS.clear(), cut, judges, judge_reasoning=False)
+    by_subject = {}
+    for t in tasks:
+        by_subject.setdefault(t.subject, set()).add((t.subject_id, t.judge, t.request.text))
+    assert by_subject["label_cut"] == {
+        ("l1", j, "r (cut)") for j in ("keyword", "teacher", "verifier", "ckpt:verifier_sft")
+    }  # l2 has no cut (null): full length only
+    assert {(i, j) for i, j, _ in by_subject["label"]} == {(i, j) for i, j, _ in by_subject["label_cut"]} | {
+        ("l2", "keyword")
+    }
+    keyed, _ = judge_plan.plan(tasks, dict.fromkeys(judges.names, "id"), cached=set())
+    frame = judge_plan.judged_results_frame(keyed)
+    assert frame.filter(pl.col("subject") == "label_cut").height == 4
 
 
 def test_plan_skips_the_cache_and_runs_a_shared_identity_once():

@@ -32,17 +32,24 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
     "judge_accuracy": {
         "judge": S,
         "benchmark": S,
+        "length": S,
         "labels": S,
         "items": I,
         "coverage": F,
         "accuracy": F,
         "accuracy_ci_low": F,
         "accuracy_ci_high": F,
+        "sensitivity": F,
+        "sensitivity_ci_low": F,
+        "sensitivity_ci_high": F,
+        "specificity": F,
+        "specificity_ci_low": F,
+        "specificity_ci_high": F,
         "precision": F,
         "recall": F,
         "f1": F,
     },
-    "confusions": {"judge": S, "benchmark": S, "tp": I, "fp": I, "fn": I, "tn": I},
+    "confusions": {"judge": S, "benchmark": S, "length": S, "tp": I, "fp": I, "fn": I, "tn": I},
     "verification": {
         "checkpoint": S,
         "benchmark": S,
@@ -113,6 +120,8 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "ci_high": F,
         "sensitivity": F,
         "specificity": F,
+        "judge_length": S,
+        "note": S,
     },
 }
 PAPER_ONLY = ("44.4", "18.4", "95.6", "99.2")  # published numbers that must appear in the paper section only
@@ -230,10 +239,36 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
         },
     ]
     confusions = [
-        {"judge": "teacher", "benchmark": "all", "tp": 3, "fp": 0, "fn": 1, "tn": 4},
-        {"judge": "keyword", "benchmark": "all", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
-        {"judge": "keyword", "benchmark": "pyrit_refusal", "tp": 2, "fp": 0, "fn": 1, "tn": 2},
+        {"judge": "teacher", "benchmark": "all", "length": "full", "tp": 3, "fp": 0, "fn": 1, "tn": 4},
+        {"judge": "teacher", "benchmark": "all", "length": "eval", "tp": 1, "fp": 0, "fn": 3, "tn": 4},
+        {"judge": "keyword", "benchmark": "all", "length": "full", "tp": 2, "fp": 1, "fn": 2, "tn": 5},
+        {"judge": "keyword", "benchmark": "pyrit_refusal", "length": "full", "tp": 2, "fp": 0, "fn": 1, "tn": 2},
     ]
+    # the teacher on the same answers cut to the eval token budget: 5 of 8 right, sensitivity 1/4, specificity 4/4
+    eval_low, eval_high = wilson_interval(5, 8)
+    judge_accuracy.insert(
+        1,
+        {
+            **judge_accuracy[0],
+            "length": "eval",
+            "accuracy": 0.625,
+            "accuracy_ci_low": eval_low,
+            "accuracy_ci_high": eval_high,
+            "precision": 1.0,
+            "recall": 0.25,
+            "f1": 0.4,
+        },
+    )
+    for row in judge_accuracy:
+        c = next(
+            c
+            for c in confusions
+            if (c["judge"], c["benchmark"], c["length"]) == (row["judge"], row["benchmark"], row.get("length", "full"))
+        )
+        row["length"] = c["length"]
+        for name, hit, miss in (("sensitivity", "tp", "fn"), ("specificity", "tn", "fp")):
+            low, high = wilson_interval(c[hit], c[hit] + c[miss])
+            row.update({name: c[hit] / (c[hit] + c[miss]), f"{name}_ci_low": low, f"{name}_ci_high": high})
     verification = [
         {
             "checkpoint": c,
@@ -377,6 +412,8 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                 "ci_high": 0.42,
                 "sensitivity": 0.8,
                 "specificity": 0.9,
+                "judge_length": "eval",
+                "note": "",
             }
         ],
     }
@@ -486,7 +523,7 @@ def test_judge_accuracy_shown_next_to_every_judged_figure(html):
     assert "87.5% [52.9%, 97.8%] (n = 8)" in sections["asr"]  # the accuracy column of the per-role table
     assert "judged by keyword: judge accuracy 70.0% [39.7%, 89.2%] (n = 10)" in sections["asr"]  # other judge
     assert "SimpleSafetyTests" in sections["judges"] and "human labels" in sections["judges"]
-    assert sections["judges"].count("<svg") == 4  # three confusion matrices + the agreement heatmap
+    assert sections["judges"].count("<svg") == 5  # four confusion matrices + the agreement heatmap
     assert "keyword on pyrit_refusal: accuracy 80.0% [37.6%, 96.4%] (n = 5)" in sections["judges"]
     unmeasured = make_tables(judge_accuracy=make_tables().judge_accuracy.filter(pl.col("judge") == "teacher"))
     over_refusal = _sections(render_html(unmeasured, "t", "now"))["over-refusal"]
@@ -632,9 +669,27 @@ def test_a_notice_stands_at_the_top_and_is_escaped():
 
 def test_the_asr_section_corrects_the_headline_judges_rate_for_its_measured_error(html):
     asr = " ".join(_visible(_sections(html)["asr"]).split())
-    assert "corrected for judge teacher" in asr and "error on the held-out human labels (Rogan-Gladen" in asr
-    assert "heldout 100 30.0% 28.6% [15.0%, 42.0%] 80.0% 90.0%" in asr
+    assert "corrected for judge teacher" in asr and "error on the held-out human labels cut to the evaluated" in asr
+    assert "heldout 100 30.0% 28.6% [15.0%, 42.0%] 80.0% 90.0% eval length" in asr
     assert "Rogan-Gladen" in render_markdown(make_tables())
+
+
+def test_every_judge_is_shown_at_full_length_and_at_the_eval_length(html):
+    sections = {sid: " ".join(_visible(body).split()) for sid, body in _sections(html).items()}
+    judges = sections["judges"]
+    # the judges' table: one row per length, with sensitivity and specificity and their Wilson intervals
+    assert "teacher all full length human 8 100.0% 87.5% [52.9%, 97.8%] 75.0% [30.1%, 95.4%] 100.0%" in judges
+    assert "teacher all eval length human 8 100.0% 62.5% [30.6%, 86.3%] 25.0% [4.6%, 69.9%] 100.0%" in judges
+    assert "teacher on all at the eval length: accuracy 62.5%" in judges
+    # the ASR figures say what the judge reaches on answers as long as the ones it judges
+    assert (
+        "token budget (what it judges here): accuracy 62.5% [30.6%, 86.3%], "
+        "sensitivity 25.0% [4.6%, 69.9%], specificity 100.0%" in sections["asr"]
+    )
+    assert (
+        "62.5% [30.6%, 86.3%] (n = 8) at the eval length; 87.5% [52.9%, 97.8%] (n = 8) at full length"
+        in sections["asr"]
+    )
 
 
 def test_the_judges_section_splits_accuracy_by_rater_agreement(html):
