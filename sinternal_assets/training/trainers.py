@@ -140,8 +140,9 @@ def sft_trainer(
     """A TRL SFTTrainer on prompt-completion rows (loss on the completion only), counting what it consumes, and
     its metrics callback. The rows are fitted into `max_length` first (`fitting`): an example too long is
     shortened in its request or answer, never in its completion, or dropped; the trainer's `fit_report` says
-    how many. Without packing, batches are grouped by length (little padding) and one batch is exactly
-    `batch_size` examples."""
+    how many. Without packing, a batch is exactly `batch_size` examples, flattened into one padding-free row
+    (no compute spent on padding); with packing (best-fit decreasing), a batch is `batch_size` rows of up to
+    `max_length` tokens, each holding as many examples as fit."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -165,12 +166,13 @@ def sft_trainer(
     args = SFTConfig(
         **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=train.batch_size,
-        max_length=train.max_length,
+        # every example already fits (fit_rows): TRL never truncates. Without packing, a batch is `batch_size`
+        # whole examples flattened into one padding-free row (TRL requires max_length None for that)
+        max_length=train.max_length if train.packing else None,
         packing=train.packing,
-        padding_free=False,
+        padding_free=True,
         completion_only_loss=True,
         shuffle_dataset=True,
-        train_sampling_strategy="random" if train.packing else "group_by_length",
     )
     consumed = Consumption()
     callback = MetricsCallback(reporter, label, consumed)
