@@ -72,11 +72,12 @@ def _peft_config(lora: LoraSpec):
     )
 
 
-def _checkpointing(train: TrainSpec, model_path: str, batch_size: int) -> tuple[bool, str]:
+def _checkpointing(train: TrainSpec, model_path: str, batch_tokens: int) -> tuple[bool, str]:
+    """Gradient checkpointing for a run whose largest micro-batch holds `batch_tokens` tokens (numerics)."""
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(model_path)
-    estimate = activation_bytes(batch_size, train.max_length, config.num_hidden_layers, config.hidden_size)
+    estimate = activation_bytes(batch_tokens, config.num_hidden_layers, config.hidden_size)
     return use_gradient_checkpointing(train.gradient_checkpointing, estimate)
 
 
@@ -162,7 +163,9 @@ def sft_trainer(
             f"max_length={train.max_length} ({report.tokens_cut} input tokens cut, no completion token), "
             f"{report.dropped} dropped (too long even shortened)"
         )
-    checkpointing, why = _checkpointing(train, start_model, train.batch_size)
+    # the largest micro-batch: the batch_size longest examples together (packing: batch_size full rows)
+    batch_tokens = train.batch_size * train.max_length if train.packing else report.longest_batch(train.batch_size)
+    checkpointing, why = _checkpointing(train, start_model, batch_tokens)
     args = SFTConfig(
         **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=train.batch_size,
@@ -270,8 +273,11 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     functions, weights = _reward_functions(settings)
     generations = settings.num_generations
     policy = choose(job.precision)
-    # a GRPO micro-batch is prompts_per_step x rollouts sequences of prompt + completion
-    checkpointing, why = _checkpointing(train, job.start_model, settings.prompts_per_step * generations)
+    # a GRPO micro-batch is prompts_per_step x rollouts sequences of prompt + completion (at most)
+    tokenizer = _tokenizer(job.start_model)
+    longest_prompt = max(len(_prompt_ids(tokenizer, row["prompt"])) for row in rows)
+    batch_tokens = settings.prompts_per_step * generations * (longest_prompt + settings.max_completion_length)
+    checkpointing, why = _checkpointing(train, job.start_model, batch_tokens)
     args = GRPOConfig(
         **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=settings.prompts_per_step * generations,
@@ -283,7 +289,6 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         log_completions=False,
         shuffle_dataset=True,
     )
-    tokenizer = _tokenizer(job.start_model)
     consumed = Consumption()
     callback = MetricsCallback(reporter, job.asset, consumed)
     trainer = _counting(GRPOTrainer)(
