@@ -170,12 +170,16 @@ def test_sft_overfits_a_handful_of_examples(base_model_path, tmp_path):
     train = _train(
         learning_rate=2e-3, epochs=100.0, max_steps=12, batch_size=4, max_length=256, seed=0, lora={"enabled": True}
     )
-    model, tokenizer, history = train_sft(
+    model, tokenizer, outcome = train_sft(
         base_model_path, _verifier_rows(), train, Reporter(False), "overfit", tmp_path
     )
+    history = outcome["history"]
     summary = summarise(history)
     assert summary["final_loss"] < 0.3 * summary["first_loss"], history
     assert all(h["tokens_per_s"] > 0 and h["step_time_s"] > 0 for h in history[1:])
+    # the trainer's own count: 12 steps of exactly 4 whole examples (no packing), 12 epochs of the 4 examples
+    assert (outcome["consumed"]["examples_seen"], outcome["consumed"]["epochs"]) == (48, 12.0)
+    assert outcome["numerics"]["dtype"] in ("fp32", "bf16") and "cpu" in outcome["numerics"]
     # the verifier learned its examples: it now writes the verdict line for a training input, greedily
     model.eval()
     prompt = tokenizer.apply_chat_template(

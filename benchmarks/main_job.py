@@ -1,0 +1,87 @@
+"""The main job end to end from a fresh clone: clone the committed HEAD into a temporary folder, run
+`scripts/run-main.sh` there (set-up with warm download caches, Argilla + Redis start, the `embedded_default` job,
+the summary) under `/usr/bin/time -v`, then read every step's seconds from the clone's Dagster instance.
+
+    .venv/bin/python benchmarks/main_job.py            # writes benchmarks/results/main_job.json
+
+Target (issue "Training that learns"): the job in <= 8 minutes on the project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sinternal_assets.models.numerics import choose  # noqa: E402
+
+
+def step_seconds(dagster_home: Path) -> tuple[str, float, dict[str, float]]:
+    """The latest run's id, its wall seconds and each step's seconds, from the instance in `dagster_home`."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        record = instance.get_run_records(limit=1)[0]
+        run = record.dagster_run
+        stats = instance.get_run_step_stats(run.run_id)
+        steps = {s.step_key: round(s.end_time - s.start_time, 1) for s in stats if s.start_time and s.end_time}
+        wall = (record.end_time or time.time()) - (record.start_time or record.create_timestamp.timestamp())
+    return run.run_id, round(wall, 1), dict(sorted(steps.items(), key=lambda kv: -kv[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "main_job.json"))
+    args = parser.parse_args()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "sinternal"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SINTERNAL_", "DAGSTER_"))}
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-v", "bash", "scripts/run-main.sh"],
+            cwd=clone,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        total = time.perf_counter() - started
+        (Path(tmp) / "run-main.log").write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            print(done.stdout[-4000:], done.stderr[-4000:], sep="\n")
+            raise SystemExit(f"scripts/run-main.sh failed ({done.returncode})")
+        rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+        run_id, job_seconds, steps = step_seconds(clone / "dagster_home")
+    policy = choose("auto")
+    result = {
+        "date": date.today().isoformat(),
+        "commit": commit.stdout.strip(),
+        "machine": f"{os.cpu_count()} cores, CPU {policy.cpu}, native bf16 {policy.cpu_bf16}",
+        "numerics": policy.dtype,
+        "command": "benchmarks/main_job.py (git clone of HEAD into a temp dir; bash scripts/run-main.sh </dev/null)",
+        "run_main_seconds": round(total, 1),
+        "embedded_default_job_seconds": job_seconds,
+        "target_job_seconds": 480,
+        "dagster_run_id": run_id,
+        "max_rss_kb": int(rss.group(1)) if rss else None,
+        "step_seconds": steps,
+    }
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "step_seconds"}, indent=2))
+    print("slowest steps:", list(steps.items())[:12])
+
+
+if __name__ == "__main__":
+    main()
