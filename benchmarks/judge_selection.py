@@ -217,9 +217,9 @@ def main() -> None:
     frame = labels()
     train = frame.filter(pl.col("label_split") == "teacher_train")
     heldout = frame.filter(pl.col("label_split") == "heldout")
-    features(train, Path(args.cache), model)
-    features(heldout, Path(args.cache), model)
     if args.features_only:
+        features(train, Path(args.cache), model)
+        features(heldout, Path(args.cache), model)
         return
     from transformers import AutoTokenizer
 
