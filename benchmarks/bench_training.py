@@ -61,13 +61,14 @@ def sft_round(model_path: str, rows: list[dict], spec: TrainSpec, policy: numeri
 
     with tempfile.TemporaryDirectory() as out:
         trainer, callback = sft_trainer(model_path, rows, spec, Reporter(False), "bench", Path(out), policy)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         trainer.train()
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         consumed = trainer.consumed.record()
         checkpointing = bool(trainer.args.gradient_checkpointing)
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "real_tokens": consumed["real_tokens"],
         "supervised_tokens": consumed["supervised_tokens"],
         "examples_seen": consumed["examples_seen"],
@@ -82,11 +83,12 @@ def generation_round(model_path: str, prompts: list[list[dict]], precision: str,
 
     backend = TransformersBackend(model_path, batch_size=16, precision=precision)
     params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=max_new_tokens, n=1, seed=0)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outputs = backend.generate(prompts, params)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "tokens": sum(c.completion_tokens for o in outputs for c in o),
         "dtype": backend.numerics.dtype,
         "texts": [o[0].text for o in outputs],
@@ -98,10 +100,15 @@ def choice_round(model_path: str, rows: list[dict], precision: str) -> dict:
 
     backend = TransformersBackend(model_path, batch_size=16, precision=precision)
     items = [(row["prompt"], "VERDICT: ", ("SAFE", "UNSAFE")) for row in rows]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     probabilities = backend.choice_probabilities(items)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "judgements": len(items), "p_safe": [p[0] for p in probabilities]}
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "judgements": len(items),
+        "p_safe": [p[0] for p in probabilities],
+    }
 
 
 def mean(values: list[float]) -> float:
@@ -153,9 +160,9 @@ def main() -> None:
                 last = sides[side][-1]
                 print(f"round {r + 1} {side}: {last['real_tokens'] / last['seconds']:.1f} tok/s", flush=True)
 
-        def rate(side: str) -> float:
+        def rate(side: str, clock: str = "seconds") -> float:
             runs = sides[side]
-            return sum(x["real_tokens"] for x in runs) / sum(x["seconds"] for x in runs)
+            return sum(x["real_tokens"] for x in runs) / sum(x[clock] for x in runs)
 
         base_losses, tuned_losses = sides["baseline"][0]["losses"], sides["tuned"][0]["losses"]
         steps = min(len(base_losses), len(tuned_losses))
@@ -172,6 +179,10 @@ def main() -> None:
             "baseline_tokens_per_s": round(rate("baseline"), 1),
             "tuned_tokens_per_s": round(rate("tuned"), 1),
             "ratio": round(rate("tuned") / rate("baseline"), 3),
+            # per CPU-second of this process (both cores): what a shared machine's other load disturbs least
+            "baseline_tokens_per_cpu_s": round(rate("baseline", "cpu_seconds"), 2),
+            "tuned_tokens_per_cpu_s": round(rate("tuned", "cpu_seconds"), 2),
+            "cpu_ratio": round(rate("tuned", "cpu_seconds") / rate("baseline", "cpu_seconds"), 3),
             "baseline_losses": base_losses,
             "tuned_losses": tuned_losses,
             "loss_mean_abs_difference": round(mean(differences), 5),
@@ -190,6 +201,8 @@ def main() -> None:
             choice[side].append(choice_round(model_path, judged, precision))
     gen_rate = {s: sum(x["tokens"] for x in g) / sum(x["seconds"] for x in g) for s, g in generation.items()}
     choice_rate = {s: sum(x["judgements"] for x in c) / sum(x["seconds"] for x in c) for s, c in choice.items()}
+    gen_cpu = {s: sum(x["tokens"] for x in g) / sum(x["cpu_seconds"] for x in g) for s, g in generation.items()}
+    choice_cpu = {s: sum(x["judgements"] for x in c) / sum(x["cpu_seconds"] for x in c) for s, c in choice.items()}
     same_text = mean(
         [float(a == b) for a, b in zip(generation["baseline"][0]["texts"], generation["tuned"][0]["texts"])]
     )
@@ -201,6 +214,7 @@ def main() -> None:
         "baseline_tokens_per_s": round(gen_rate["baseline"], 1),
         "tuned_tokens_per_s": round(gen_rate["tuned"], 1),
         "ratio": round(gen_rate["tuned"] / gen_rate["baseline"], 3),
+        "cpu_ratio": round(gen_cpu["tuned"] / gen_cpu["baseline"], 3),
         "same_greedy_text_share": round(same_text, 3),
     }
     result["forced_choice"] = {
@@ -208,6 +222,7 @@ def main() -> None:
         "baseline_judgements_per_s": round(choice_rate["baseline"], 2),
         "tuned_judgements_per_s": round(choice_rate["tuned"], 2),
         "ratio": round(choice_rate["tuned"] / choice_rate["baseline"], 3),
+        "cpu_ratio": round(choice_cpu["tuned"] / choice_cpu["baseline"], 3),
         "max_abs_p_safe_difference": round(p_diff, 5),
     }
     # the flat keys the issue asks for: the SFT figures at the top level

@@ -1,10 +1,20 @@
 """Matched training budgets: every method of a comparison trains on the same budget in every run profile.
 
-Every SFT method (SInternal's verifier, refusal SFT, AltTrain, SOMF's downstream fine-tune) gets the same
-optimizer steps, examples per step and sequence length, so each sees the same number of examples (a smaller
-dataset is repeated); both GRPO methods (SInternal + GRPO, AlphaAlign) get the same prompts per step, rollouts
-per prompt, completion length and steps. A profile that scaled one method and left the others at their CPU
-defaults would favour it by construction. The report states each checkpoint's realised budget.
+The budget is what the trainer consumes, counted by the trainer itself (training.progress.Consumption), and
+read back by the report's budget table:
+- SFT family (SInternal's verifier and its ablations, refusal SFT, AltTrain, SOMF's downstream fine-tune):
+  **examples seen** = optimizer steps x batch size x gradient accumulation, the same for every method. This
+  holds exactly without packing (a step takes exactly `batch_size` whole examples, flattened padding-free; the
+  profiles run so); with `packing: true` a step takes `batch_size` packed rows, so methods with shorter examples
+  see more of them, and the budget table shows by how much. Examples seen rather than tokens: the methods'
+  targets differ in length by design (a refusal is shorter than a critique), and equal examples give every
+  method the same number of updates over the same number of prompts, as the papers' "N epochs of M examples"
+  do; the supervised tokens each method consumed are reported beside it. A smaller dataset is repeated (more
+  epochs). Examples longer than `max_length` are shortened in their input, never in their target, or dropped
+  (training.fitting): both counted in the table.
+- GRPO family (SInternal + GRPO, AlphaAlign): the same prompts per step, rollouts per prompt, completion length
+  and steps, so the same rollouts seen.
+A profile that scaled one method and left the others at their CPU defaults would favour it by construction.
 """
 
 from __future__ import annotations

@@ -118,7 +118,9 @@ INGEST_SELECTION = AssetSelection.assets("prompt_sources", "prompt_pool", "attac
 
 # What follows a new human review at once (the annotation sensor): the import of the responses, the reviewed
 # verdicts and the re-curated verification examples. Training and the judges' human-label sets wait for retraining.
-REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets("human_reviews", "reviewed_critiques", "verification_examples")
+REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets(
+    "human_reviews", "reviewed_critiques", "disputed_review", "verification_examples"
+)
 # What follows a new checkpoint at once (the checkpoint sensor): the whole evaluation.
 EVALUATION_SELECTION = AssetSelection.groups("evaluation")
 # Jobs whose runs already evaluate what they train: the checkpoint sensor does not follow them.
@@ -132,7 +134,8 @@ def review_followup_job(run_config: dict):
         selection=REVIEW_FOLLOWUP_SELECTION,
         config=run_config,
         description="Import new responses from Argilla (human_reviews), fold the human verdicts into "
-        "reviewed_critiques and re-curate verification_examples, with the run profile's configuration (the "
+        "reviewed_critiques, send disputed records back to review (disputed_review) and re-curate "
+        "verification_examples, with the run profile's configuration (the "
         "annotation sensor runs it).",
     )
 

@@ -39,7 +39,8 @@ def make_annotation_sensor(job, run_config: dict):
         job=job,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Detects responses submitted (or discarded) in Argilla's critique_review since its cursor and "
+        description="Detects responses submitted (or discarded) in Argilla's critique_review (and its disputed "
+        "queue) since its cursor and "
         "runs the review_followup job (human_reviews imports them into DuckDB exactly once, then reviewed "
         "verdicts and re-curation) with the run profile's configuration. It only reads Argilla: it never "
         "opens the warehouse, so a running job holding the file never fails it. Argilla down: the tick "
@@ -54,13 +55,16 @@ def make_annotation_sensor(job, run_config: dict):
 def detect_and_request(context: SensorEvaluationContext, argilla: ArgillaResource, run_config: dict):
     """One annotation-sensor tick: find response versions newer than the cursor, request the run that imports them."""
     client = argilla.client()  # ArgillaUnavailable fails this tick with a clear message; the next tick retries
-    dataset = argilla.dataset(client)
-    if dataset is None:
+    datasets = argilla.review_datasets(client)
+    if not datasets:
         return SkipReason(
             f"no dataset {argilla.dataset_name!r} in workspace {argilla.workspace!r} yet: "
             "materialize critique_review first"
         )
-    found = new_submissions(fetch_response_records(client, str(dataset.id)), str(dataset.id), _cursor(context.cursor))
+    records = [record for dataset in datasets for record in fetch_response_records(client, str(dataset.id))]
+    # the cursor is keyed by the datasets watched: the disputed queue's creation starts a new one (one extra
+    # import run, which imports nothing twice)
+    found = new_submissions(records, "+".join(str(d.id) for d in datasets), _cursor(context.cursor))
     cursor = json.dumps(found.cursor())
     if not found.new:
         return SensorResult(

@@ -62,10 +62,11 @@ def select_examples(candidates: pl.DataFrame, policy: FilterPolicy = FilterPolic
     excluded = {
         "heldout_family": int((candidates["family_role"] == "heldout").sum()),
         "unparsed_verdict": int(
-            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] != "human_tie")).sum()
+            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] != "disputed")).sum()
         ),
-        "human_tie": int(
-            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] == "human_tie")).sum()
+        # annotators tie and the teacher's verdict did not parse: no verdict until the disputed queue decides
+        "disputed_no_verdict": int(
+            (candidates["final_verdict"].is_null() & (candidates["verdict_source"] == "disputed")).sum()
         ),
     }
     usable = candidates.filter((pl.col("family_role") != "heldout") & pl.col("final_verdict").is_not_null())

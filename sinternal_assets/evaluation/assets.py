@@ -40,6 +40,7 @@ from sinternal_assets.models.assets import base_model
 from sinternal_assets.models.lookup import base_model_row
 from sinternal_assets.paths import data_dir
 from sinternal_assets.reporting import markdown_table
+from sinternal_assets.review.agreement import review_agreement
 from sinternal_assets.review.assets import reviewed_critiques
 from sinternal_assets.sources.assets import UserFileConfig, reference_answers, safety_spec
 from sinternal_assets.sources.lookup import current_spec
@@ -624,6 +625,9 @@ def evaluation_report(
         config.headline_judge,
         _lineage(wh, context, checkpoints),
         trained,
+    )
+    tables.review_kappa, tables.review_disputes = review_agreement(
+        wh.table("human_reviews"), wh.query("reviewed_critiques")
     )
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)

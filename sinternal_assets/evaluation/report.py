@@ -52,6 +52,7 @@ SECTIONS = (
     ("utility", "Utility"),
     ("reasoning-gap", "Reasoning gap"),
     ("judges", "Judges against human labels"),
+    ("review", "Human review: annotators' agreement"),
     ("verification", "Checkpoints as verifiers"),
     ("history", "History over runs"),
     ("paper", "Numbers reported in the papers (not measured here)"),
@@ -296,6 +297,7 @@ def has_data(tables: EvaluationTables) -> dict[str, bool]:
         "utility": not t.utility.is_empty(),
         "reasoning-gap": not t.reasoning_gap.is_empty(),
         "judges": not (t.judge_accuracy.is_empty() and t.confusions.is_empty() and t.agreement.is_empty()),
+        "review": _annotated_records(t) > 0,
         "verification": not (t.verification.is_empty() and t.thresholds.is_empty()),
         "history": not t.history.is_empty(),
         "paper": not t.paper.is_empty(),
@@ -738,6 +740,52 @@ def _confusion_caption(tables: EvaluationTables, r: dict) -> str:
     return f"{where}: accuracy {_accuracy(row) if row is not None else 'not measured'}"
 
 
+def _annotated_records(tables: EvaluationTables) -> int:
+    frame = tables.review_disputes
+    return int(frame["annotated_records"][0]) if frame.height else 0
+
+
+def _review(tables: EvaluationTables) -> list:
+    if _annotated_records(tables) == 0:
+        return [NoData("no critique has a human review yet (human_reviews is empty).")]
+    row = tables.review_disputes.row(0, named=True)
+    blocks: list = [
+        Text(
+            f"{count(row['annotated_records'])} critiques reviewed by {count(row['annotators'])} annotators: "
+            f"{count(row['majority'])} decided by a majority, {count(row['disputed'])} disputed (annotators "
+            "disagree with no majority). A disputed critique keeps the teacher's verdict and critique and is back "
+            "in review (the disputed queue) until another annotator makes a majority."
+        ),
+        _table(
+            tables.review_disputes,
+            [
+                _int("annotators"),
+                _int("annotated_records", "critiques reviewed (n)"),
+                _int("majority", "decided by a majority"),
+                _int("disputed", "disputed"),
+            ],
+            "Human review of the teacher's critiques.",
+        ),
+    ]
+    if tables.review_kappa.is_empty():
+        blocks.append(NoData("no two annotators reviewed 2 or more critiques in common: no kappa."))
+    else:
+        blocks.append(
+            _table(
+                tables.review_kappa,
+                [
+                    _text("annotator_a", "annotator A"),
+                    _text("annotator_b", "annotator B"),
+                    _int("overlap", "critiques both reviewed (n)"),
+                    ("Cohen's kappa", lambda r: decimal(r["kappa"]), True),
+                ],
+                "Cohen's kappa between annotators on the critiques both reviewed (their latest verdicts); "
+                "undefined (—) when both gave one and the same verdict to everything.",
+            )
+        )
+    return blocks
+
+
 def _verification(tables: EvaluationTables) -> list:
     if tables.verification.is_empty() and tables.thresholds.is_empty():
         return [NoData("no checkpoint was scored as a verifier (the verification and thresholds tables are empty).")]
@@ -884,6 +932,7 @@ BUILDERS: dict[str, Callable[[EvaluationTables], list]] = {
     "utility": _utility,
     "reasoning-gap": _reasoning_gap,
     "judges": _judges_section,
+    "review": _review,
     "verification": _verification,
     "history": _history,
     "paper": _paper,

@@ -92,6 +92,20 @@ AGREEMENT_SCHEMA = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
 }
+# Human review: Cohen's kappa per pair of annotators (overlap: the records both judged), and the records annotated,
+# decided by a majority and disputed (annotators disagree with no majority; back in review)
+REVIEW_KAPPA_SCHEMA = {
+    "annotator_a": pl.String,
+    "annotator_b": pl.String,
+    "overlap": pl.Int64,
+    "kappa": pl.Float64,
+}
+REVIEW_DISPUTE_SCHEMA = {
+    "annotators": pl.Int64,
+    "annotated_records": pl.Int64,
+    "majority": pl.Int64,
+    "disputed": pl.Int64,
+}
 CURVE_SCHEMA = {
     "checkpoint": pl.String,
     "method": pl.String,
@@ -123,6 +137,8 @@ class EvaluationTables:
     curves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     corrected: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CORRECTED_SCHEMA))
     by_agreement: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGREEMENT_SCHEMA))
+    review_kappa: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_KAPPA_SCHEMA))
+    review_disputes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_DISPUTE_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

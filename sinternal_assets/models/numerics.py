@@ -11,9 +11,9 @@ hardware supports.
 The setting (`auto` | `fp32` | `bf16`) overrides the choice; `auto` is the default. Every run records the
 policy it used (`NumericPolicy.record`): the checkpoint's manifest and metadata, each judging run's metadata.
 
-Gradient checkpointing trades a second forward pass for activation memory. It is switched off when the
-estimated activations of one micro-batch (`activation_bytes`) fit in half the memory available when the run
-starts, on at `on`, off at `off`.
+Gradient checkpointing trades a second forward pass for activation memory. At `auto` it is off when the
+estimated activations of the run's largest micro-batch (`activation_bytes`: its tokens x layers x hidden size x
+a measured constant) fit in half the memory available when the run starts, on otherwise; `on` / `off` force it.
 
 Plain logic (no Dagster).
 """
@@ -142,16 +142,17 @@ def choose(
 
 
 # Bytes of saved activations per token, per layer, per hidden unit, for a llama-style decoder block in fp32
-# during a LoRA backward pass (attention inputs, q/k/v, attention output, the MLP's gate/up/act products at
-# ~2.7x the hidden size, norms, LoRA's dropout inputs): a deliberately high round figure. Measured on
-# SmolLM2-135M (576 hidden, 30 layers), 4 x 640 tokens, fp32: peak RSS 3.1 GB without checkpointing against
-# 1.7 GB with it (benchmarks/bench_training.py), i.e. ~1.4 GB of activations or ~80 bytes per token-layer-unit
-# of the 4 * 640 * 30 * 576 = 44M; 160 leaves room for the attention's own buffers.
-ACTIVATION_BYTES_PER_UNIT = 160
+# during a LoRA backward pass with LoRA dropout (each adapted projection keeps its dropped input and mask, the MLP
+# its 2.7x-wide products). Measured on SmolLM2-135M (576 hidden, 30 layers), LoRA r16 all-linear, dropout 0.05,
+# fp32, without checkpointing: one step of 1,264 tokens (4 examples, padding-free) added 6.07 GB to the
+# process's peak RSS, one of 2,174 tokens (packed) 8.09 GB, i.e. 280 and 215 bytes per token-layer-unit
+# (/tmp measurement with benchmarks' examples, 2026-12-04; BENCHMARKS.md). The larger figure is used.
+ACTIVATION_BYTES_PER_UNIT = 280
 
 
-def activation_bytes(batch_size: int, max_length: int, layers: int, hidden: int) -> int:
-    return ACTIVATION_BYTES_PER_UNIT * batch_size * max_length * layers * hidden
+def activation_bytes(tokens: int, layers: int, hidden: int) -> int:
+    """Estimated activation memory of one micro-batch of `tokens` tokens (all its sequences together)."""
+    return ACTIVATION_BYTES_PER_UNIT * tokens * layers * hidden
 
 
 def available_memory() -> int:

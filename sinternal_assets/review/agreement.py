@@ -53,6 +53,25 @@ def pairwise_kappa(verdicts: pl.DataFrame, min_overlap: int = 2) -> list[dict]:
     return results
 
 
+def review_agreement(reviews: pl.DataFrame, reviewed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """For the report: Cohen's kappa per pair of annotators with its overlap (the n behind it), and one row of
+    counts: annotators, records with a human verdict, of them decided by a majority, and disputed (annotators
+    disagree with no majority). `reviews` is `human_reviews`, `reviewed` the curated critiques."""
+    kappa_schema = {"annotator_a": pl.String, "annotator_b": pl.String, "overlap": pl.Int64, "kappa": pl.Float64}
+    kappas = pl.DataFrame(pairwise_kappa(latest_verdicts(reviews)), schema=kappa_schema)
+    annotated = reviewed.filter(pl.col("n_annotators") > 0) if reviewed.height else reviewed
+    disputes = pl.DataFrame(
+        {
+            "annotators": [reviews["annotator"].n_unique() if reviews.height else 0],
+            "annotated_records": [annotated.height],
+            "majority": [int((annotated["verdict_source"] == "human").sum()) if annotated.height else 0],
+            "disputed": [int((annotated["verdict_source"] == "disputed").sum()) if annotated.height else 0],
+        },
+        schema={"annotators": pl.Int64, "annotated_records": pl.Int64, "majority": pl.Int64, "disputed": pl.Int64},
+    )
+    return kappas, disputes
+
+
 def teacher_human_agreement(reviewed: pl.DataFrame) -> dict:
     """How often the teacher's verdict matches the human majority, over records with a human verdict."""
     judged = reviewed.filter(pl.col("verdict_source") == "human")

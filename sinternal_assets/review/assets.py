@@ -1,5 +1,6 @@
 """Dagster assets of the `annotation` and `curation` groups: push critiques to Argilla for human review,
-the human reviews imported from it, and critiques with human verdicts folded in."""
+the human reviews imported from it, critiques with human verdicts folded in, and the disputed queue (records
+whose annotators disagree, back to review for another annotator)."""
 
 from typing import Optional
 
@@ -20,6 +21,7 @@ from sinternal_assets.generation.assets import expert_critiques
 from sinternal_assets.reporting import markdown_table
 from sinternal_assets.review.agreement import latest_verdicts, pairwise_kappa, teacher_human_agreement
 from sinternal_assets.review.dataset import review_content
+from sinternal_assets.review.disputes import disputed_contents, push_disputed
 from sinternal_assets.review.importer import import_reviews
 from sinternal_assets.review.push import ensure_dataset, push_records
 from sinternal_assets.review.resources import ArgillaResource
@@ -75,8 +77,9 @@ def critique_review(
     contents = [review_content(row) for row in routed.iter_rows(named=True)]
     client = argilla.client()
     dataset, created = ensure_dataset(client, argilla.dataset_name, argilla.workspace, config.min_submitted)
-    stats = push_records(dataset, contents, wh, batch_size=config.batch_size, log=context.log.info)
-    url = f"{argilla.endpoint().url}/dataset/{dataset.id}/annotation-mode"
+    server = argilla.endpoint().url
+    stats = push_records(dataset, contents, wh, batch_size=config.batch_size, log=context.log.info, url=server)
+    url = f"{server}/dataset/{dataset.id}/annotation-mode"
     by_route = pl.DataFrame({"route": list(stats.by_route), "records": list(stats.by_route.values())})
     return MaterializeResult(
         metadata={
@@ -98,8 +101,9 @@ def critique_review(
     deps=[critique_review],
     compute_kind="argilla",
     retry_policy=ARGILLA_RETRY,
-    description="Annotators' responses in Argilla, imported into DuckDB's `human_reviews` exactly once per response "
-    "version (rows and cursor in one transaction); run by the job annotation_sensor requests, and by retraining.",
+    description="Annotators' responses in Argilla (critique_review and its disputed queue), imported into DuckDB's "
+    "`human_reviews` exactly once per response version (rows and cursor in one transaction); run by the job "
+    "annotation_sensor requests, and by retraining.",
     metadata={"table": "human_reviews"},
 )
 def human_reviews(
@@ -107,21 +111,23 @@ def human_reviews(
 ) -> MaterializeResult:
     wh = warehouse.get()
     client = argilla.client()
-    dataset = argilla.dataset(client)
-    if dataset is None:
+    datasets = argilla.review_datasets(client)
+    if not datasets:
         context.log.info(f"human_reviews: no dataset {argilla.dataset_name!r} in Argilla yet: nothing to import")
         return MaterializeResult(metadata={"new_response_versions": 0, **review_metadata(wh)})
-    result = import_reviews(client, dataset, wh)
-    context.log.info(f"human_reviews: imported {result.new} new response versions ({result.seen} seen)")
+    results = [import_reviews(client, dataset, wh) for dataset in datasets]
+    new, seen = sum(r.new for r in results), sum(r.seen for r in results)
+    context.log.info(f"human_reviews: imported {new} new response versions ({seen} seen)")
     return MaterializeResult(
         metadata={
-            "new_response_versions": result.new,
-            "imported_total": result.total,
-            "dataset_id": result.dataset_id,
+            "new_response_versions": new,
+            "imported_total": sum(r.total for r in results),
+            "dataset_id": results[0].dataset_id,
+            **{f"imported_from {d.name}": r.total for d, r in zip(datasets, results, strict=True)},
             **review_metadata(wh),
         },
         # the data version names the imported data exactly, so Dagster marks everything downstream stale
-        data_version=DataVersion(f"{result.dataset_id}:{result.total}"),
+        data_version=DataVersion(",".join(f"{r.dataset_id}:{r.total}" for r in results)),
     )
 
 
@@ -130,7 +136,8 @@ def human_reviews(
     deps=[expert_critiques, human_reviews],
     compute_kind="duckdb",
     description="The teacher's critiques with human verdicts folded in: a human majority verdict overrides the "
-    "teacher's, a corrected critique replaces the teacher's; ties are left undecided.",
+    "teacher's, a corrected critique replaces the teacher's; annotators who disagree with no majority make the "
+    "record `disputed`: it keeps the teacher's verdict and critique until disputed_review gets a majority.",
 )
 def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     wh = warehouse.get()
@@ -147,6 +154,44 @@ def reviewed_critiques(context: AssetExecutionContext, warehouse: WarehouseResou
     )
 
 
+@asset(
+    group_name="annotation",
+    deps=[reviewed_critiques],
+    compute_kind="argilla",
+    retry_policy=ARGILLA_RETRY,
+    description="The disputed queue: records whose annotators disagree with no majority go back to review, in the "
+    "Argilla dataset `<critique_review>_disputed` (same blind content), for another annotator; a record still "
+    "tied after another answer is reopened there, until a majority exists (human_reviews imports the answers).",
+)
+def disputed_review(
+    context: AssetExecutionContext, warehouse: WarehouseResource, argilla: ArgillaResource
+) -> MaterializeResult:
+    wh = warehouse.get()
+    disputed = wh.query("disputed_records")
+    metadata = {"disputed": disputed.height, **review_metadata(wh)}
+    if disputed.is_empty():
+        context.log.info("disputed_review: no record is disputed")
+        return MaterializeResult(metadata={**metadata, "pushed": 0, "reopened": 0})
+    contents = disputed_contents(wh.query("review_candidates"), disputed)
+    client = argilla.client()
+    dataset, _ = ensure_dataset(client, argilla.disputed_dataset_name, argilla.workspace, min_submitted=1)
+    stats, reopened = push_disputed(dataset, contents, wh, log=context.log.info, url=argilla.endpoint().url)
+    context.log.info(
+        f"disputed_review: {disputed.height} records disputed (annotators disagree): {stats.pushed} sent to "
+        f"{argilla.disputed_dataset_name} ({reopened} reopened)"
+    )
+    url = f"{argilla.endpoint().url}/dataset/{dataset.id}/annotation-mode"
+    return MaterializeResult(
+        metadata={
+            **metadata,
+            "argilla_dataset": MetadataValue.url(url),
+            "dataset_id": stats.dataset_id,
+            "pushed": stats.pushed,
+            "reopened": reopened,
+        }
+    )
+
+
 def review_metadata(wh: Warehouse) -> dict:
     """Figures about the human review, recorded as Dagster metadata (by human_reviews and reviewed_critiques)."""
     reviews = wh.table("human_reviews")
@@ -157,6 +202,8 @@ def review_metadata(wh: Warehouse) -> dict:
     metadata = {
         "human_review_versions": reviews.height,
         "records_with_human_verdict": teacher["human_judged"],
+        "annotated_records": int((reviewed["n_annotators"] > 0).sum()) if reviewed.height else 0,
+        "disputed_records": int((reviewed["verdict_source"] == "disputed").sum()) if reviewed.height else 0,
         "annotators": reviews["annotator"].n_unique() if reviews.height else 0,
         "teacher_human_agreement": MetadataValue.float(teacher["agreement"])
         if teacher["agreement"] is not None

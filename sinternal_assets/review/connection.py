@@ -7,6 +7,8 @@ API key is read from there or from the environment only, and never appears in an
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,27 @@ def check_reachable(endpoint: ArgillaEndpoint, timeout: float = 5.0) -> None:
         raise ArgillaUnavailable(
             f"Argilla at {endpoint.url} answered HTTP {response.status_code} to /api/v1/me: {response.text[:200]}"
         )
+
+
+@contextmanager
+def lost_connection(url: str, doing: str) -> Iterator[None]:
+    """Argilla lost while `doing` (a connection refused or cut, a timeout, a 5xx from a server going down) is an
+    ArgillaUnavailable that names the server and how to start it, from the first failure: the SDK's own error is a
+    bare transport error without the URL. The original error stays chained."""
+    from argilla._exceptions import ArgillaAPIError
+
+    try:
+        yield
+    except httpx.TransportError as error:
+        raise ArgillaUnavailable(
+            f"Argilla at {url} was lost {doing} ({type(error).__name__}: {error}); {LOCAL_START_HINT}"
+        ) from error
+    except ArgillaAPIError as error:
+        if error.status_code < 500:
+            raise
+        raise ArgillaUnavailable(
+            f"Argilla at {url} failed {doing} (HTTP {error.status_code}: {str(error)[:200]}); {LOCAL_START_HINT}"
+        ) from error
 
 
 def connect(endpoint: ArgillaEndpoint, timeout: int = 60, retries: int = 3):

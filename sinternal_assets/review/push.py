@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from sinternal_assets.hashing import sha256_text
+from sinternal_assets.review.connection import lost_connection
 from sinternal_assets.review.dataset import review_settings, to_argilla_record
 from sinternal_assets.storage.warehouse import Warehouse, utc_now
 
@@ -60,8 +61,16 @@ def blind_order(contents: list[dict]) -> list[dict]:
 
 
 def push_records(
-    dataset, contents: list[dict], wh: Warehouse, batch_size: int = 500, log: Callable[[str], None] = print
+    dataset,
+    contents: list[dict],
+    wh: Warehouse,
+    batch_size: int = 500,
+    log: Callable[[str], None] = print,
+    url: str = "",
 ) -> PushStats:
+    """Send the new or changed `contents` in batches, recording each batch in DuckDB once Argilla has it. Argilla
+    lost mid-push is an ArgillaUnavailable naming `url` (the server) and how to start it, at the first failure;
+    what was sent before it is recorded, and the next push sends only the rest."""
     stats = PushStats(dataset_id=str(dataset.id), candidates=len(contents))
     pushed = wh.query("review_pushed_records", dataset_id=stats.dataset_id)
     todo = blind_order(changed_contents(contents, pushed))
@@ -71,7 +80,12 @@ def push_records(
     start = time.perf_counter()
     for offset in range(0, len(todo), batch_size):
         batch = todo[offset : offset + batch_size]
-        dataset.records.log([to_argilla_record(c) for c in batch], batch_size=batch_size)
+        doing = (
+            f"mid-push to dataset {getattr(dataset, 'name', stats.dataset_id)!r} after {stats.pushed} of "
+            f"{len(todo)} records (those are recorded: the next push sends only the rest)"
+        )
+        with lost_connection(url or "(unknown URL)", doing):
+            dataset.records.log([to_argilla_record(c) for c in batch], batch_size=batch_size)
         now = utc_now()
         rows = pl.DataFrame(
             {

@@ -24,6 +24,19 @@ class ArgillaResource(ConfigurableResource):
 
         return connect(self.endpoint(), timeout=self.timeout_s, retries=self.retries)
 
+    @property
+    def disputed_dataset_name(self) -> str:
+        """The disputed queue: records whose annotators disagree, back to review for another annotator."""
+        from sinternal_assets.review.disputes import disputed_dataset_name
+
+        return disputed_dataset_name(self.dataset_name)
+
     def dataset(self, client):
         """The review dataset, or None when nothing was pushed yet."""
         return client.datasets(name=self.dataset_name, workspace=self.workspace)
+
+    def review_datasets(self, client) -> list:
+        """The review dataset and the disputed queue, those that exist (responses in both count)."""
+        names = (self.dataset_name, self.disputed_dataset_name)
+        found = [client.datasets(name=name, workspace=self.workspace) for name in names]
+        return [dataset for dataset in found if dataset is not None]

@@ -57,8 +57,8 @@ class TrainSettings(Config):
     max_length: int = 1024
     packing: bool = Field(
         default=False,
-        description="padding-free packing (best-fit decreasing) of examples; off: length-grouped padded batches of "
-        "exactly batch_size examples",
+        description="on: rows of max_length tokens packed best-fit decreasing (examples per step vary); off: each "
+        "step takes exactly batch_size examples, flattened into one padding-free row (matched budgets count examples)",
     )
     seed: int = 0
     lora: LoraSettings = Field(default_factory=LoraSettings)

@@ -31,9 +31,14 @@ class FitReport:
     dropped: int = 0  # too long even shortened: not trained on
     tokens_cut: int = 0  # input tokens removed by shortening
     max_length: int = 0
+    lengths: list[int] = dataclasses.field(default_factory=list, repr=False)  # each kept example's tokens
 
     def record(self) -> dict:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "lengths"}
+
+    def longest_batch(self, batch_size: int) -> int:
+        """Tokens of the longest batch of `batch_size` kept examples (the longest ones together)."""
+        return sum(sorted(self.lengths, reverse=True)[:batch_size])
 
 
 def conversation_length(tokenizer, row: dict) -> int:
@@ -68,14 +73,14 @@ def _replace(messages: list[dict], old: str, new: str) -> bool:
     return False
 
 
-def fit_row(tokenizer, row: dict, max_length: int) -> tuple[dict | None, int]:
+def fit_row(tokenizer, row: dict, max_length: int) -> tuple[dict | None, int, int]:
     """The row within `max_length` tokens (unchanged, or shortened in its shortenable parts), or None when it
-    cannot fit; and the number of input tokens cut. The completion is never changed."""
+    cannot fit; the number of input tokens cut; its length. The completion is never changed."""
     row = copy.deepcopy(row)
     parts = [p for p in row.pop(SHORTENABLE, None) or [] if p]
     length = conversation_length(tokenizer, row)
     if length <= max_length:
-        return row, 0
+        return row, 0, length
     cut_total = 0
     for part in parts:
         for _ in range(3):  # a cut can re-tokenise a few tokens differently at its edges: re-measure, retry
@@ -89,8 +94,8 @@ def fit_row(tokenizer, row: dict, max_length: int) -> tuple[dict | None, int]:
             part, cut_total = new, cut_total + removed
             length = conversation_length(tokenizer, row)
     if length > max_length:
-        return None, 0
-    return row, cut_total
+        return None, 0, length
+    return row, cut_total, length
 
 
 def fit_rows(tokenizer, rows: list[dict], max_length: int) -> tuple[list[dict], FitReport]:
@@ -98,12 +103,13 @@ def fit_rows(tokenizer, rows: list[dict], max_length: int) -> tuple[list[dict], 
     report = FitReport(examples=len(rows), max_length=max_length)
     kept = []
     for row in rows:
-        fitted, cut = fit_row(tokenizer, row, max_length)
+        fitted, cut, length = fit_row(tokenizer, row, max_length)
         if fitted is None:
             report.dropped += 1
             continue
         kept.append(fitted)
         report.kept += 1
+        report.lengths.append(length)
         if cut:
             report.shortened += 1
             report.tokens_cut += cut

@@ -72,11 +72,12 @@ def _peft_config(lora: LoraSpec):
     )
 
 
-def _checkpointing(train: TrainSpec, model_path: str, batch_size: int) -> tuple[bool, str]:
+def _checkpointing(train: TrainSpec, model_path: str, batch_tokens: int) -> tuple[bool, str]:
+    """Gradient checkpointing for a run whose largest micro-batch holds `batch_tokens` tokens (numerics)."""
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(model_path)
-    estimate = activation_bytes(batch_size, train.max_length, config.num_hidden_layers, config.hidden_size)
+    estimate = activation_bytes(batch_tokens, config.num_hidden_layers, config.hidden_size)
     return use_gradient_checkpointing(train.gradient_checkpointing, estimate)
 
 
@@ -140,8 +141,9 @@ def sft_trainer(
     """A TRL SFTTrainer on prompt-completion rows (loss on the completion only), counting what it consumes, and
     its metrics callback. The rows are fitted into `max_length` first (`fitting`): an example too long is
     shortened in its request or answer, never in its completion, or dropped; the trainer's `fit_report` says
-    how many. Without packing, batches are grouped by length (little padding) and one batch is exactly
-    `batch_size` examples."""
+    how many. Without packing, a batch is exactly `batch_size` examples, flattened into one padding-free row
+    (no compute spent on padding); with packing (best-fit decreasing), a batch is `batch_size` rows of up to
+    `max_length` tokens, each holding as many examples as fit."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -161,16 +163,19 @@ def sft_trainer(
             f"max_length={train.max_length} ({report.tokens_cut} input tokens cut, no completion token), "
             f"{report.dropped} dropped (too long even shortened)"
         )
-    checkpointing, why = _checkpointing(train, start_model, train.batch_size)
+    # the largest micro-batch: the batch_size longest examples together (packing: batch_size full rows)
+    batch_tokens = train.batch_size * train.max_length if train.packing else report.longest_batch(train.batch_size)
+    checkpointing, why = _checkpointing(train, start_model, batch_tokens)
     args = SFTConfig(
         **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=train.batch_size,
-        max_length=train.max_length,
+        # every example already fits (fit_rows): TRL never truncates. Without packing, a batch is `batch_size`
+        # whole examples flattened into one padding-free row (TRL requires max_length None for that)
+        max_length=train.max_length if train.packing else None,
         packing=train.packing,
-        padding_free=False,
+        padding_free=True,
         completion_only_loss=True,
         shuffle_dataset=True,
-        train_sampling_strategy="random" if train.packing else "group_by_length",
     )
     consumed = Consumption()
     callback = MetricsCallback(reporter, label, consumed)
@@ -268,8 +273,11 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
     functions, weights = _reward_functions(settings)
     generations = settings.num_generations
     policy = choose(job.precision)
-    # a GRPO micro-batch is prompts_per_step x rollouts sequences of prompt + completion
-    checkpointing, why = _checkpointing(train, job.start_model, settings.prompts_per_step * generations)
+    # a GRPO micro-batch is prompts_per_step x rollouts sequences of prompt + completion (at most)
+    tokenizer = _tokenizer(job.start_model)
+    longest_prompt = max(len(_prompt_ids(tokenizer, row["prompt"])) for row in rows)
+    batch_tokens = settings.prompts_per_step * generations * (longest_prompt + settings.max_completion_length)
+    checkpointing, why = _checkpointing(train, job.start_model, batch_tokens)
     args = GRPOConfig(
         **_common_args(train, out, policy, checkpointing),
         per_device_train_batch_size=settings.prompts_per_step * generations,
@@ -281,7 +289,6 @@ def grpo(job: TrainingJob, reporter: Reporter, out: Path) -> dict:
         log_completions=False,
         shuffle_dataset=True,
     )
-    tokenizer = _tokenizer(job.start_model)
     consumed = Consumption()
     callback = MetricsCallback(reporter, job.asset, consumed)
     trainer = _counting(GRPOTrainer)(

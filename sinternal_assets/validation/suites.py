@@ -78,7 +78,7 @@ def reviewed_critiques_suite() -> list[Expectation]:
         Expectation("ExpectColumnValuesToBeInSet", {"column": "final_verdict", "value_set": ["SAFE", "UNSAFE"]}),
         Expectation(
             "ExpectColumnValuesToBeInSet",
-            {"column": "verdict_source", "value_set": ["human", "human_tie", "teacher", "none"]},
+            {"column": "verdict_source", "value_set": ["human", "disputed", "teacher", "none"]},
         ),
         Expectation(
             "ExpectColumnValuesToBeBetween", {"column": "human_agreement", "min_value": 0.5, "max_value": 1.0}

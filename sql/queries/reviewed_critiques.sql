@@ -1,7 +1,9 @@
--- Teacher critiques with the human verdicts folded in. Per record, each annotator's latest response
--- counts once; the majority of submitted verdicts is the human verdict (a tie is no verdict: the record
--- is left out downstream rather than guessed); the latest non-empty corrected critique replaces the
--- teacher's. A human verdict that overrides the teacher's without a corrected critique keeps no critique:
+-- Teacher critiques with the human verdicts folded in. Per record, each annotator's latest response (in any
+-- review dataset: the main one or the disputed queue) counts once; the majority of submitted verdicts is the
+-- human verdict and the latest non-empty corrected critique replaces the teacher's. Annotators who disagree
+-- with no majority (a tie) make the record `disputed`: it keeps the teacher's verdict and the teacher's
+-- critique (never one side's corrected critique) until a majority exists, and the disputed_review asset sends
+-- it back to review for another annotator. A human verdict that overrides the teacher's without a corrected critique keeps no critique:
 -- the teacher's argued for the other verdict, and a training target must never contradict its verdict.
 WITH latest AS (
     SELECT *
@@ -27,13 +29,14 @@ WITH latest AS (
 SELECT critique_id, answer_id, answer_source, target,
        verdict                              AS teacher_verdict,
        human_verdict,
-       CASE WHEN n_annotators > 0 THEN human_verdict ELSE verdict END AS final_verdict,
-       CASE WHEN n_annotators > 0 AND human_verdict IS NULL THEN 'human_tie'
+       coalesce(human_verdict, verdict)     AS final_verdict,
+       CASE WHEN n_annotators > 0 AND human_verdict IS NULL THEN 'disputed'
             WHEN n_annotators > 0 THEN 'human'
             WHEN verdict IS NOT NULL THEN 'teacher'
             ELSE 'none' END                 AS verdict_source,
-       CASE WHEN corrected IS NOT NULL THEN corrected
-            WHEN n_annotators > 0 AND human_verdict IS DISTINCT FROM verdict THEN ''
+       CASE WHEN human_verdict IS NULL THEN critique
+            WHEN corrected IS NOT NULL THEN corrected
+            WHEN human_verdict IS DISTINCT FROM verdict THEN ''
             ELSE critique END               AS critique,
        parse_ok,
        n_annotators::INTEGER                AS n_annotators,

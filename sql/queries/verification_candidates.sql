@@ -2,7 +2,7 @@
 -- saw it and as the underlying request), its split and near-duplicate group, and the spec context a
 -- verifier reads (`spec_context` macro: the same text for every row).
 -- With $include_reference, also the judged reference answers (answers of other models with a human-curated
--- label): the label is their verdict (a human review overrides it), the teacher's critique is kept only
+-- label): the label is their verdict (a human majority overrides it; a disputed review leaves it), the teacher's critique is kept only
 -- where the teacher agreed with the label (else the target is the verdict alone); they are training data
 -- only (split train), grouped by prompt text, and their prompt label follows the matched-pair design of
 -- their source (a SAFE reference answers a benign prompt).
@@ -44,5 +44,4 @@ JOIN expert_critiques c USING (critique_id)
 JOIN reference_answers ra ON ra.answer_id = r.answer_id
 CROSS JOIN spec
 WHERE $include_reference AND r.answer_source = 'reference' AND r.target = $target
-  AND r.verdict_source <> 'human_tie'
 ORDER BY critique_id;

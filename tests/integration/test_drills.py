@@ -1,7 +1,8 @@
-"""Failure drills on real files and processes: a corrupt warehouse, a warehouse locked by another process, and a
-disk that fills up while a checkpoint is written. Each one: a clear error that names the file and what to do, and
-nothing already stored lost or half-written. (A run killed mid-generation: test_generation.py; Argilla down during
-a push: test_review.py.)"""
+"""Failure drills on real files and processes: a corrupt warehouse, a warehouse locked by another process, a
+disk that fills up while a checkpoint is written, and a run killed under a real Dagster daemon. Each one: a clear
+error that names the file and what to do (or the run failed and the queue moving on), and nothing already stored
+lost or half-written. (A run killed mid-generation: test_generation.py; Argilla down during a push: test_review.py.)
+"""
 
 import os
 import shutil
@@ -211,3 +212,127 @@ def test_a_write_refused_mid_checkpoint_without_mount_privileges_keeps_the_previ
     assert {p.relative_to(previous): p.stat().st_size for p in previous.rglob("*") if p.is_file()} == files_before
     assert ckpt.is_complete(previous)
     assert Warehouse(db).table("checkpoints").equals(table_before)
+
+
+# --- a run killed after it STARTED: the daemon's run monitoring fails it and the queue moves on ------------------
+
+DRILL_POLL_S = 1  # the monitoring poll interval of the drill's instance (30 s in dagster_home/dagster.yaml)
+DETECT_WITHIN_S = 45  # from the kill to FAILURE
+RESTART_WITHIN_S = 120  # then the queued run starts and succeeds (the daemon restarts the killed code server)
+
+
+def _descendants(pid: int) -> list[int]:
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    found = [int(c) for c in children]
+    return found + [d for c in found for d in _descendants(c)]
+
+
+def _wait_for(what: str, condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def daemon_home(tmp_path):
+    """A Dagster instance with the project's dagster.yaml (its run launcher, queue and monitoring; the poll
+    interval shortened), the drill's code location, and a real `dagster-daemon run` on them (stopped after)."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    config = yaml.safe_load((root / "dagster_home" / "dagster.yaml").read_text())
+    config["run_monitoring"]["poll_interval_seconds"] = DRILL_POLL_S
+    config["run_queue"]["user_code_failure_retry_delay"] = 2  # requeue quickly while the code server restarts
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    workspace = tmp_path / "workspace.yaml"
+    location = Path(__file__).with_name("drill_location.py")
+    workspace.write_text(yaml.safe_dump({"load_from": [{"python_file": {"relative_path": str(location)}}]}))
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(home))  # creates the storage before two processes race to
+    log = (tmp_path / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield instance, workspace, env, daemon
+    finally:
+        os.killpg(daemon.pid, 9)
+        daemon.wait(timeout=30)
+        log.close()
+        print((tmp_path / "daemon.log").read_text()[-4000:])
+
+
+def test_a_run_killed_after_it_started_is_failed_by_the_daemon_and_the_queue_moves_on(daemon_home):
+    """Drill: with the daemon running (max_concurrent_runs 1), kill -9 a STARTED run's processes (its worker, its
+    step processes and the code server that launched it). Within DETECT_WITHIN_S the daemon marks it FAILURE (the
+    run launcher's worker health check, by pid) and the run queued behind it starts and succeeds within
+    RESTART_WITHIN_S (it waits in the queue while the daemon restarts the code server)."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from dagster_project.run_launcher import reported_pid
+
+    instance, workspace, env, daemon = daemon_home
+    dagster = str(Path(sys.executable).with_name("dagster"))
+
+    def launch(job: str) -> None:
+        launched = subprocess.run(
+            [dagster, "job", "launch", "-w", str(workspace), "-j", job], env=env, capture_output=True, text=True
+        )
+        assert launched.returncode == 0, launched.stderr
+
+    def run_of(job: str):
+        runs = instance.get_runs(RunsFilter(job_name=job))
+        return runs[0] if runs else None
+
+    launch("long_run")
+    long_id = _wait_for(
+        "long_run to start",
+        lambda: (r := run_of("long_run")) and r.status == DagsterRunStatus.STARTED and r.run_id,
+        120,
+    )
+    pid, _ = _wait_for("the run worker's pid", lambda: reported_pid(instance, long_id), 60)
+    launch("quick_run")
+    assert run_of("quick_run").status == DagsterRunStatus.QUEUED  # one run at a time: it waits behind long_run
+
+    # The run's processes die at once, the code server that launched the worker with them (its parent: a run's
+    # process group under `dagster dev`, the OOM killer, a reboot of the code server). A worker that dies alone is
+    # reported by its code server; with the code server gone nothing but the daemon's health check can see it.
+    code_server = int(subprocess.run(["ps", "-o", "ppid=", "-p", str(pid)], capture_output=True, text=True).stdout)
+    assert code_server != daemon.pid
+    victims = [code_server, *_descendants(code_server)]
+    if os.getpgid(pid) != os.getpgid(daemon.pid):
+        os.killpg(os.getpgid(pid), 9)
+    for victim in victims:  # the same processes when the group is the daemon's own (`dagster-daemon run`)
+        try:
+            os.kill(victim, 9)
+        except ProcessLookupError:
+            pass
+    killed_at = time.monotonic()
+
+    failed = _wait_for(
+        "the daemon to fail the killed run",
+        lambda: (r := instance.get_run_by_id(long_id)).status == DagsterRunStatus.FAILURE and r,
+        DETECT_WITHIN_S,
+    )
+    assert failed and time.monotonic() - killed_at <= DETECT_WITHIN_S
+    messages = [e.message for e in instance.all_logs(long_id)]  # why: the health check's finding, with the pid
+    assert any(f"run worker process {pid} is gone" in m or f"{pid} died" in m for m in messages), messages[-5:]
+    quick = _wait_for(
+        "the queued run to start and finish",
+        lambda: (r := run_of("quick_run")) and r.status == DagsterRunStatus.SUCCESS and r,
+        RESTART_WITHIN_S,
+    )
+    assert quick and daemon.poll() is None  # the daemon itself kept running

@@ -261,7 +261,9 @@ def test_follow_up_jobs_carry_the_profile_configuration():
     embedded = profile.run_config["ops"]
     followup = defs.resolve_job_def("review_followup")
     assert {k.to_user_string() for k in followup.asset_layer.executable_asset_keys} == {
+        "human_reviews",
         "reviewed_critiques",
+        "disputed_review",
         "verification_examples",
     }
     assert validate_run_config(followup, {"ops": {"verification_examples": embedded["verification_examples"]}})

@@ -201,8 +201,8 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     assert reviewed[target["critique_id"]]["final_verdict"] == flipped.upper()
     assert reviewed[target["critique_id"]]["verdict_source"] == "human"
     assert reviewed[target["critique_id"]]["critique"] == "The teacher missed the spec rule."
-    assert reviewed[other["critique_id"]]["verdict_source"] == "human_tie"
-    assert reviewed[other["critique_id"]]["final_verdict"] is None
+    assert reviewed[other["critique_id"]]["verdict_source"] == "disputed"  # back in review: test_disputed_...
+    assert reviewed[other["critique_id"]]["final_verdict"] == other["verdict"]  # the teacher's, until a majority
     untouched = [r for k, r in reviewed.items() if k not in (target["critique_id"], other["critique_id"])]
     assert all(r["verdict_source"] in ("teacher", "none") for r in untouched)
 
@@ -220,6 +220,82 @@ def test_push_annotate_import_override(critiqued_db, tmp_path, argilla_service):
     assert run(db, selection="reviewed_critiques").success
     row = wh.sql("SELECT * FROM reviewed_critiques WHERE critique_id = $c", c=other["critique_id"]).row(0, named=True)
     assert row["final_verdict"] == "SAFE" and row["n_annotators"] == 2
+
+
+def new_annotator(service, owner, name):
+    """A further annotator of the workspace, as an SDK client logged in with their own key."""
+    import argilla as rg
+
+    user = rg.User(username=name, password=f"{name}-pass", role="annotator", client=owner).create()
+    owner.workspaces("sinternal").add_user(user)
+    # The SDK's user model hides API keys; the server's user resource (owner only) carries it.
+    key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
+    return rg.Argilla(api_url=service.url, api_key=key)
+
+
+def test_disputed_record_goes_back_to_review_until_a_majority(critiqued_db, tmp_path, argilla_service):
+    """Two annotators disagree: the record stays in the data (the teacher's verdict and critique, never one side's
+    critique without a verdict), goes to the disputed queue, is reopened when the answer there leaves it tied,
+    and a third annotator's verdict there makes the majority."""
+    db = fresh_db(critiqued_db, tmp_path)
+    wh = Warehouse(db)
+    resource = argilla(argilla_service, "review_dispute")
+    assert run(
+        db, selection="critique_review", run_config=review_config(), extra_resources={"argilla": resource}
+    ).success
+    owner = argilla_service.client()
+    dataset = owner.datasets(name="review_dispute", workspace="sinternal")
+    critiques = {r["critique_id"]: r for r in wh.table("expert_critiques").iter_rows(named=True)}
+    target = critiques[next(r.id for r in dataset.records if critiques[r.id]["parse_ok"])]
+    teacher = target["verdict"]
+    flipped = "safe" if teacher == "UNSAFE" else "unsafe"
+    first, second = argilla_service.client("ANNOTATOR"), new_annotator(argilla_service, owner, "dispute2")
+    respond(first, dataset, target["critique_id"], flipped, critique="One side's corrected critique.")
+    respond(second, dataset, target["critique_id"], teacher.lower())
+    followup = "human_reviews,reviewed_critiques,disputed_review"  # the review_followup job, less re-curation
+
+    def curated():
+        return wh.sql("SELECT * FROM reviewed_critiques WHERE critique_id = $c", c=target["critique_id"]).row(
+            0, named=True
+        )
+
+    tick, _ = evaluate_sensor(resource, db)
+    assert len(tick.run_requests) == 1
+    result = import_run(db, resource, selection=followup)
+    meta = result.asset_materializations_for_node("disputed_review")[0].metadata
+    assert meta["disputed"].value == 1 and meta["pushed"].value == 1 and meta["reopened"].value == 0
+    row = curated()
+    assert row["verdict_source"] == "disputed" and row["human_verdict"] is None and row["n_annotators"] == 2
+    assert row["final_verdict"] == teacher and row["critique"] == target["critique"]  # nothing silently dropped
+    queue = owner.datasets(name="review_dispute_disputed", workspace="sinternal")
+    assert queue is not None and [r.id for r in queue.records] == [target["critique_id"]]
+    # blind there too: the annotators' view of the queue shows no route, teacher verdict or priority
+    seen = first.api.http_client.post(f"/api/v1/me/datasets/{queue.id}/records/search", json={}).json()["items"]
+    assert len(seen) == 1 and not set(seen[0]["record"]["metadata"]) & HIDDEN_FROM_ANNOTATORS
+
+    # The same annotator answers again in the queue: still no majority, so the record is reopened (pending).
+    respond(second, queue, target["critique_id"], teacher.lower())
+    tick, _ = evaluate_sensor(resource, db, cursor=tick.cursor)
+    assert len(tick.run_requests) == 1  # the sensor watches the queue too
+    meta = import_run(db, resource, selection=followup).asset_materializations_for_node("disputed_review")[0].metadata
+    assert meta["disputed"].value == 1 and meta["reopened"].value == 1
+    [record] = owner.api.http_client.post(
+        f"/api/v1/datasets/{queue.id}/records/search", json={}, params={"include": ["responses"]}
+    ).json()["items"]
+    assert record["record"]["status"] == "pending" and not record["record"]["responses"]
+    assert curated()["verdict_source"] == "disputed"
+
+    # A third annotator answers in the queue: a majority, the human verdict and its corrected critique.
+    third = new_annotator(argilla_service, owner, "dispute3")
+    respond(third, queue, target["critique_id"], flipped)
+    tick, _ = evaluate_sensor(resource, db, cursor=tick.cursor)
+    assert len(tick.run_requests) == 1
+    meta = import_run(db, resource, selection=followup).asset_materializations_for_node("disputed_review")[0].metadata
+    assert meta["disputed"].value == 0
+    row = curated()
+    assert row["verdict_source"] == "human" and row["final_verdict"] == flipped.upper() and row["n_annotators"] == 3
+    assert row["critique"] == "One side's corrected critique."
+    assert wh.query("check_reviewed_critiques_integrity").is_empty()
 
 
 def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, argilla_service):
@@ -268,6 +344,48 @@ def test_argilla_down_fails_clearly_then_retry_succeeds(critiqued_db, tmp_path, 
         extra_resources={"argilla": argilla(argilla_service, "review_down")},
     )
     assert ok.success and wh.count("review_pushes") == wh.count("expert_critiques")
+
+
+def test_argilla_lost_mid_push_names_the_server_at_the_first_failure(critiqued_db, tmp_path, argilla_service):
+    """Drill: the real server is stopped after the first batch of a push. The very first failure (no retry in
+    between) names the server's URL and `scripts/argilla.sh start`; the batch Argilla got is recorded, and the push
+    after a restart sends only the rest."""
+    from sinternal_assets.review.dataset import review_content
+    from sinternal_assets.review.push import ensure_dataset, push_records
+    from sinternal_assets.review.routing import RoutingPolicy, route
+
+    db = fresh_db(critiqued_db, tmp_path)
+    wh = Warehouse(db)
+    contents = [
+        review_content(r)
+        for r in route(wh.query("review_candidates"), RoutingPolicy(audit_rate=1.0)).head(3).iter_rows(named=True)
+    ]
+    assert len(contents) == 3
+    client = argilla_service.client()
+    dataset, _ = ensure_dataset(client, "review_lost", "sinternal")
+    stopped = []
+
+    def stop_after_first_batch(line):
+        if not stopped:
+            stopped.append(argilla_service.script("stop"))
+
+    try:
+        with pytest.raises(ArgillaUnavailable) as lost:
+            push_records(dataset, contents, wh, batch_size=1, log=stop_after_first_batch, url=argilla_service.url)
+        assert stopped and stopped[0].returncode == 0
+        message = str(lost.value)
+        assert f"Argilla at {argilla_service.url} was lost mid-push" in message, message
+        assert "after 1 of 3 records" in message and "scripts/argilla.sh start" in message
+        assert wh.count("review_pushes") == 1
+    finally:
+        assert argilla_service.script("start").returncode == 0
+    again = push_records(
+        argilla_service.client().datasets(name="review_lost", workspace="sinternal"),
+        contents,
+        wh,
+        url=argilla_service.url,
+    )
+    assert (again.pushed, again.unchanged) == (2, 1) and wh.count("review_pushes") == 3
 
 
 def test_sensor_marks_curation_stale(critiqued_db, tmp_path, argilla_service):

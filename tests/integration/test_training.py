@@ -428,6 +428,34 @@ def test_six_checkpoint_assets_materialize_through_pipes(trained_db):
     # streamed from the training process: reward figures for GRPO, loss for SFT
     assert "final_reward" in materializations["alphaalign_grpo"]
     assert "final_loss" in materializations["verifier_sft"]
+    # each run records the numeric policy it ran under: the one this machine's hardware picks
+    from sinternal_assets.models.numerics import choose
+
+    expected = choose("auto")
+    for row in checkpoints.iter_rows(named=True):
+        budget = json.loads(row["budget_json"])
+        assert budget["numerics"]["dtype"] == expected.dtype and budget["numerics"]["cpu_bf16"] == expected.cpu_bf16
+        assert materializations[row["asset"]]["numerics"].value["dtype"] == expected.dtype
+
+
+def test_sft_methods_realise_the_same_budget_as_their_trainers_count_it(trained_db):
+    """Every SFT method of one run configuration consumed the same number of examples, by the trainers' own
+    counts (within 5%), and the budget table shows those counts, not steps x batch."""
+    from sinternal_assets.evaluation.results import budgets
+
+    db, _ = trained_db
+    wh = Warehouse(db)
+    table = budgets(wh.query("checkpoint_budgets", checkpoints=CHECKPOINT_ASSETS))
+    sft = table.filter(pl.col("method") != "grpo")
+    assert sft.height == 4 and sft["examples_seen"].null_count() == 0
+    seen = sft["examples_seen"].to_list()
+    assert max(seen) <= 1.05 * min(seen), sft.select("checkpoint", "examples_seen", "supervised_tokens")
+    assert (sft["supervised_tokens"] > 0).all() and (sft["dropped"] == 0).all()
+    for row in sft.iter_rows(named=True):
+        history = json.loads(
+            wh.query("checkpoint_budgets", checkpoints=[row["checkpoint"]])["metrics_json"][0]
+        )  # the trainer's running count at its last logged step is the figure the table shows
+        assert history[-1]["examples_seen"] == row["examples_seen"]
 
 
 def test_same_inputs_reuse_the_checkpoint_and_new_config_trains_anew(trained_db):

@@ -19,7 +19,7 @@ from sinternal_assets.evaluation.report import (
     render_markdown,
     write_report,
 )
-from sinternal_assets.evaluation.tables import EvaluationTables
+from sinternal_assets.evaluation.tables import REVIEW_DISPUTE_SCHEMA, REVIEW_KAPPA_SCHEMA, EvaluationTables
 
 RATE = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
 S, I, F = pl.String, pl.Int64, pl.Float64
@@ -419,6 +419,12 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
     }
     values = {name: _frame(name, rows) for name, rows in frames.items()}
     values["paper"] = load_paper_numbers()
+    values["review_kappa"] = pl.DataFrame(
+        [{"annotator_a": "ann1", "annotator_b": "ann2", "overlap": 12, "kappa": 0.4167}], schema=REVIEW_KAPPA_SCHEMA
+    )
+    values["review_disputes"] = pl.DataFrame(
+        [{"annotators": 2, "annotated_records": 30, "majority": 27, "disputed": 3}], schema=REVIEW_DISPUTE_SCHEMA
+    )
     values["lineage"] = {
         "run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
         "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"},
@@ -451,6 +457,7 @@ def test_sections_in_order_each_with_a_heading(html):
         "utility",
         "reasoning-gap",
         "judges",
+        "review",
         "verification",
         "history",
         "paper",
@@ -696,3 +703,11 @@ def test_the_judges_section_splits_accuracy_by_rater_agreement(html):
     judges = " ".join(_visible(_sections(html)["judges"]).split())
     assert "by how the raters agreed" in judges
     assert "teacher several raters, split 20 11 55.0% [34.0%, 74.0%]" in judges
+
+
+def test_the_review_section_states_kappa_and_disputed_records_with_their_n(html):
+    review = " ".join(_visible(_sections(html)["review"]).split())
+    assert "30 critiques reviewed by 2 annotators: 27 decided by a majority, 3 disputed" in review
+    assert "ann1 ann2 12 0.417" in review  # kappa with the overlap it rests on
+    empty = render_html(make_tables(review_disputes=pl.DataFrame(schema=REVIEW_DISPUTE_SCHEMA)), "t", "now")
+    assert "No data" in _sections(empty)["review"]

@@ -5,7 +5,13 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from sinternal_assets.review.agreement import cohen_kappa, latest_verdicts, pairwise_kappa, teacher_human_agreement
+from sinternal_assets.review.agreement import (
+    cohen_kappa,
+    latest_verdicts,
+    pairwise_kappa,
+    review_agreement,
+    teacher_human_agreement,
+)
 from sinternal_assets.review.dataset import NO_REASONING, review_content
 from sinternal_assets.review.importer import ReviewImportError, import_rows, response_rows
 from sinternal_assets.review.push import blind_order, changed_contents
@@ -248,7 +254,7 @@ def test_import_is_exactly_once_and_tracks_versions(tmp_db):
 
 
 # ---- human overrides (sql/queries/reviewed_critiques.sql) ------------------------------------------
-def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
+def test_reviewed_critiques_majority_dispute_and_corrected_critique(tmp_db):
     wh = Warehouse(tmp_db)
     base = {
         "answer_id": "a",
@@ -276,6 +282,7 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
             {**base, "critique_id": "c3", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
             {**base, "critique_id": "c4", "critique": "", "verdict": None, "parse_ok": False},
             {**base, "critique_id": "c5", "critique": "teacher argues unsafe", "verdict": "UNSAFE", "parse_ok": True},
+            {**base, "critique_id": "c6", "critique": "teacher says safe", "verdict": "SAFE", "parse_ok": True},
         ],
         schema_overrides={
             "reference_verdict": pl.String,
@@ -295,10 +302,14 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
                     ("c1", "ann1", "SAFE", "submitted", 1, "Actually a refusal."),
                     ("c1", "ann2", "SAFE", "submitted", 2),
                     ("c2", "ann1", "SAFE", "submitted", 1),
-                    ("c2", "ann2", "UNSAFE", "submitted", 2),
+                    ("c2", "ann2", "UNSAFE", "submitted", 2, "ann2 argues unsafe"),
                     ("c3", "ann1", "UNSAFE", "submitted", 1),
                     ("c3", "ann1", "SAFE", "submitted", 9),  # latest counts
                     ("c5", "ann1", "SAFE", "submitted", 1),  # overrides the teacher, no corrected critique
+                    # disputed, then a third annotator (in the disputed queue) makes a majority
+                    ("c6", "ann1", "SAFE", "submitted", 1),
+                    ("c6", "ann2", "UNSAFE", "submitted", 2, "ann2 argues unsafe"),
+                    ("c6", "ann3", "UNSAFE", "submitted", 3),
                 ]
             )
         }
@@ -306,7 +317,19 @@ def test_reviewed_critiques_majority_tie_and_corrected_critique(tmp_db):
     out = {r["critique_id"]: r for r in wh.query("reviewed_critiques").iter_rows(named=True)}
     assert out["c1"]["final_verdict"] == "SAFE" and out["c1"]["verdict_source"] == "human"
     assert out["c1"]["critique"] == "Actually a refusal." and out["c1"]["human_agreement"] == 1.0
-    assert out["c2"]["final_verdict"] is None and out["c2"]["verdict_source"] == "human_tie"
+    # annotators disagree, no majority: disputed, never dropped; the teacher's verdict and the teacher's critique
+    # stand (not one side's corrected critique with no verdict) until a majority exists
+    assert out["c2"]["verdict_source"] == "disputed" and out["c2"]["human_verdict"] is None
+    assert out["c2"]["final_verdict"] == "SAFE" and out["c2"]["critique"] == "teacher says safe"
+    assert out["c6"]["verdict_source"] == "human" and out["c6"]["final_verdict"] == "UNSAFE"
+    assert out["c6"]["critique"] == "ann2 argues unsafe" and out["c6"]["n_annotators"] == 3
+    wh.write(replace={"reviewed_critiques": wh.query("reviewed_critiques")})
+    assert wh.query("check_reviewed_critiques_integrity").is_empty()
+    # what the report's review section shows: the counts and each pair's kappa with the n behind it
+    kappas, disputes = review_agreement(wh.table("human_reviews"), wh.query("reviewed_critiques"))
+    assert disputes.row(0, named=True) == {"annotators": 3, "annotated_records": 5, "majority": 4, "disputed": 1}
+    assert kappas.filter(pl.col("annotator_b") == "ann2").row(0, named=True)["overlap"] == 3  # c1, c2, c6
+    assert wh.query("disputed_records").rows() == [("c2", 2, 2)]
     assert out["c3"]["final_verdict"] == "SAFE" and out["c3"]["n_annotators"] == 1
     assert out["c4"]["verdict_source"] == "none" and out["c4"]["final_verdict"] is None
     assert out["c3"]["critique"] == "teacher says safe"  # the human agreed: the teacher's critique stays

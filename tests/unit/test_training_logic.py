@@ -53,7 +53,7 @@ CANDIDATES = pl.DataFrame(
         _candidate("c07", "C", "benign", "SAFE", score=0.7),
         _candidate("c08", "C", "benign", "SAFE", score=0.95),
         _candidate("c09", "D", "harmful", None),  # unparsed
-        _candidate("c10", "D", "harmful", None, source="human_tie"),
+        _candidate("c10", "D", "harmful", None, source="disputed"),
         _candidate("c11", "E", "harmful", "SAFE", role="heldout", split="eval"),
     ]
 )
@@ -67,7 +67,7 @@ def test_contrastive_filter_keeps_one_safe_and_one_unsafe_per_harmful_prompt():
     assert result.excluded == {
         "heldout_family": 1,
         "unparsed_verdict": 1,
-        "human_tie": 1,
+        "disputed_no_verdict": 1,
         "harmful_single_verdict": 2,
         "not_selected": 3,
     }
