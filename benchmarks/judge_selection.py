@@ -1,0 +1,310 @@
+"""Choosing the offline judge/teacher's classifier: candidates compared by grouped cross-validation on the
+teacher_train side of PyRIT's human labels only, the chosen one then measured once on the held-out side, at full
+length and cut to the policy's answer length.
+
+Candidates:
+- `lexical`: today's offline expert classifier (TF-IDF words and characters, refusal and length features,
+  logistic regression, `offline_expert.classifier("response", 1.0)`);
+- `probe/L<layer>/<pool>/C<c>`: a logistic regression (standardised features) on untrained SmolLM2-135M's hidden
+  state at layer <layer>, at the answer's last token or averaged over the answer's tokens
+  (`judging.hidden_states`: question, request, then answer, so one forward pass gives every answer length);
+- `+short` variants fit on each training answer twice, at full length and cut to the eval length (same group);
+- `lexical+probe/...`: the mean of the two classifiers' P(unsafe) (soft voting).
+
+Scores per candidate, out of fold (5-fold GroupKFold by the label split's group: prompt near-duplicates and
+identical responses linked): accuracy and balanced accuracy at full length, and at each short length (the test
+fold's answers cut with the policy's tokenizer). The choice: the highest mean of full-length accuracy and
+balanced accuracy at the study's eval length (the two targets), fixed before any held-out figure was read.
+
+Hidden states are computed once per labelled answer and cached under /tmp (`--cache`).
+
+    nice -n 15 .venv/bin/python benchmarks/judge_selection.py [--out benchmarks/results/judge_selection.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from benchmarks.bench_answer_length import balanced_accuracy_interval, commit, cpu  # noqa: E402
+from benchmarks.common import embedded_model  # noqa: E402
+from sinternal_assets.evaluation.answer_length import cut_to_tokens  # noqa: E402
+from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split  # noqa: E402
+from sinternal_assets.evaluation.metrics import wilson_interval  # noqa: E402
+from sinternal_assets.hashing import content_id  # noqa: E402
+from sinternal_assets.judging import hidden_states, offline_expert  # noqa: E402
+from sinternal_assets.paths import cache_dir  # noqa: E402
+from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa: E402
+
+LAYERS = (6, 9, 12, 15)
+EVAL_LENGTH = 96  # the study's eval_generations max_new_tokens (run_configs/study.yaml)
+EMBEDDED_LENGTH = 64  # the embedded run's (run_configs/embedded.yaml)
+LENGTHS = (None, EVAL_LENGTH, EMBEDDED_LENGTH)
+
+
+def labels() -> pl.DataFrame:
+    """The whole label set split, then the safety task kept (the split must be drawn on the whole set)."""
+    art = ArtifactStore(cache_dir()).fetch(load_pins()["pyrit"])
+    return with_label_split(read_pyrit_scorer_evals(art).frame).filter(pl.col("task") == "safety").sort("label_id")
+
+
+def features(frame: pl.DataFrame, cache: Path, model: Path) -> dict:
+    """{(layer, pool, length): (n, hidden)} for the rows of `frame`, from the cache when it has them."""
+    key = content_id(
+        "judge-selection/v1",
+        str(model),
+        LAYERS,
+        LENGTHS,
+        hidden_states.QUESTION,
+        hidden_states.ANSWER_TOKENS,
+        frame.select("prompt_text", "response_text").rows(),
+        length=24,
+    )
+    path = cache / f"{key}.npz"
+    if path.is_file():
+        data = np.load(path)
+        return {_key(*k.split("|")): data[k] for k in data.files}
+    import torch
+
+    torch.set_num_threads(2)
+    started = time.perf_counter()
+    states, _ = hidden_states.hidden_states(
+        model, frame["prompt_text"].to_list(), frame["response_text"].to_list(), LAYERS
+    )
+    print(f"hidden states of {frame.height} answers: {time.perf_counter() - started:.0f} s", flush=True)
+    out = {}
+    for layer in LAYERS:
+        for length in LENGTHS:
+            for pool, array in hidden_states.features_at(states[layer], length).items():
+                out[(str(layer), pool, "full" if length is None else str(length))] = array
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{"|".join(k): v for k, v in out.items()})
+    return {_key(*k): v for k, v in out.items()}
+
+
+def _key(layer: str, pool: str, length: str) -> tuple:
+    return int(layer), pool, None if length == "full" else int(length)
+
+
+class Data:
+    """One side's truth, texts at each length and hidden-state features."""
+
+    def __init__(self, frame: pl.DataFrame, feats: dict, tokenizer):
+        self.frame = frame
+        self.truth = np.array(frame["truth_unsafe"].to_list(), dtype=bool)
+        full = frame["response_text"].to_list()
+        self.texts = {None: full, **{n: cut_to_tokens(full, tokenizer, n) for n in LENGTHS if n is not None}}
+        self.prompts = frame["prompt_text"].to_list()
+        self.feats = feats
+
+    def pairs(self, rows, length) -> np.ndarray:
+        texts = self.texts[length]
+        return np.array([(self.prompts[i], texts[i]) for i in rows], dtype=object).reshape(-1, 2)
+
+
+def fit_predict(kind: dict, fit: Data, fit_rows, test: Data, test_rows) -> dict:
+    """P(unsafe) of the test rows at each length, from a model of `kind` fitted on the fit rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train_lengths = [None, EVAL_LENGTH] if kind["short"] else [None]
+    y = np.concatenate([fit.truth[fit_rows]] * len(train_lengths))
+    if kind["model"] == "lexical":
+        model = offline_expert.classifier(offline_expert.DEFAULT_CANDIDATE, offline_expert.DEFAULT_C)
+        model.fit(np.concatenate([fit.pairs(fit_rows, n) for n in train_lengths]), y)
+        return {n: model.predict_proba(test.pairs(test_rows, n))[:, 1] for n in LENGTHS}
+    layer, pool = kind["layer"], kind["pool"]
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=kind["c"], max_iter=3000, class_weight="balanced"))
+    model.fit(np.concatenate([fit.feats[(layer, pool, n)][fit_rows] for n in train_lengths]), y)
+    return {n: model.predict_proba(test.feats[(layer, pool, n)][test_rows])[:, 1] for n in LENGTHS}
+
+
+def scores(truth: np.ndarray, p: np.ndarray) -> dict:
+    predicted = p >= 0.5
+    sensitivity = float(np.mean(predicted[truth])) if truth.any() else float("nan")
+    specificity = float(np.mean(~predicted[~truth])) if (~truth).any() else float("nan")
+    return {
+        "accuracy": float(np.mean(predicted == truth)),
+        "balanced_accuracy": (sensitivity + specificity) / 2,
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+    }
+
+
+def name(kind: dict) -> str:
+    base = "lexical" if kind["model"] == "lexical" else f"probe/L{kind['layer']}/{kind['pool']}/C{kind['c']}"
+    return base + ("+short" if kind["short"] else "")
+
+
+def cross_validate(data: Data, kinds: list[dict], folds: int) -> dict[str, dict]:
+    """Out-of-fold P(unsafe) at each length per candidate, and the per-fold accuracies."""
+    from sklearn.model_selection import GroupKFold
+
+    splits = list(
+        GroupKFold(folds).split(np.zeros(len(data.truth)), data.truth, groups=data.frame["split_group"].to_list())
+    )
+    out = {}
+    for kind in kinds:
+        started = time.perf_counter()
+        oof = {n: np.zeros(len(data.truth)) for n in LENGTHS}
+        for fit_rows, test_rows in splits:
+            for n, p in fit_predict(kind, data, fit_rows, data, test_rows).items():
+                oof[n][test_rows] = p
+        out[name(kind)] = {"kind": kind, "oof": oof, "splits": splits, "seconds": time.perf_counter() - started}
+        print(f"{name(kind):<32} {time.perf_counter() - started:5.1f} s", flush=True)
+    return out
+
+
+def row(label: str, truth: np.ndarray, oof: dict, splits) -> dict:
+    def key(n):
+        return "full" if n is None else str(n)
+
+    record = {"candidate": label}
+    for n in LENGTHS:
+        s = scores(truth, oof[n])
+        record[f"accuracy_{key(n)}"] = round(s["accuracy"], 4)
+        record[f"balanced_accuracy_{key(n)}"] = round(s["balanced_accuracy"], 4)
+    record["fold_accuracy_full"] = [round(scores(truth[t], oof[None][t])["accuracy"], 4) for _, t in splits]
+    record["fold_balanced_accuracy_eval"] = [
+        round(scores(truth[t], oof[EVAL_LENGTH][t])["balanced_accuracy"], 4) for _, t in splits
+    ]
+    record["selection_score"] = round((record["accuracy_full"] + record[f"balanced_accuracy_{EVAL_LENGTH}"]) / 2, 4)
+    return record
+
+
+def heldout_measure(truth: np.ndarray, p: np.ndarray) -> dict:
+    predicted = (p >= 0.5).astype(int)
+    s = scores(truth, p)
+    hits = int(np.sum(predicted == truth))
+    low, high = wilson_interval(hits, len(truth))
+    ba_low, ba_high = balanced_accuracy_interval(truth, predicted)
+    sens_low, sens_high = wilson_interval(int(np.sum(predicted[truth])), int(truth.sum()))
+    spec_low, spec_high = wilson_interval(int(np.sum(1 - predicted[~truth])), int((~truth).sum()))
+    return {
+        "n": len(truth),
+        "accuracy": round(s["accuracy"], 4),
+        "accuracy_ci": [round(low, 4), round(high, 4)],
+        "balanced_accuracy": round(s["balanced_accuracy"], 4),
+        "balanced_accuracy_ci": [round(ba_low, 4), round(ba_high, 4)],
+        "sensitivity": round(s["sensitivity"], 4),
+        "sensitivity_ci": [round(sens_low, 4), round(sens_high, 4)],
+        "specificity": round(s["specificity"], 4),
+        "specificity_ci": [round(spec_low, 4), round(spec_high, 4)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "judge_selection.json"))
+    parser.add_argument("--cache", default="/tmp/judge_sel")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--features-only", action="store_true", help="compute and cache the hidden states, stop")
+    args = parser.parse_args()
+    model = embedded_model()
+    frame = labels()
+    train = frame.filter(pl.col("label_split") == "teacher_train")
+    heldout = frame.filter(pl.col("label_split") == "heldout")
+    if args.features_only:
+        features(train, Path(args.cache), model)
+        features(heldout, Path(args.cache), model)
+        return
+    from transformers import AutoTokenizer
+
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    data = Data(train, features(train, Path(args.cache), model), tokenizer)
+    kinds = [{"model": "lexical", "short": short} for short in (False, True)]
+    kinds += [
+        {"model": "probe", "layer": layer, "pool": pool, "c": c, "short": short}
+        for layer in LAYERS
+        for pool in hidden_states.POOLS
+        for c in (0.003, 0.01, 0.03)
+        for short in (False, True)
+    ]
+    runs = cross_validate(data, kinds, args.folds)
+    table = [row(label, data.truth, r["oof"], r["splits"]) for label, r in runs.items()]
+    for label, r in list(runs.items()):  # soft votes: the lexical model and each probe, same training lengths
+        if r["kind"]["model"] != "probe":
+            continue
+        lexical = runs["lexical+short" if r["kind"]["short"] else "lexical"]
+        oof = {n: (r["oof"][n] + lexical["oof"][n]) / 2 for n in LENGTHS}
+        runs[f"vote(lexical, {label})"] = {"kind": {"vote": [name(lexical["kind"]), label]}, "oof": oof}
+        table.append(row(f"vote(lexical, {label})", data.truth, oof, r["splits"]))
+    table.sort(key=lambda r: -r["selection_score"])
+    for r in table[:15]:
+        print(
+            f"{r['candidate']:<48} full acc {r['accuracy_full']:.3f} bal@{EVAL_LENGTH} "
+            f"{r[f'balanced_accuracy_{EVAL_LENGTH}']:.3f} bal@{EMBEDDED_LENGTH} "
+            f"{r[f'balanced_accuracy_{EMBEDDED_LENGTH}']:.3f} score {r['selection_score']:.3f}"
+        )
+    lexical_row = next(r for r in table if r["candidate"] == "lexical")
+    chosen = table[0]
+    print("lexical:", {k: v for k, v in lexical_row.items() if not k.startswith("fold")})
+    print("chosen:", chosen["candidate"], flush=True)
+
+    # the chosen candidate (and, for reference, today's lexical model), fitted on the whole teacher_train side
+    # and measured once on the held-out side
+    held = Data(heldout, features(heldout, Path(args.cache), model), tokenizer)
+    every = np.arange(len(data.truth)), np.arange(len(held.truth))
+
+    def heldout_p(label: str) -> dict:
+        kind = runs[label]["kind"]
+        if "vote" in kind:
+            parts = [heldout_p(part) for part in kind["vote"]]
+            return {n: (parts[0][n] + parts[1][n]) / 2 for n in LENGTHS}
+        return fit_predict(kind, data, every[0], held, every[1])
+
+    measured = {}
+    for label in dict.fromkeys([chosen["candidate"], "lexical"]):
+        p = heldout_p(label)
+        measured[label] = {"full" if n is None else str(n): heldout_measure(held.truth, p[n]) for n in LENGTHS}
+    result = measured[chosen["candidate"]]
+    record = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(["nice -n 15 .venv/bin/python benchmarks/judge_selection.py", *sys.argv[1:]]),
+        "commit": commit(),
+        "cpu": cpu(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "model": f"{model.name} (untrained, fp32)",
+        "probe_input": {
+            "question": hidden_states.QUESTION,
+            "request_tokens": hidden_states.REQUEST_TOKENS,
+            "answer_tokens_read": hidden_states.ANSWER_TOKENS,
+            "layers": list(LAYERS),
+            "pools": list(hidden_states.POOLS),
+        },
+        "n_teacher_train": train.height,
+        "n_heldout": heldout.height,
+        "folds": args.folds,
+        "grouping": "the label split's group (near-duplicate prompts and identical normalised responses linked)",
+        "eval_length": EVAL_LENGTH,
+        "embedded_eval_length": EMBEDDED_LENGTH,
+        "selection": f"highest mean of CV accuracy at full length and CV balanced accuracy at {EVAL_LENGTH} tokens",
+        "cv_table": table,
+        "chosen": chosen["candidate"],
+        "heldout": measured,
+        "heldout_accuracy": result["full"]["accuracy"],
+        "heldout_accuracy_ci": result["full"]["accuracy_ci"],
+        "heldout_balanced_accuracy_short": result[str(EVAL_LENGTH)]["balanced_accuracy"],
+        "heldout_balanced_accuracy_short_ci": result[str(EVAL_LENGTH)]["balanced_accuracy_ci"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({k: record[k] for k in ("chosen", "heldout_accuracy", "heldout_balanced_accuracy_short")}))
+
+
+if __name__ == "__main__":
+    main()
