@@ -175,7 +175,7 @@ def main() -> None:
             "baseline_settings": "fp32, gradient checkpointing on, packing (bfd, padding-free)",
             "tuned_settings": f"{policy.dtype}, gradient checkpointing auto "
             f"({'on' if sides['tuned'][0]['gradient_checkpointing'] else 'off'}), "
-            f"packing {'(bfd, padding-free)' if args.packing == 'on' else 'off, length-grouped batches'}",
+            f"packing {'(bfd, padding-free)' if args.packing == 'on' else 'off: batches of exactly batch_size examples, padding-free'}",
             "baseline_tokens_per_s": round(rate("baseline"), 1),
             "tuned_tokens_per_s": round(rate("tuned"), 1),
             "ratio": round(rate("tuned") / rate("baseline"), 3),
