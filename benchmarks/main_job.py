@@ -58,10 +58,11 @@ def main() -> None:
             text=True,
         )
         total = time.perf_counter() - started
-        (Path(tmp) / "run-main.log").write_text(done.stdout + done.stderr)
         if done.returncode != 0:
+            kept = Path(tempfile.mkdtemp(prefix="main-job-failed-")) / "run-main.log"
+            kept.write_text(done.stdout + done.stderr)
             print(done.stdout[-4000:], done.stderr[-4000:], sep="\n")
-            raise SystemExit(f"scripts/run-main.sh failed ({done.returncode})")
+            raise SystemExit(f"scripts/run-main.sh failed ({done.returncode}); its whole log: {kept}")
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
         run_id, job_seconds, steps = step_seconds(clone / "dagster_home")
     policy = choose("auto")

@@ -55,7 +55,12 @@ def run(job: TrainingJob) -> dict | None:
                 "checkpoint": str(final),
                 "seconds": manifest["seconds"],
                 **summary,
-                **{k: result[k] for k in ("consumed", "fitting", "numerics") if k in result},
+                # nested records travel as JSON metadata (Pipes takes raw scalars, or {raw_value, type})
+                **{
+                    k: {"raw_value": result[k], "type": "json"}
+                    for k in ("consumed", "fitting", "numerics")
+                    if k in result
+                },
             }
         )
         return manifest
