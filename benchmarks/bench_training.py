@@ -40,6 +40,9 @@ from sinternal_assets.training.job import LoraSpec, TrainSpec  # noqa: E402
 from sinternal_assets.training.progress import Reporter  # noqa: E402
 
 
+EXACT_BATCHES = "packing off: batches of exactly batch_size examples, padding-free"
+
+
 def train_spec(steps: int, batch: int, max_length: int, packing: bool, checkpointing: str) -> TrainSpec:
     return TrainSpec(
         learning_rate=2e-4,
@@ -175,7 +178,7 @@ def main() -> None:
             "baseline_settings": "fp32, gradient checkpointing on, packing (bfd, padding-free)",
             "tuned_settings": f"{policy.dtype}, gradient checkpointing auto "
             f"({'on' if sides['tuned'][0]['gradient_checkpointing'] else 'off'}), "
-            f"packing {'(bfd, padding-free)' if args.packing == 'on' else 'off: batches of exactly batch_size examples, padding-free'}",
+            + ("packing (bfd, padding-free)" if args.packing == "on" else EXACT_BATCHES),
             "baseline_tokens_per_s": round(rate("baseline"), 1),
             "tuned_tokens_per_s": round(rate("tuned"), 1),
             "ratio": round(rate("tuned") / rate("baseline"), 3),

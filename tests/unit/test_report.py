@@ -100,7 +100,11 @@ SCHEMAS = {  # the column contracts documented in sinternal_assets/evaluation/ta
         "examples_per_step": I,
         "examples_seen": I,
         "epochs": F,
+        "supervised_tokens": I,
         "tokens": I,
+        "shortened": I,
+        "dropped": I,
+        "precision": S,
         "first_loss": F,
         "last_loss": F,
         "first_reward": F,
@@ -377,7 +381,11 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
                 "examples_per_step": 4,
                 "examples_seen": 120,
                 "epochs": 3.0,
+                "supervised_tokens": 9012,
                 "tokens": 51234,
+                "shortened": 2,
+                "dropped": 0,
+                "precision": "fp32 on cpu",
                 "first_loss": 3.1,
                 "last_loss": 1.2,
                 "first_reward": None,
@@ -562,7 +570,8 @@ def test_every_frame_empty_renders_no_data_everywhere():
 def test_summary_states_each_checkpoints_training_budget(html):
     summary = _visible(_sections(html)["summary"])
     assert "Training budget per checkpoint" in summary
-    assert "verifier_sft sft 40 30 4 120 3.00 51234 3.100 → 1.200 — —" in " ".join(summary.split())
+    row = "verifier_sft sft 40 30 4 120 3.00 9012 51234 2 0 fp32 on cpu 3.100 → 1.200 — —"
+    assert row in " ".join(summary.split())
     assert 'aria-label="Train loss, GRPO reward and its terms per step, per checkpoint"' in _sections(html)["summary"]
     markdown = render_markdown(make_tables())  # the asset's metadata (and the study's record) carry it too
     assert "Training budget per checkpoint" in markdown and "| 3.100 → 1.200 | — | — |" in markdown
