@@ -39,7 +39,6 @@ from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import LoraSpec, TrainSpec  # noqa: E402
 from sinternal_assets.training.progress import Reporter  # noqa: E402
 
-
 EXACT_BATCHES = "packing off: batches of exactly batch_size examples, padding-free"
 
 
