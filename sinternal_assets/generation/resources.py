@@ -72,7 +72,8 @@ class GenerationResource(ConfigurableResource):
         if self.backend == "transformers":
             from sinternal_assets.models.numerics import choose
 
-            return choose(self.precision).record()
+            # the session's TransformersBackend runs on the CPU (it is given no device): record that policy
+            return choose(self.precision, cuda=False).record()
         if self.backend == "vllm":
             return {"backend": "vllm", "dtype": self.vllm_dtype}
         return {"backend": self.backend, "dtype": "(the server's)"}

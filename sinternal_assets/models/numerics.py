@@ -95,8 +95,8 @@ class NumericPolicy:
         return contextlib.nullcontext()
 
     def inference_dtype(self):
-        """The dtype inference loads the weights in: bf16 on CUDA with bf16, fp32 everywhere else (a CPU's bf16
-        path is autocast over fp32 weights, so probabilities are computed like training computes them)."""
+        """The dtype the weights load in, for inference and training alike: bf16 on CUDA with bf16, fp32 everywhere
+        else (a CPU's bf16 path is autocast over fp32 master weights)."""
         import torch
 
         return torch.bfloat16 if self.bf16 and self.device == "cuda" else torch.float32

@@ -40,8 +40,7 @@ def _model(path: str, policy: NumericPolicy):
     bf16 path is autocast)."""
     from transformers import AutoModelForCausalLM
 
-    dtype = torch.bfloat16 if policy.bf16 and policy.device == "cuda" else torch.float32
-    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    return AutoModelForCausalLM.from_pretrained(path, dtype=policy.inference_dtype())
 
 
 def _counting(trainer_class):
