@@ -15,6 +15,22 @@ from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.sources.spec import load_spec  # noqa: E402
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Each test (its setup, call and teardown) starts and ends with no Dagster definitions-state storage installed.
+
+    `DagsterInstance.__enter__` installs the instance's defs-state storage in a ContextVar that its `__exit__` never
+    resets (dagster 1.13), and running a job on a persistent instance (`execute_in_process(instance=...)`) enters
+    it. The storage holds its instance by weak reference: once the test's instance is garbage-collected, every
+    later definitions load in this process fails with "Attempted to resolve undefined DagsterInstance weakref"
+    (CI, 2026-12-04: 27 tests after test_operations' inbox test). The ContextVar is reset to what it was before.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def spec():
     return load_spec()

@@ -299,14 +299,23 @@ def test_every_report_figure_is_what_duckdb_holds(evaluated):
         if r["benchmark"] == "all"
     }
     assert shown == forced and all(coverage == "100.0%" for _, coverage in forced.values())
-    # the training budget of each checkpoint, as the checkpoints table records it
+    # the training budget of each checkpoint, as its trainer counted it (budget_json; GRPO: rollouts, i.e. prompts
+    # x generations, so its epochs are rollouts seen / rollouts in its data)
     stored = {
-        r["asset"]: (r["method"], str(r["n_examples"]), str(r["train_steps"]))
+        r["asset"]: (r["method"], str(r["n"]), str(r["train_steps"]))
         for r in wh.sql(
-            "SELECT asset, method, n_examples, train_steps FROM checkpoints "
+            "SELECT asset, method, train_steps, "
+            "CAST(json_extract(budget_json, '$.consumed.examples_in_data') AS INTEGER) AS n FROM checkpoints "
             "QUALIFY row_number() OVER (PARTITION BY asset ORDER BY created_at DESC) = 1"
         ).iter_rows(named=True)
     }
+    grpo_prompts = wh.sql(
+        "SELECT asset, n_examples, CAST(json_extract(config_json, '$.grpo.num_generations') AS INTEGER) AS g "
+        "FROM checkpoints WHERE method = 'grpo'"
+    )
+    assert grpo_prompts.height and all(
+        int(stored[r["asset"]][1]) == r["n_examples"] * r["g"] for r in grpo_prompts.iter_rows(named=True)
+    )
     shown = {
         r["checkpoint"]: (r["method"], r["examples in its data"], r["optimizer steps"])
         for r in table(tables, "summary", "Training budget per checkpoint").records()
