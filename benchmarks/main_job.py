@@ -39,6 +39,27 @@ def step_seconds(dagster_home: Path) -> tuple[str, float, dict[str, float]]:
     return run.run_id, round(wall, 1), dict(sorted(steps.items(), key=lambda kv: -kv[1]))
 
 
+def training_breakdown(data_dir: Path, steps: dict[str, float]) -> dict[str, dict]:
+    """Where each training asset's seconds went, from its checkpoint manifest: the Dagster step's seconds, the
+    training process's own (model load, data, optimizer steps, export; `seconds`), the optimizer steps' (the sum
+    of the logged step times) and the rest of the step (process start-up and imports, the launcher, the asset's
+    own work before and after)."""
+    out = {}
+    for manifest_path in sorted(data_dir.glob("checkpoints/*/*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        asset = manifest["asset"]
+        history = manifest.get("history", [])
+        optimizer = sum(r.get("step_time_s", 0.0) for r in history)
+        out[asset] = {
+            "step_s": steps.get(asset),
+            "process_s": manifest.get("seconds"),
+            "optimizer_steps": len(history),
+            "optimizer_s": round(optimizer, 1),
+            "outside_process_s": round(steps[asset] - manifest["seconds"], 1) if asset in steps else None,
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "main_job.json"))
@@ -65,6 +86,7 @@ def main() -> None:
             raise SystemExit(f"scripts/run-main.sh failed ({done.returncode}); its whole log: {kept}")
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
         run_id, job_seconds, steps = step_seconds(clone / "dagster_home")
+        breakdown = training_breakdown(clone / ".sinternal", steps)
     policy = choose("auto")
     result = {
         "date": date.today().isoformat(),
@@ -78,10 +100,13 @@ def main() -> None:
         "dagster_run_id": run_id,
         "max_rss_kb": int(rss.group(1)) if rss else None,
         "step_seconds": steps,
+        "training_breakdown": breakdown,
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "step_seconds"}, indent=2))
     print("slowest steps:", list(steps.items())[:12])
+    for asset, row in breakdown.items():
+        print(asset, row)
 
 
 if __name__ == "__main__":
