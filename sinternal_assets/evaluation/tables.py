@@ -41,6 +41,9 @@ positive class of every classifier figure. Column contracts (the report and the 
   human-labelled safety sets, by how the raters agreed: one rater, several unanimous, several split)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
+- `controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note (the positive controls,
+  `controls.positive_controls`: each a paired test that the training did what it targets; passed null when it
+  could not be computed, and note says what was missing)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
 """
 
@@ -114,6 +117,20 @@ CURVE_SCHEMA = {
     "value": pl.Float64,
 }
 
+CONTROLS_SCHEMA = {
+    "name": pl.String,
+    "method": pl.String,
+    "baseline": pl.String,
+    "measure": pl.String,  # what `effect` is, in words
+    "n": pl.Int64,  # paired items (a, b) or logged steps (c)
+    "effect": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p": pl.Float64,  # null where no p-value applies
+    "passed": pl.Boolean,  # null when the control could not be computed
+    "note": pl.String,  # how to read it (e.g. the refusal detector's accuracy), or what was missing
+}
+
 
 @dataclass
 class EvaluationTables:
@@ -137,6 +154,8 @@ class EvaluationTables:
     curves: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CURVE_SCHEMA))
     corrected: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CORRECTED_SCHEMA))
     by_agreement: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AGREEMENT_SCHEMA))
+    # positive controls: did each training do what it targets (reported before any comparison)
+    controls: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTROLS_SCHEMA))
     review_kappa: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_KAPPA_SCHEMA))
     review_disputes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_DISPUTE_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
