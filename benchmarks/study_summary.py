@@ -1,5 +1,6 @@
 """The study run's record: wall time per stage (from the Dagster instance's step statistics), the report's summary
-tables and the judges' measured accuracy (from the evaluation_report materialization), the structured numbers
+tables and the judges' measured accuracy (from the evaluation_report materialization), the positive controls
+(`controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note), the structured numbers
 behind every report table (`tables`: the report's `.tables.json`), and the offline expert's accuracy (from the
 warehouse). Written by scripts/run-study.sh as `<out>.json` (raw), `<out>.md` (tables) and
 `<out>.items.parquet`: every judgement per item (item id, checkpoint, judge, score, verdict, human label where one
@@ -39,6 +40,16 @@ def write_per_item(db: Path, out: Path) -> dict:
     return {"file": path.name, "rows": frame.height, "by_subject_judge_length": counts.to_dicts()}
 
 
+CONTROL_FIELDS = ("name", "method", "baseline", "measure", "n", "effect", "ci_low", "ci_high", "p", "passed", "note")
+
+
+def controls_of(tables: dict | None) -> list[dict]:
+    """The positive controls the evaluation report computed (the `controls` table of its `.tables.json`, as
+    `per_item.tables_record` wrote it), each with the fields the study's JSON keeps; empty when it recorded none."""
+    rows = ((tables or {}).get("tables") or {}).get("controls") or []
+    return [{field: row.get(field) for field in CONTROL_FIELDS} for row in rows]
+
+
 def summarise(db: Path, job: str) -> dict:
     instance = DagsterInstance.get()
     runs = instance.get_runs(filters=RunsFilter(job_name=job), limit=1)
@@ -63,6 +74,11 @@ def summarise(db: Path, job: str) -> dict:
     expert = wh.table("offline_experts").sort("created_at").tail(1).to_dicts()
     trained = wh.query("evaluated_checkpoint_names")["checkpoint"].to_list()
     curves = training_curves(wh.query("checkpoint_budgets", checkpoints=[c for c in trained if c != "base"]))
+    tables = (
+        json.loads(Path(str(metadata["tables_json"].value)).read_text(encoding="utf-8"))
+        if "tables_json" in metadata
+        else None
+    )
     return {
         "job": job,
         "run_id": run.run_id,
@@ -74,11 +90,8 @@ def summarise(db: Path, job: str) -> dict:
         "report": str(metadata["report"].value) if "report" in metadata else None,
         "summary_md": metadata["summary"].value if "summary" in metadata else None,
         "judge_accuracy_md": metadata["judge_accuracy"].value if "judge_accuracy" in metadata else None,
-        "tables": (
-            json.loads(Path(str(metadata["tables_json"].value)).read_text(encoding="utf-8"))
-            if "tables_json" in metadata
-            else None
-        ),
+        "controls": controls_of(tables),
+        "tables": tables,
         "offline_expert": {k: str(v) for k, v in expert[0].items()} if expert else None,
         "training_curves": curves.to_dicts(),
     }
@@ -92,6 +105,8 @@ def to_markdown(record: dict) -> str:
         f"# Study run {record['run_id']} ({record['status']})",
         f"Date {record['date']}, machine {record['machine']}, wall time {record['wall_seconds']} s "
         f"({record['wall_seconds'] / 60:.1f} min). Report: {record['report']}",
+        "## Positive controls (if one fails, the comparisons are suspect)",
+        markdown_table(pl.DataFrame(record["controls"])) if record.get("controls") else "(none recorded)",
         "## Results (from the evaluation report)",
         record["summary_md"] or "(no evaluation report)",
         "## Judges' measured accuracy on held-out human labels",

@@ -21,6 +21,7 @@ from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.choices import only
 from sinternal_assets.curation.assets import verification_examples
 from sinternal_assets.evaluation import answer_length, judge_plan, per_item
+from sinternal_assets.evaluation import controls as controls_logic
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import (
@@ -629,6 +630,8 @@ def evaluation_report(
     tables.review_kappa, tables.review_disputes = review_agreement(
         wh.table("human_reviews"), wh.query("reviewed_critiques")
     )
+    items = per_item.per_item_results(generations, labels)
+    tables.controls = controls_logic.positive_controls(items, tables.judge_accuracy, trained)
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)
     written = report.write_report(
@@ -637,7 +640,7 @@ def evaluation_report(
     wh.write(append={"evaluation_runs": current})
     # beside the report: every judgement per item (Parquet) and the numbers behind every table (JSON)
     items_path = folder / f"evaluation-{run_id}.items.parquet"
-    per_item.per_item_results(generations, labels).write_parquet(items_path)
+    items.write_parquet(items_path)
     tables_path = folder / f"evaluation-{run_id}.tables.json"
     tables_path.write_text(json.dumps(per_item.tables_record(tables), indent=1) + "\n", encoding="utf-8")
     context.log.info(f"evaluation report: {written} (per item: {items_path.name}, tables: {tables_path.name})")
@@ -648,6 +651,7 @@ def evaluation_report(
             "tables_json": MetadataValue.path(str(tables_path)),
             "run_id": run_id,
             "summary": MetadataValue.md(report.render_markdown(tables)),
+            "controls": MetadataValue.md(markdown_table(tables.controls)),
             "comparison": MetadataValue.md(markdown_table(tables.comparison)),
             "judge_accuracy": MetadataValue.md(markdown_table(tables.judge_accuracy, max_rows=60)),
             "n_generations_judged": generations["generation_id"].n_unique(),

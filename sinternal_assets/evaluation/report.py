@@ -46,6 +46,7 @@ ALL = plots.ALL
 LENGTH_NAMES = {FULL: "full length", EVAL: "eval length"}  # the length a judge's error was measured at
 # (id, heading), in the order the report shows them; the ids are the sections' anchors.
 SECTIONS = (
+    ("controls", "Positive controls"),
     ("summary", "Summary: checkpoints compared"),
     ("asr", "Attack success rate"),
     ("over-refusal", "Over-refusal"),
@@ -291,6 +292,7 @@ def has_data(tables: EvaluationTables) -> dict[str, bool]:
     """Per section id: whether any of its tables has rows."""
     t = tables
     return {
+        "controls": not t.controls.is_empty(),
         "summary": not t.comparison.is_empty(),
         "asr": not (t.asr.is_empty() and t.asr_by_role.is_empty()),
         "over-refusal": not t.over_refusal.is_empty(),
@@ -405,6 +407,65 @@ BUDGET_COLUMNS: tuple[Column, ...] = (
     ),
     ("each reward term's mean (first → last step)", lambda r: r.get("reward_terms") or "—", False),
 )
+
+
+def signed_decimal(value: float | None) -> str:
+    """A difference as a signed decimal, 3 places ('—' when unknown)."""
+    return MISSING if _missing(value) else f"{value:+.3f}"
+
+
+def p_cell(p: float | None) -> str:
+    """A p-value with 4 decimals, '< 0.0001' below that ('—' when none applies)."""
+    return "< 0.0001" if not _missing(p) and p < 0.0001 else decimal(p, 4)
+
+
+def passed_cell(passed: bool | None) -> str:
+    """A control's outcome in words: yes, NO, or not computable (None)."""
+    return "not computable" if passed is None else "yes" if passed else "NO"
+
+
+CONTROLS_CAPTION = (
+    "Each positive control is a paired test that a training did what it targets, on the same items before and "
+    "after: (a) refusal SFT refuses the train-side families' harmful prompts more often than base (refusal "
+    "detector; paired bootstrap 95% interval, McNemar's exact p; passed when the difference is above 0 with "
+    "p < 0.05); (b) verification SFT ranks the held-out human-labelled answers better than base by forced-choice "
+    "ROC AUC (percentile paired bootstrap over items, 2,000 resamples; two-sided bootstrap p; passed when the "
+    "interval excludes 0 from above); (c) GRPO's reward, the unweighted mean of its own terms per logged step, is "
+    "higher over the last quarter of steps than over the first (Welch's t interval over steps; passed when it "
+    "excludes 0 from above). The effect is in the unit its measure names."
+)
+CONTROLS_COLUMNS: tuple[Column, ...] = (
+    _text("name", "control"),
+    ("method vs baseline", lambda r: f"{r['method']} vs {r['baseline']}", False),
+    _text("measure"),
+    _int("n"),
+    ("effect", lambda r: signed_decimal(r["effect"]), True),
+    ("95% CI", lambda r: f"[{signed_decimal(r['ci_low'])}, {signed_decimal(r['ci_high'])}]", True),
+    ("p", lambda r: p_cell(r["p"]), True),
+    ("passed", lambda r: passed_cell(r["passed"]), False),
+    ("reading", lambda r: r.get("note") or "", False),
+)
+
+
+def _controls(tables: EvaluationTables) -> list:
+    if tables.controls.is_empty():
+        return [NoData("no positive control was computed (the controls table is empty).")]
+    failed = tables.controls.filter(pl.col("passed").not_())
+    unknown = tables.controls.filter(pl.col("passed").is_null())
+    blocks: list = [
+        Text(
+            "Read these first. If a control fails, the comparison below is suspect: the pipeline is suspect "
+            "before the method is."
+        )
+    ]
+    if not failed.is_empty():
+        names = ", ".join(f"{r['name']} ({r['method']})" for r in failed.iter_rows(named=True))
+        blocks.append(Text(f"Failed: {names}. Read every comparison below with that in mind.", "warning"))
+    if not unknown.is_empty():
+        names = ", ".join(f"{r['name']} ({r['method']})" for r in unknown.iter_rows(named=True))
+        blocks.append(Text(f"Not computable: {names} (the reading column says what was missing)."))
+    blocks.append(_table(tables.controls, CONTROLS_COLUMNS, CONTROLS_CAPTION))
+    return blocks
 
 
 def _summary(tables: EvaluationTables) -> list:
@@ -926,6 +987,7 @@ def _lineage(tables: EvaluationTables) -> list:
 
 
 BUILDERS: dict[str, Callable[[EvaluationTables], list]] = {
+    "controls": _controls,
     "summary": _summary,
     "asr": _asr,
     "over-refusal": _over_refusal,
@@ -1090,8 +1152,8 @@ def _markdown(frame: pl.DataFrame, columns: Sequence[Column]) -> str:
 
 
 def render_markdown(tables: EvaluationTables) -> str:
-    """A short summary for the asset's metadata: the comparison table, the headline judge's measured accuracy
-    and which sections have data."""
+    """A short summary for the asset's metadata: the headline judge's measured accuracy, the positive controls,
+    the comparison table and which sections have data."""
     judge = tables.headline_judge
     accuracy = accuracy_cell(tables, judge)
     lines = [
@@ -1102,6 +1164,8 @@ def render_markdown(tables: EvaluationTables) -> str:
             else f"measured accuracy {accuracy} against human labels."
         )
     ]
+    if not tables.controls.is_empty():
+        lines += [CONTROLS_CAPTION, _markdown(tables.controls, CONTROLS_COLUMNS)]
     if tables.comparison.is_empty():
         lines.append("No checkpoint was evaluated (the comparison table is empty).")
     else:

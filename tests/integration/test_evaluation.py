@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EVAL_ASSETS = ["eval_set", "judge_benchmarks", "eval_generations", "judged_results", "evaluation_report"]
 SECTIONS = [
+    "controls",
     "summary",
     "asr",
     "over-refusal",

@@ -250,3 +250,36 @@ def test_every_control_in_order_with_the_eval_length_row_when_labels_were_cut():
     ]
     assert frame["passed"].to_list() == [True, True, True, None, None]
     assert frame["measure"][2].endswith("at eval length, method - baseline")
+
+
+def test_the_study_record_carries_the_controls_the_report_wrote():
+    from benchmarks.study_summary import controls_of, to_markdown
+    from sinternal_assets.evaluation.per_item import tables_record
+    from tests.unit.test_report import make_tables
+
+    written = json.loads(json.dumps(tables_record(make_tables())))  # the report's .tables.json
+    controls = controls_of(written)
+    assert [(c["name"], c["method"], c["passed"]) for c in controls] == [
+        ("refusal_rises", "refusal_sft", True),
+        ("verification_auc_rises", "verifier_sft", False),
+        ("grpo_reward_rises", "verifier_grpo", None),
+    ]
+    assert set(controls[0]) == {*CONTROLS_SCHEMA} and controls[0]["ci_low"] == 0.6 and controls[2]["p"] is None
+    assert controls_of(None) == [] and controls_of({"tables": {}}) == []
+    record = {
+        "run_id": "r",
+        "status": "SUCCESS",
+        "date": "2026-12-05",
+        "machine": "m",
+        "wall_seconds": 60.0,
+        "report": None,
+        "summary_md": None,
+        "judge_accuracy_md": None,
+        "offline_expert": None,
+        "training_curves": [],
+        "steps": [],
+        "controls": controls,
+    }
+    markdown = to_markdown(record)
+    assert markdown.index("## Positive controls") < markdown.index("## Results")
+    assert "| refusal_rises | refusal_sft | base |" in markdown

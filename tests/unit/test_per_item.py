@@ -162,7 +162,7 @@ def test_every_report_table_is_written_as_json_with_its_numbers(tmp_path):
     record = json.loads(json.dumps(per_item.tables_record(tables)))  # JSON-ready, NaN-free
     assert record["headline_judge"] == "teacher" and record["lineage"] == {"run": {"spec_hash": "s"}}
     frames = {name for name, value in vars(tables).items() if isinstance(value, pl.DataFrame)}
-    assert set(record["tables"]) == frames and {"asr", "judge_accuracy", "corrected", "paired"} <= frames
+    assert set(record["tables"]) == frames and {"asr", "judge_accuracy", "corrected", "paired", "controls"} <= frames
     accuracy = {(r["judge"], r["length"]): r for r in record["tables"]["judge_accuracy"] if r["benchmark"] == "all"}
     assert accuracy[("teacher", "full")]["sensitivity"] == 1.0 and accuracy[("teacher", "eval")]["sensitivity"] == 0.0
     [asr] = [r for r in record["tables"]["asr_by_role"] if r["judge"] == "teacher" and r["family_role"] == "all"]

@@ -19,7 +19,12 @@ from sinternal_assets.evaluation.report import (
     render_markdown,
     write_report,
 )
-from sinternal_assets.evaluation.tables import REVIEW_DISPUTE_SCHEMA, REVIEW_KAPPA_SCHEMA, EvaluationTables
+from sinternal_assets.evaluation.tables import (
+    CONTROLS_SCHEMA,
+    REVIEW_DISPUTE_SCHEMA,
+    REVIEW_KAPPA_SCHEMA,
+    EvaluationTables,
+)
 
 RATE = {"n": pl.Int64, "successes": pl.Int64, "rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
 S, I, F = pl.String, pl.Int64, pl.Float64
@@ -138,6 +143,20 @@ def _rate(successes: int, n: int) -> dict:
 
 def _frame(name: str, rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SCHEMAS[name]) if rows else pl.DataFrame(schema=SCHEMAS[name])
+
+
+def _control(name: str, method: str, effect, low, high, p, passed, note: str) -> dict:
+    measure = f"measure of {name}"
+    values = {"n": 30, "effect": effect, "ci_low": low, "ci_high": high, "p": p, "passed": passed, "note": note}
+    return {"name": name, "method": method, "baseline": "base", "measure": measure, **values}
+
+
+# one control passes, one fails, one could not be computed
+CONTROLS = [
+    _control("refusal_rises", "refusal_sft", 0.7667, 0.6, 0.9, 1.2e-7, True, "refusal detector accuracy 75.0%"),
+    _control("verification_auc_rises", "verifier_sft", -0.042, -0.1, 0.02, 0.21, False, "AUC 0.41 vs 0.45"),
+    _control("grpo_reward_rises", "verifier_grpo", None, None, None, None, None, "not computable: not trained"),
+]
 
 
 def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overrides) -> EvaluationTables:
@@ -433,6 +452,7 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
     values["review_disputes"] = pl.DataFrame(
         [{"annotators": 2, "annotated_records": 30, "majority": 27, "disputed": 3}], schema=REVIEW_DISPUTE_SCHEMA
     )
+    values["controls"] = pl.DataFrame(CONTROLS, schema=CONTROLS_SCHEMA)
     values["lineage"] = {
         "run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
         "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"},
@@ -459,6 +479,7 @@ def html() -> str:
 def test_sections_in_order_each_with_a_heading(html):
     ids = re.findall(r'<section id="([^"]+)"', html)
     assert ids == [
+        "controls",
         "summary",
         "asr",
         "over-refusal",
@@ -622,6 +643,31 @@ def test_write_report_is_atomic_and_updates_latest(tmp_path):
     assert first.read_text() == "<html>one</html>"
     with pytest.raises(ValueError):
         write_report("x", tmp_path, "../escape.html")
+
+
+def test_positive_controls_come_first_with_their_test_and_outcome(html):
+    assert html.index('<section id="controls"') < html.index('<section id="summary"')
+    controls = _sections(html)["controls"]
+    text = _visible(controls)
+    assert "If a control fails, the comparison below is suspect" in text
+    assert "Failed: verification_auc_rises (verifier_sft)" in text
+    assert "Not computable: grpo_reward_rises (verifier_grpo)" in text
+    rows = _rows(controls)
+    assert rows[1][:8] == [
+        "refusal_rises",
+        "refusal_sft vs base",
+        "measure of refusal_rises",
+        "30",
+        "+0.767",
+        "[+0.600, +0.900]",
+        "&lt; 0.0001",
+        "yes",
+    ]
+    assert rows[2][4:8] == ["-0.042", "[-0.100, +0.020]", "0.2100", "NO"]
+    assert rows[3][4:8] == ["—", "[—, —]", "—", "not computable"]
+    assert "not computable: not trained" in rows[3][8]
+    markdown = render_markdown(make_tables())  # the asset's metadata: the controls before the comparison
+    assert markdown.index("| refusal_rises | refusal_sft vs base |") < markdown.index("| checkpoint | harmful ASR |")
 
 
 def test_markdown_summary_has_comparison_rows_and_judge():
