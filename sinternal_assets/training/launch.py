@@ -1,6 +1,13 @@
 """The command that runs a training job: `accelerate launch` of the training entry point. A cluster swaps
 the launcher (its own accelerate config file for multi-GPU / FSDP, or a Pipes client for Kubernetes), not
-the entry point."""
+the entry point.
+
+`auto` (the default) runs the entry point directly when the job is one process with no accelerate config file:
+`accelerate launch` of one process only sets environment variables the trainer's own Accelerator reads the same
+way from the job (CPU or the one GPU, no mixed precision: the numeric policy decides), at the cost of one more
+Python process that imports torch (measured in benchmarks/main_job.py's training breakdown). Its `--cpu` becomes
+an empty CUDA_VISIBLE_DEVICES in the job's environment (TrainingLauncherResource). Anything else
+(several processes, a config file, a mixed-precision setting) goes through `accelerate launch`."""
 
 from __future__ import annotations
 
@@ -9,23 +16,33 @@ from typing import Literal, get_args
 
 ENTRY_POINT = "sinternal_assets.training.run"
 
-Launcher = Literal["accelerate", "python"]  # python: the entry point without accelerate
+# auto: python for one process without a config file or mixed precision, else accelerate
+Launcher = Literal["auto", "accelerate", "python"]
 MixedPrecision = Literal["no", "fp16", "bf16", "fp8"]  # accelerate launch --mixed_precision
 LAUNCHERS: tuple[str, ...] = get_args(Launcher)
+
+
+def runs_directly(
+    launcher: Launcher, num_processes: int = 1, accelerate_config: str = "", mixed_precision: MixedPrecision = "no"
+) -> bool:
+    """Whether the entry point runs without `accelerate launch` (`python`, or `auto` for one plain process)."""
+    if launcher == "auto":
+        return num_processes == 1 and not accelerate_config and mixed_precision == "no"
+    return launcher == "python"
 
 
 def training_command(
     python: str,
     job_path: Path,
-    launcher: Launcher = "accelerate",
+    launcher: Launcher = "auto",
     num_processes: int = 1,
     accelerate_config: str = "",
     use_cpu: bool = False,
     mixed_precision: MixedPrecision = "no",
 ) -> list[str]:
-    if launcher == "python":
+    if runs_directly(launcher, num_processes, accelerate_config, mixed_precision):
         return [python, "-m", ENTRY_POINT, str(job_path)]
-    if launcher != "accelerate":
+    if launcher not in LAUNCHERS:
         raise ValueError(f"unknown launcher {launcher!r}: {' | '.join(LAUNCHERS)}")
     command = [python, "-m", "accelerate.commands.launch"]
     if accelerate_config:

@@ -17,7 +17,8 @@ class TrainingLauncherResource(ConfigurableResource):
     Dagster Pipes, so metrics stream back into the run. On a cluster: `num_processes` GPUs, or an accelerate
     config file (multi-GPU, FSDP, DeepSpeed); a Kubernetes Pipes client can replace the subprocess."""
 
-    launcher: Launcher = "accelerate"  # python: the entry point without accelerate
+    # auto: the entry point directly for one process (no config file, no mixed precision), else accelerate launch
+    launcher: Launcher = "auto"
     num_processes: int = 1
     accelerate_config: str = ""
     mixed_precision: MixedPrecision = "no"
@@ -34,11 +35,7 @@ class TrainingLauncherResource(ConfigurableResource):
     def command(self, job_path: Path) -> list[str]:
         from sinternal_assets.training.launch import training_command
 
-        use_cpu = self.use_cpu
-        if use_cpu is None:
-            import torch
-
-            use_cpu = not torch.cuda.is_available()
+        use_cpu = self.cpu()
         return training_command(
             self.python,
             job_path,
@@ -49,12 +46,28 @@ class TrainingLauncherResource(ConfigurableResource):
             self.mixed_precision,
         )
 
-    def run(self, context, job_path: Path):
-        env = {
+    def cpu(self) -> bool:
+        if self.use_cpu is not None:
+            return self.use_cpu
+        import torch
+
+        return not torch.cuda.is_available()
+
+    def environment(self) -> dict[str, str]:
+        """The training process's environment: offline hub, unbuffered output, and, for a CPU job run without
+        accelerate (which would hide the GPUs itself), no visible GPU; `env` last."""
+        from sinternal_assets.training.launch import runs_directly
+
+        direct = runs_directly(self.launcher, self.num_processes, self.accelerate_config, self.mixed_precision)
+        return {
             "TOKENIZERS_PARALLELISM": "false",
             "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
             "PYTHONUNBUFFERED": "1",
+            **({"CUDA_VISIBLE_DEVICES": ""} if direct and self.cpu() else {}),
             **self.env,
         }
+
+    def run(self, context, job_path: Path):
+        env = self.environment()
         client = PipesSubprocessClient(env=env, cwd=str(PROJECT_ROOT))
         return client.run(command=self.command(job_path), context=context)

@@ -198,7 +198,7 @@ def test_materializing_with_a_value_outside_a_literal_fails_before_the_step_runs
 
 
 def test_a_resource_setting_outside_its_literal_names_the_field_and_the_choices():
-    with pytest.raises(ValueError, match=r"launcher\n  Input should be 'accelerate' or 'python'"):
+    with pytest.raises(ValueError, match=r"launcher\n  Input should be 'auto', 'accelerate' or 'python'"):
         TrainingLauncherResource(launcher="slurm")
     with pytest.raises(ValueError, match=r"mixed_precision\n  Input should be 'no', 'fp16', 'bf16' or 'fp8'"):
         TrainingLauncherResource(mixed_precision="fp12")

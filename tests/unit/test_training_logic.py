@@ -1,6 +1,7 @@
 """Curation filter, training formats, SOMF fusion, checkpoint versions and the launch command."""
 
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -190,11 +191,15 @@ def test_jsonl_round_trip_and_bad_line(tmp_path):
 
 def test_training_command(tmp_path):
     job = tmp_path / "job.json"
-    command = training_command("/py", job, use_cpu=True)
+    direct = ["/py", "-m", "sinternal_assets.training.run", str(job)]
+    assert training_command("/py", job, use_cpu=True) == direct  # auto: one plain process runs directly
+    assert training_command("/py", job, launcher="auto", mixed_precision="bf16")[2] == "accelerate.commands.launch"
+    assert training_command("/py", job, num_processes=2)[2] == "accelerate.commands.launch"
+    command = training_command("/py", job, launcher="accelerate", use_cpu=True)
     assert command[:3] == ["/py", "-m", "accelerate.commands.launch"]
     assert command[-3:] == ["-m", "sinternal_assets.training.run", str(job)]
     assert "--cpu" in command and "--multi_gpu" not in command
-    multi = training_command("/py", job, num_processes=8)
+    multi = training_command("/py", job, num_processes=8)  # auto: several processes go through accelerate
     assert multi[multi.index("--num_processes") + 1] == "8" and "--multi_gpu" in multi
     assert training_command("/py", job, launcher="python") == ["/py", "-m", "sinternal_assets.training.run", str(job)]
     with pytest.raises(FileNotFoundError):
@@ -220,3 +225,15 @@ def test_a_training_start_removes_orphaned_partial_folders_of_any_version(tmp_pa
     assert sorted(p.name for p in asset.iterdir()) == ["aaaa"] and other.is_dir()
     assert ckpt.remove_orphans(tmp_path, "verifier_sft") == ([], 0)
     assert ckpt.remove_orphans(tmp_path, "never_trained") == ([], 0)
+
+
+def test_a_cpu_job_run_without_accelerate_sees_no_gpu():
+    """`accelerate launch --cpu` hides the GPUs; a CPU job that runs the entry point directly gets an empty
+    CUDA_VISIBLE_DEVICES instead, and a GPU job or one under accelerate keeps the machine's."""
+    from sinternal_assets.training.resources import TrainingLauncherResource
+
+    assert TrainingLauncherResource(use_cpu=True).environment()["CUDA_VISIBLE_DEVICES"] == ""
+    assert "CUDA_VISIBLE_DEVICES" not in TrainingLauncherResource(use_cpu=False).environment()
+    under_accelerate = TrainingLauncherResource(use_cpu=True, launcher="accelerate")
+    assert "CUDA_VISIBLE_DEVICES" not in under_accelerate.environment()
+    assert under_accelerate.command(Path("job.json"))[2] == "accelerate.commands.launch"
