@@ -107,7 +107,9 @@ def test_the_forced_choice_pass_returns_each_items_hidden_states_at_its_verdict_
         for r in REQUESTS
     ]
     scored = backend.choice_scores(items, groups)
-    assert scored.probabilities == pytest.approx(backend.choice_probabilities(items), abs=1e-6)
+    plain = backend.choice_probabilities(items)
+    for with_states, without in zip(scored.probabilities, plain, strict=True):
+        assert with_states == pytest.approx(without, abs=1e-6)
     assert all(set(s) == {"early", "middle", "late"} for s in scored.states)
     assert all(
         v.shape == (backend.model.config.hidden_size,) and v.dtype == np.float32 for v in scored.states[0].values()
