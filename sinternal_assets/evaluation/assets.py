@@ -418,28 +418,22 @@ class JudgedResultsConfig(Config):
 def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missing, chunk_size: int) -> int:
     """Compute what one judge identity owes (`judge_plan.Missing`), one DuckDB transaction per chunk: its new
     judgements and, from the same forward pass, the hidden states wanted of it."""
-    collects = getattr(judge, "can_collect_states", False)
-    keys = list(work.requests) if collects else [k for k in work.requests if k in work.uncached]
-    if work.states and not collects:
+    keys, groups = judge_plan.owed_keys(judge, work)
+    if work.states and not groups:
         context.log.warning(f"judge {name}: its backend returns no hidden states; no probe states collected")
-    groups = judge.backend.layer_groups() if collects and work.states else ()
 
     def compute(chunk: list[str]):
-        requests = [work.requests[k] for k in chunk]
-        states = None
-        if groups and work.states.intersection(chunk):
-            outcomes, states = judge.judge_with_states(requests)
-        else:
-            outcomes = judge.judge(requests)
-        rows = judge_plan.chunk_rows(judge, chunk, work, outcomes, states, groups)
-        return rows, sum(o.completion_tokens for o in outcomes)
+        return judge_plan.judge_chunk(judge, work, chunk, groups)
 
     def write(rows) -> None:
         cache, states = judge_plan.split_rows(rows)
-        frames = {"judge_cache": wh.frame(cache, "judge_cache")}
-        if states:
-            frames["probe_states"] = pl.DataFrame(states, schema=judge_plan.PROBE_STATE_SCHEMA)
-        wh.write(append=frames)  # the chunk's judgements and their states: one transaction
+        # the chunk's new judgements and their states in one transaction; states by upsert: a judgement stored
+        # with only some of its groups gets them all again
+        frame = pl.DataFrame(states, schema=judge_plan.PROBE_STATE_SCHEMA)
+        wh.write(
+            append={"judge_cache": wh.frame(cache, "judge_cache")},
+            upsert={"probe_states": (frame, list(judge_plan.PROBE_STATE_KEY))},
+        )
 
     stats = incremental.run_chunks(
         keys,

@@ -34,6 +34,7 @@ from sinternal_assets.storage.warehouse import utc_now
 VERIFIER_PREFERENCE = ("verifier_grpo", "verifier_sft")  # the `verifier` judge when none is configured
 PROBE_FIT = "probe_fit"  # the subject of the probe-fit set's judgements (never a judge metric)
 STATE_SUBJECTS = ("label", PROBE_FIT)  # whose hidden states the checkpoints' forced-choice passes return
+PROBE_STATE_KEY = ("judgement_id", "layer_group", "layers")
 PROBE_STATE_SCHEMA = {
     "judgement_id": pl.String,
     "layer_group": pl.String,
@@ -300,3 +301,23 @@ def chunk_rows(
 def split_rows(rows: Sequence[KeyRows]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The `judge_cache` rows and the `probe_states` rows of a chunk."""
     return [r.cache for r in rows if r.cache is not None], [s for r in rows for s in r.states]
+
+
+def owed_keys(judge, work: Missing) -> tuple[list[str], tuple[LayerGroup, ...]]:
+    """What a judge computes of `work`, and the layer groups whose states it collects: everything owed when it can
+    collect states (`ModelJudge.can_collect_states`), else only the uncached judgements (no groups)."""
+    if getattr(judge, "can_collect_states", False):
+        return list(work.requests), tuple(judge.backend.layer_groups()) if work.states else ()
+    return [k for k in work.requests if k in work.uncached], ()
+
+
+def judge_chunk(judge, work: Missing, chunk: Sequence[str], groups: Sequence[LayerGroup]) -> tuple[list[KeyRows], int]:
+    """Judge one chunk of owed keys: with `groups` and a key whose states are wanted, verdicts and states come from
+    one forced-choice pass (`ModelJudge.judge_with_states`); the rows to write and the completion tokens."""
+    requests = [work.requests[k] for k in chunk]
+    states = None
+    if groups and work.states.intersection(chunk):
+        outcomes, states = judge.judge_with_states(requests)
+    else:
+        outcomes = judge.judge(requests)
+    return chunk_rows(judge, chunk, work, outcomes, states, groups), sum(o.completion_tokens for o in outcomes)

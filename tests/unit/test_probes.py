@@ -427,3 +427,51 @@ def test_the_probes_reach_the_tables_json_and_the_study_record_per_checkpoint():
     assert summary["base"]["groups"]["late"]["auc_minus_base"] is None
     assert probes_by_checkpoint(None) == {} and "no probes" in probes_markdown({})
     assert "middle (11-20)" in probes_markdown(summary)
+
+
+def test_a_rerun_owes_nothing_and_a_cached_judgement_without_states_gets_only_its_states(tmp_db):
+    """The judged_results loop on a real warehouse (the asset's wiring: plan, owed keys, chunks, one transaction
+    per chunk), with a fake backend: held-out labels and probe-fit items get verdicts and states in one pass."""
+    wh = Warehouse(tmp_db)
+    backend = FakeStatesBackend()
+    judge = ModelJudge(backend, "m", "h", SamplingParams(temperature=0.0, max_new_tokens=1, n=1, seed=0),
+                       critique_tokens=0)  # fmt: skip
+    judges = judge_plan.choose_judges(["base"], "", False, False, True)
+    labels = _labels(["h1", "h2"], task="safety")
+    tasks = judge_plan.judge_tasks(pl.DataFrame(schema={"generation_id": pl.String}), labels, judges, False)
+    tasks = [t for t in tasks if t.judge != "keyword"]  # the keyword judge has no model: not this test's business
+    tasks += judge_plan.probe_fit_tasks(_labels(["t1", "t2", "t3"]), judges)
+    identities = {"ckpt:base": judge.identity}
+
+    def run() -> int:
+        _, missing = judge_plan.plan(
+            tasks,
+            identities,
+            set(wh.query("judge_cache_ids")["judgement_id"].to_list()),
+            lambda task: judge_plan.wants_states(task, judges),
+            judge_plan.stored_state_keys(wh.query("probe_state_ids")),
+        )
+        done = 0
+        for work in missing:
+            keys, groups = judge_plan.owed_keys(judge, work)
+            for start in range(0, len(keys), 2):
+                rows, _ = judge_plan.judge_chunk(judge, work, keys[start : start + 2], groups)
+                cache, states = judge_plan.split_rows(rows)
+                wh.write(  # as judged_results writes a chunk
+                    append={"judge_cache": wh.frame(cache, "judge_cache")},
+                    upsert={
+                        "probe_states": (
+                            pl.DataFrame(states, schema=judge_plan.PROBE_STATE_SCHEMA),
+                            list(judge_plan.PROBE_STATE_KEY),
+                        )
+                    },
+                )
+                done += len(rows)
+        return done
+
+    assert run() == 5 and wh.count("judge_cache") == 5 and wh.count("probe_states") == 5 * 3
+    calls = backend.calls
+    assert run() == 0 and backend.calls == calls  # nothing owed: no forward pass
+    first = wh.sql("SELECT min(judgement_id) AS k FROM judge_cache")["k"][0]
+    wh.sql("DELETE FROM probe_states WHERE layer_group = 'late' AND judgement_id = $k", k=first)
+    assert run() == 1 and wh.count("judge_cache") == 5 and wh.count("probe_states") == 15  # states only, complete
