@@ -417,7 +417,8 @@ class JudgedResultsConfig(Config):
 
 def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missing, chunk_size: int) -> int:
     """Compute what one judge identity owes (`judge_plan.Missing`), one DuckDB transaction per chunk: its new
-    judgements and, from the same forward pass, the hidden states wanted of it."""
+    judgements and, from the same forward pass, the hidden states wanted of it. Returns the new judgements."""
+    new = 0
     keys, groups = judge_plan.owed_keys(judge, work)
     if work.states and not groups:
         context.log.warning(f"judge {name}: its backend returns no hidden states; no probe states collected")
@@ -426,7 +427,9 @@ def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missin
         return judge_plan.judge_chunk(judge, work, chunk, groups)
 
     def write(rows) -> None:
+        nonlocal new
         cache, states = judge_plan.split_rows(rows)
+        new += len(cache)
         # the chunk's new judgements and their states in one transaction; states by upsert: a judgement stored
         # with only some of its groups gets them all again
         frame = pl.DataFrame(states, schema=judge_plan.PROBE_STATE_SCHEMA)
@@ -435,7 +438,7 @@ def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missin
             upsert={"probe_states": (frame, list(judge_plan.PROBE_STATE_KEY))},
         )
 
-    stats = incremental.run_chunks(
+    incremental.run_chunks(
         keys,
         compute,
         write,
@@ -444,7 +447,7 @@ def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missin
         context.log.info,
         unit=f"judgements by {name}",
     )
-    return stats.generated
+    return new
 
 
 @asset(

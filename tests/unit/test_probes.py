@@ -359,6 +359,10 @@ def test_teacher_train_judgements_never_enter_judge_accuracy_and_feed_the_probes
     assert set(features.filter(pl.col("side") == "heldout")["label_id"]) == {"h1", "h2"}
     assert features["state"].to_list()[0] == [1.0, 2.0]
     assert not set(features.filter(pl.col("side") == "fit")["label_id"]) & {"h1", "h2"}
+    table = probes.probe_table(probe_data.feature_sets(features, results.CHECKPOINT_JUDGE_PREFIX), resamples=50)
+    assert table.select("checkpoint", "layer_group", "n_fit", "n_heldout").rows() == [
+        ("base", g, 4, 2) for g in ("early", "late", "middle")
+    ]  # as evaluation_report builds the table from the warehouse
 
 
 def test_probe_states_rows_are_keyed_so_a_duplicate_fails_the_whole_chunk(tmp_db):
