@@ -1,10 +1,11 @@
 """The study run's record: wall time per stage (from the Dagster instance's step statistics), the report's summary
 tables and the judges' measured accuracy (from the evaluation_report materialization), the positive controls
 (`controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note), the structured numbers
-behind every report table (`tables`: the report's `.tables.json`), and the offline expert's accuracy (from the
-warehouse). Written by scripts/run-study.sh as `<out>.json` (raw), `<out>.md` (tables) and
-`<out>.items.parquet`: every judgement per item (item id, checkpoint, judge, score, verdict, human label where one
-exists; `per_item.per_item_results`), its file name recorded in the JSON as `per_item_results`.
+behind every report table (`tables`: the report's `.tables.json`), the linear probes per checkpoint (`probes`, from
+that table: `probes_by_checkpoint`), and the offline expert's accuracy (from the warehouse). Written by
+scripts/run-study.sh as `<out>.json` (raw), `<out>.md` (tables) and `<out>.items.parquet`: every judgement per
+item (item id, checkpoint, judge, score, verdict, human label where one exists; `per_item.per_item_results`), its
+file name recorded in the JSON as `per_item_results`.
 
     .venv/bin/python benchmarks/study_summary.py --db $SINTERNAL_DB --job study --out benchmarks/results/study-DATE
 """
@@ -79,7 +80,7 @@ def summarise(db: Path, job: str) -> dict:
         if "tables_json" in metadata
         else None
     )
-    return {
+    record = {
         "job": job,
         "run_id": run.run_id,
         "status": str(run.status.value),
@@ -95,6 +96,53 @@ def summarise(db: Path, job: str) -> dict:
         "offline_expert": {k: str(v) for k, v in expert[0].items()} if expert else None,
         "training_curves": curves.to_dicts(),
     }
+    record["probes"] = probes_by_checkpoint(record["tables"])
+    return record
+
+
+PROBE_FIELDS = (
+    "layers",
+    "auc",
+    "ci_low",
+    "ci_high",
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "n_fit",
+    "n_heldout",
+    "n_paired",
+    "auc_minus_base",
+    "diff_ci_low",
+    "diff_ci_high",
+)
+
+
+def probes_by_checkpoint(tables: dict | None) -> dict:
+    """Per checkpoint, from the report's `probes` table (`tables` is its `.tables.json` record): each layer group's
+    probe (`groups`: auc, ci_low, ci_high, accuracy, n_fit, n_heldout, the difference to base ...) and the group
+    with the highest held-out AUC (`best`, with its `layer_group`); {} without probes."""
+    rows = ((tables or {}).get("tables") or {}).get("probes") or []
+    out: dict = {}
+    for row in rows:
+        entry = out.setdefault(row["checkpoint"], {"best": None, "groups": {}})
+        entry["groups"][row["layer_group"]] = {k: row.get(k) for k in PROBE_FIELDS}
+        best = entry["best"]
+        if row.get("auc") is not None and (best is None or row["auc"] > best["auc"]):
+            entry["best"] = {"layer_group": row["layer_group"], **entry["groups"][row["layer_group"]]}
+    return out
+
+
+def probes_markdown(probes: dict) -> str:
+    import polars as pl
+
+    if not probes:
+        return "(no probes: see the report's probes section)"
+    rows = [
+        {"checkpoint": c, "layer group": f"{g} ({v['layers']})", **{k: v[k] for k in PROBE_FIELDS if k != "layers"}}
+        for c, entry in probes.items()
+        for g, v in entry["groups"].items()
+    ]
+    return markdown_table(pl.DataFrame(rows), max_rows=200)
 
 
 def to_markdown(record: dict) -> str:
@@ -113,6 +161,8 @@ def to_markdown(record: dict) -> str:
         record["judge_accuracy_md"] or "(none)",
         "## Offline expert teacher",
         markdown_table(pl.DataFrame([record["offline_expert"]])) if record["offline_expert"] else "(none)",
+        "## Linear probes on the verdict position's hidden states (fit: teacher_train, measured: held-out)",
+        probes_markdown(record.get("probes") or {}),
         "## Training curves (every logged step)",
         curves_markdown(record["training_curves"]),
         "## Wall time per step (slowest first)",

@@ -20,12 +20,11 @@ from pydantic import Field, field_validator
 from sinternal_assets.attacks.assets import attacked_prompts
 from sinternal_assets.choices import only
 from sinternal_assets.curation.assets import verification_examples
-from sinternal_assets.evaluation import answer_length, judge_plan, per_item
+from sinternal_assets.evaluation import answer_length, judge_plan, per_item, probe_data, probes
 from sinternal_assets.evaluation import controls as controls_logic
 from sinternal_assets.evaluation import eval_set as eval_logic
 from sinternal_assets.evaluation import results as results_logic
 from sinternal_assets.evaluation.judges import (
-    JudgeRequest,
     KeywordJudge,
     ModelJudge,
     OfflineExpertJudge,
@@ -153,6 +152,12 @@ class JudgeBenchmarksConfig(Config):
         default=DEFAULT_SPEC_CONTEXT,
         description="what a judge reads of the spec, the same for every item: compact | full",
     )
+    probe_fit_per_benchmark: int = Field(
+        default=100,
+        ge=0,
+        description="teacher_train-side items per PyRIT safety set (class-balanced) that every checkpoint also "
+        "forced-chooses so its hidden states fit the linear probes; never in a judge metric (0: no probes)",
+    )
     _benchmarks_known = field_validator("benchmarks")(only(JUDGE_BENCHMARKS))
 
 
@@ -179,6 +184,7 @@ def judge_benchmarks(
     wh = warehouse.get()
     parts, dropped = [], {}
     sides = pl.DataFrame(schema={c: pl.String for c in LABEL_SPLIT_COLUMNS})
+    split = None
     if any(b.startswith("pyrit_") for b in config.benchmarks):
         labelled = read_pyrit_scorer_evals(artifacts.fetch("pyrit")["pyrit"])
         dropped = labelled.dropped
@@ -221,7 +227,12 @@ def judge_benchmarks(
     frame = balanced_slice(frame.with_columns(truth), "_truth", config.max_per_benchmark).drop("_truth")
     context_row = wh.query("spec_contexts", spec_context=config.spec_context).filter(pl.col("category_id").is_null())
     frame = frame.with_columns(pl.lit(context_row["spec_text"][0]).alias("spec_text"))
-    wh.write(replace={"human_labels": frame, "human_label_split": sides})
+    probe_fit = pl.DataFrame(schema=probe_data.PROBE_FIT_SCHEMA)
+    if split is not None:  # the linear probes' fit side: teacher_train, never judged as a metric
+        probe_fit = probe_data.probe_fit_set(
+            split, config.benchmarks, config.probe_fit_per_benchmark, context_row["spec_text"][0]
+        )
+    wh.write(replace={"human_labels": frame, "human_label_split": sides, "probe_fit_labels": probe_fit})
     counts = (
         frame.group_by("benchmark", "task")
         .agg(
@@ -239,6 +250,7 @@ def judge_benchmarks(
             "labels_hash": _frame_hash(frame, ["label_id", "response_text"]),
             "by_benchmark": MetadataValue.md(markdown_table(counts)),
             "dropped": MetadataValue.json(dropped),
+            "n_probe_fit": probe_fit.height,
             "label_split": MetadataValue.json(
                 {
                     f"{split}:{task}": n
@@ -396,25 +408,47 @@ class JudgedResultsConfig(Config):
         description="judgements per judge call and per DuckDB transaction (a forced-choice call shares the spec's "
         "tokens across its items: larger chunks run faster)",
     )
+    probe_states: bool = Field(
+        default=True,
+        description="each checkpoint acting as a verifier also forced-chooses the probe-fit set, and its "
+        "forced-choice passes on the labelled items return the hidden states the linear probes read (needs "
+        "max_new_tokens 0 and checkpoints_as_verifiers)",
+    )
 
 
-def _run_judge(context, wh: Warehouse, judge, name: str, requests: dict[str, JudgeRequest], chunk_size: int) -> int:
-    """Judge the requests (key -> request) not in the cache yet, one DuckDB transaction per chunk."""
+def _run_judge(context, wh: Warehouse, judge, name: str, work: judge_plan.Missing, chunk_size: int) -> int:
+    """Compute what one judge identity owes (`judge_plan.Missing`), one DuckDB transaction per chunk: its new
+    judgements and, from the same forward pass, the hidden states wanted of it. Returns the new judgements."""
+    new = 0
+    keys, groups = judge_plan.owed_keys(judge, work)
+    if work.states and not groups:
+        context.log.warning(f"judge {name}: its backend returns no hidden states; no probe states collected")
 
-    def compute(keys: list[str]):
-        outcomes = judge.judge([requests[k] for k in keys])
-        return judge_plan.cache_rows(judge, keys, requests, outcomes), sum(o.completion_tokens for o in outcomes)
+    def compute(chunk: list[str]):
+        return judge_plan.judge_chunk(judge, work, chunk, groups)
 
-    stats = incremental.run_chunks(
-        list(requests),
+    def write(rows) -> None:
+        nonlocal new
+        cache, states = judge_plan.split_rows(rows)
+        new += len(cache)
+        # the chunk's new judgements and their states in one transaction; states by upsert: a judgement stored
+        # with only some of its groups gets them all again
+        frame = pl.DataFrame(states, schema=judge_plan.PROBE_STATE_SCHEMA)
+        wh.write(
+            append={"judge_cache": wh.frame(cache, "judge_cache")},
+            upsert={"probe_states": (frame, list(judge_plan.PROBE_STATE_KEY))},
+        )
+
+    incremental.run_chunks(
+        keys,
         compute,
-        lambda rows: wh.write(append={"judge_cache": wh.frame(rows, "judge_cache")}),
-        incremental.RunStats(planned=len(requests)),
+        write,
+        incremental.RunStats(planned=len(keys)),
         chunk_size,
         context.log.info,
         unit=f"judgements by {name}",
     )
-    return stats.generated
+    return new
 
 
 @asset(
@@ -449,6 +483,16 @@ def judged_results(
         tokenizer = AutoTokenizer.from_pretrained(base_model_row(wh)["path"])
         labels = answer_length.with_cut_responses(labels, tokenizer, budget)
     tasks = judge_plan.judge_tasks(generations, labels, judges, config.judge_reasoning)
+    # the linear probes: the checkpoints' forced-choice passes also return hidden states, on the held-out labels
+    # and on the probe-fit set (teacher_train side, subject probe_fit: in no judge metric)
+    collect_states = config.probe_states and config.max_new_tokens == 0 and bool(judges.verifiers)
+    if config.probe_states and not collect_states:
+        context.log.warning(
+            "judged_results: no probe states: they come from the checkpoints' forced-choice pass "
+            "(max_new_tokens 0, checkpoints_as_verifiers)"
+        )
+    if collect_states:
+        tasks += judge_plan.probe_fit_tasks(wh.table("probe_fit_labels"), judges)
     params = SamplingParams(
         temperature=0.0, top_p=1.0, max_new_tokens=max(1, config.max_new_tokens), n=1, seed=0, stop=()
     )
@@ -463,18 +507,27 @@ def judged_results(
 
     fixed = {"keyword": KeywordJudge(), **({"teacher": expert} if expert is not None else {})}  # no model to load
     identities = {n: fixed[n].identity if n in fixed else model_judge(specs[n]).identity for n in judges.names}
-    keyed, missing = judge_plan.plan(tasks, identities, set(wh.query("judge_cache_ids")["judgement_id"].to_list()))
+    keyed, missing = judge_plan.plan(
+        tasks,
+        identities,
+        set(wh.query("judge_cache_ids")["judgement_id"].to_list()),
+        (lambda task: judge_plan.wants_states(task, judges)) if collect_states else None,
+        judge_plan.stored_state_keys(wh.query("probe_state_ids")) if collect_states else set(),
+    )
     counts = {}
     for work in missing:
-        name, requests = work.judge, work.requests
+        name = work.judge
         if name in fixed:
-            counts[name] = _run_judge(context, wh, fixed[name], name, requests, 10_000)
+            counts[name] = _run_judge(context, wh, fixed[name], name, work, 10_000)
             continue
         spec = specs[name]
-        context.log.info(f"judge {name} ({spec.model_id}): {len(requests)} judgements to compute")
+        context.log.info(
+            f"judge {name} ({spec.model_id}): {len(work.uncached)} judgements to compute, hidden states of "
+            f"{len(work.states)}"
+        )
         session = teacher.session(spec.path) if spec.is_teacher else evaluator.session("", model_path=spec.path)
         with session as backend:
-            counts[name] = _run_judge(context, wh, model_judge(spec, backend), name, requests, config.chunk_size)
+            counts[name] = _run_judge(context, wh, model_judge(spec, backend), name, work, config.chunk_size)
     frame = judge_plan.judged_results_frame(keyed)
     wh.write(replace={"judged_results": frame})
     summary = wh.query("judged_results_summary")
@@ -483,6 +536,7 @@ def judged_results(
             "n_judgements": frame.height,
             "computed": MetadataValue.json(counts),
             "reused_from_cache": frame.height - sum(counts.values()),
+            "probe_states": "collected" if collect_states else "(not collected)",
             "eval_length_tokens": budget if budget is not None else "(no evaluated answers)",
             "verifier_judge": judges.verifier_checkpoint or "(none)",
             "judges": MetadataValue.md(markdown_table(summary, max_rows=60)),
@@ -632,6 +686,9 @@ def evaluation_report(
     )
     items = per_item.per_item_results(generations, labels)
     tables.controls = controls_logic.positive_controls(items, tables.judge_accuracy, trained)
+    tables.probes = probes.probe_table(
+        probe_data.feature_sets(wh.query("probe_features"), results_logic.CHECKPOINT_JUDGE_PREFIX)
+    )
     current = results_logic.history_rows(run_id, created, tables.comparison, str(path))
     tables.history = pl.concat([previous, current]).select(tables.history.columns)
     written = report.write_report(
@@ -654,6 +711,7 @@ def evaluation_report(
             "controls": MetadataValue.md(markdown_table(tables.controls)),
             "comparison": MetadataValue.md(markdown_table(tables.comparison)),
             "judge_accuracy": MetadataValue.md(markdown_table(tables.judge_accuracy, max_rows=60)),
+            "probes": MetadataValue.md(markdown_table(tables.probes, max_rows=60)),
             "n_generations_judged": generations["generation_id"].n_unique(),
             "n_labels_judged": labels["label_id"].n_unique(),
         }

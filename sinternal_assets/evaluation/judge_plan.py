@@ -9,12 +9,18 @@ answer cut to the eval token budget, `answer_length.cut_to_tokens`) is judged by
 subject `label_cut`, so every judge is measured at full length and at the length of the answers it judges. A
 judgement is keyed by the judge's identity and the request's content, so judges that share an identity (the
 `verifier` judge and its checkpoint) share one cache.
+
+For the linear probes, each checkpoint acting as a verifier also forced-chooses the probe-fit set (the
+teacher_train side of the human labels, subject `probe_fit`: never a judge metric, whose queries read subjects
+`label` and `label_cut` of `human_labels` only), and its forced-choice pass on the full-length labelled items
+returns the hidden states at the verdict position (`STATE_SUBJECTS`). A judgement whose states are wanted but
+not stored is computed again even when cached; its chunk writes the states beside its cache rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -22,9 +28,20 @@ import polars as pl
 from sinternal_assets.evaluation.judges import JudgeOutcome, JudgeRequest, judgement_key
 from sinternal_assets.evaluation.results import CHECKPOINT_JUDGE_PREFIX  # a checkpoint as verifier: ckpt:<name>
 from sinternal_assets.generation.reasoning import shown_answer
+from sinternal_assets.models.layer_groups import GROUP_NAMES, LayerGroup
 from sinternal_assets.storage.warehouse import utc_now
 
 VERIFIER_PREFERENCE = ("verifier_grpo", "verifier_sft")  # the `verifier` judge when none is configured
+PROBE_FIT = "probe_fit"  # the subject of the probe-fit set's judgements (never a judge metric)
+STATE_SUBJECTS = ("label", PROBE_FIT)  # whose hidden states the checkpoints' forced-choice passes return
+PROBE_STATE_KEY = ("judgement_id", "layer_group", "layers")
+PROBE_STATE_SCHEMA = {
+    "judgement_id": pl.String,
+    "layer_group": pl.String,
+    "layers": pl.String,
+    "state": pl.List(pl.Float32),
+    "created_at": pl.Datetime("us"),
+}
 JUDGED_RESULTS_SCHEMA = {
     "subject": pl.String,
     "subject_id": pl.String,
@@ -36,7 +53,7 @@ JUDGED_RESULTS_SCHEMA = {
 
 @dataclass(frozen=True)
 class Task:
-    subject: str  # generation | label | label_cut (the labelled answer cut to the eval token budget)
+    subject: str  # generation | label | label_cut (the labelled answer cut to the eval token budget) | probe_fit
     subject_id: str  # generation_id | label_id
     judge: str  # keyword | teacher | verifier | ckpt:<checkpoint>
     request: JudgeRequest
@@ -130,26 +147,83 @@ def judge_tasks(generations: pl.DataFrame, labels: pl.DataFrame, judges: Judges,
     return tasks
 
 
+def probe_fit_tasks(probe_fit: pl.DataFrame, judges: Judges) -> list[Task]:
+    """Every checkpoint acting as a verifier forced-chooses every `probe_fit_labels` row (subject `probe_fit`), so
+    that its hidden states there are collected to fit the probes."""
+    return [
+        Task(
+            PROBE_FIT,
+            h["label_id"],
+            judge,
+            JudgeRequest(h["spec_text"], h["prompt_text"], h["response_text"], h["target"], h["prompt_label"]),
+        )
+        for h in probe_fit.iter_rows(named=True)
+        for judge in judges.verifiers
+    ]
+
+
+def wants_states(task: Task, judges: Judges) -> bool:
+    """Whether the probes read this task's hidden states: a checkpoint verifier's full-length labelled items."""
+    return task.subject in STATE_SUBJECTS and task.judge in judges.verifiers and task.request.target == "final_answer"
+
+
 @dataclass(frozen=True)
 class Missing:
     """The judgements one judge identity still owes: computed under the first judge name that has it."""
 
     judge: str
     requests: dict[str, JudgeRequest]  # judgement key -> request
+    uncached: set[str] = field(default_factory=set)  # keys with no judge_cache row yet (the rest: states only)
+    states: set[str] = field(default_factory=set)  # keys whose hidden states to collect and store
 
 
 def plan(
-    tasks: Sequence[Task], identities: Mapping[str, str], cached: set[str]
+    tasks: Sequence[Task],
+    identities: Mapping[str, str],
+    cached: set[str],
+    with_states: Callable[[Task], bool] | None = None,
+    stored_states: set[str] = frozenset(),
 ) -> tuple[list[tuple[Task, str]], list[Missing]]:
-    """Each task with its judgement key, and per judge identity the requests not in the cache yet (one run per
-    identity: two names that share one identity share its judgements)."""
+    """Each task with its judgement key, and per judge identity the requests still owed (one run per identity: two
+    names that share one identity share its judgements): those not in the cache yet, and those `with_states`
+    wants hidden states for whose key is not in `stored_states`."""
     keyed = [(task, judgement_key(identities[task.judge], task.request)) for task in tasks]
     missing: dict[str, Missing] = {}
     for task, key in keyed:
-        if key not in cached:
-            identity = identities[task.judge]
-            missing.setdefault(identity, Missing(task.judge, {})).requests[key] = task.request
+        need_states = with_states is not None and with_states(task) and key not in stored_states
+        if key not in cached or need_states:
+            owed = missing.setdefault(identities[task.judge], Missing(task.judge, {}))
+            owed.requests[key] = task.request
+            if key not in cached:
+                owed.uncached.add(key)
+            if need_states:
+                owed.states.add(key)
     return keyed, list(missing.values())
+
+
+def state_rows(keys: Sequence[str], states: Sequence[Mapping[str, Any]], groups: Sequence[LayerGroup]) -> list[dict]:
+    """The `probe_states` rows of judged keys: per key and layer group, its feature vector (float32)."""
+    created = utc_now()
+    return [
+        {
+            "judgement_id": key,
+            "layer_group": group.name,
+            "layers": group.layers,
+            "state": [float(v) for v in state[group.name]],
+            "created_at": created,
+        }
+        for key, state in zip(keys, states, strict=True)
+        for group in groups
+    ]
+
+
+def stored_state_keys(stored: pl.DataFrame, names: Sequence[str] = GROUP_NAMES) -> set[str]:
+    """The judgements (`probe_state_ids.sql` rows) whose states are stored for every layer group name (a
+    judgement's identity holds its model, so its groups' blocks never change)."""
+    have: dict[str, set[str]] = {}
+    for key, name in stored.select("judgement_id", "layer_group").iter_rows():
+        have.setdefault(key, set()).add(name)
+    return {key for key, found in have.items() if set(names) <= found}
 
 
 def judged_results_frame(keyed: Sequence[tuple[Task, str]]) -> pl.DataFrame:
@@ -190,3 +264,60 @@ def cache_rows(
         }
         for key, o in zip(keys, outcomes, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class KeyRows:
+    """What one computed judgement writes: its `judge_cache` row (None when already cached) and its
+    `probe_states` rows (empty when its states were not wanted)."""
+
+    cache: dict[str, Any] | None
+    states: list[dict[str, Any]]
+
+
+def chunk_rows(
+    judge,
+    keys: Sequence[str],
+    work: Missing,
+    outcomes: Sequence[JudgeOutcome],
+    states: Sequence[Mapping[str, Any]] | None,
+    groups: Sequence[LayerGroup],
+) -> list[KeyRows]:
+    """Per computed key: the cache row when it was not cached, the state rows when its states were wanted (and
+    `states` holds them, one mapping per key)."""
+    cache = cache_rows(judge, keys, work.requests, outcomes)
+    out = []
+    for i, key in enumerate(keys):
+        wanted = states is not None and key in work.states
+        out.append(
+            KeyRows(
+                cache[i] if key in work.uncached else None,
+                state_rows([key], [states[i]], groups) if wanted else [],
+            )
+        )
+    return out
+
+
+def split_rows(rows: Sequence[KeyRows]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The `judge_cache` rows and the `probe_states` rows of a chunk."""
+    return [r.cache for r in rows if r.cache is not None], [s for r in rows for s in r.states]
+
+
+def owed_keys(judge, work: Missing) -> tuple[list[str], tuple[LayerGroup, ...]]:
+    """What a judge computes of `work`, and the layer groups whose states it collects: everything owed when it can
+    collect states (`ModelJudge.can_collect_states`), else only the uncached judgements (no groups)."""
+    if getattr(judge, "can_collect_states", False):
+        return list(work.requests), tuple(judge.backend.layer_groups()) if work.states else ()
+    return [k for k in work.requests if k in work.uncached], ()
+
+
+def judge_chunk(judge, work: Missing, chunk: Sequence[str], groups: Sequence[LayerGroup]) -> tuple[list[KeyRows], int]:
+    """Judge one chunk of owed keys: with `groups` and a key whose states are wanted, verdicts and states come from
+    one forced-choice pass (`ModelJudge.judge_with_states`); the rows to write and the completion tokens."""
+    requests = [work.requests[k] for k in chunk]
+    states = None
+    if groups and work.states.intersection(chunk):
+        outcomes, states = judge.judge_with_states(requests)
+    else:
+        outcomes = judge.judge(requests)
+    return chunk_rows(judge, chunk, work, outcomes, states, groups), sum(o.completion_tokens for o in outcomes)

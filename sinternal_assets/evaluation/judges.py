@@ -10,7 +10,8 @@
   wrote one, else after its own output with `VERDICT: ` appended (so every item gets a score for ROC curves).
   Its forced-choice verdict is UNSAFE when that score is at least 0.5: defined for every item (coverage 100%).
   With `critique_tokens = 0` it writes nothing: the forced choice at `VERDICT: ` right after the request, one
-  forward pass per item (the strict verdict then never exists: strict coverage 0).
+  forward pass per item (the strict verdict then never exists: strict coverage 0). That pass can also return
+  the model's hidden states at the verdict position (`judge_with_states`), what the linear probes read.
 
 - `OfflineExpertJudge`: the offline expert teacher (judging.offline_expert): a verdict, its P(UNSAFE) and a
   grounded critique for every item (coverage 100%, strict and forced alike).
@@ -162,15 +163,43 @@ class ModelJudge:
             for j, score in zip(judgements, scores, strict=True)
         ]
 
+    @property
+    def can_collect_states(self) -> bool:
+        """Whether `judge_with_states` works: a forced-choice judge on a backend that returns hidden states."""
+        return self.forced_only and hasattr(self.backend, "choice_scores")
+
+    def judge_with_states(self, requests: Sequence[JudgeRequest]) -> tuple[list[JudgeOutcome], list[dict]]:
+        """The forced-choice judgements (as `judge` gives them) and, from the same forward pass, each request's
+        hidden-state features at the verdict position per layer group of the model ({group name: float32 vector};
+        `TransformersBackend.choice_scores`). Only for a forced-choice judge (`can_collect_states`)."""
+        if not self.can_collect_states:
+            raise ValueError(
+                f"judge {self.model_id}: hidden states come from the forced-choice pass (critique_tokens = 0) of a "
+                "backend that returns them (transformers)"
+            )
+        conversations = [
+            critique.teacher_messages(r.spec_text, r.prompt, r.text, r.target, self.few_shot) for r in requests
+        ]
+        scored = self.backend.choice_scores(
+            [(conversation, VERDICT_PREFIX, ("SAFE", UNSAFE)) for conversation in conversations],
+            self.backend.layer_groups(),
+        )
+        return self._outcomes(scored.probabilities), scored.states
+
     def _forced(self, conversations) -> list[JudgeOutcome]:
         if not getattr(self.backend, "can_score_choices", False):
             raise ValueError(
                 f"judge {self.model_id}: critique_tokens = 0 needs a backend that scores continuations "
                 "(transformers or vllm); an HTTP endpoint can only generate: give it critique tokens"
             )
-        probabilities = self.backend.choice_probabilities(
-            [(conversation, VERDICT_PREFIX, ("SAFE", UNSAFE)) for conversation in conversations]
+        return self._outcomes(
+            self.backend.choice_probabilities(
+                [(conversation, VERDICT_PREFIX, ("SAFE", UNSAFE)) for conversation in conversations]
+            )
         )
+
+    @staticmethod
+    def _outcomes(probabilities: Sequence[Sequence[float]]) -> list[JudgeOutcome]:
         return [JudgeOutcome(None, None, round(float(p[1]), 6), "", "", False, 0) for p in probabilities]
 
 

@@ -421,3 +421,42 @@ def training_curves(curves: pl.DataFrame) -> str | None:
         handles = [Patch(color=colours[c]) for c in checkpoints]
         fig.legend(handles, checkpoints, loc="outside upper center", ncols=min(5, len(checkpoints)), frameon=False)
         return _svg(fig, "Train loss, GRPO reward and its terms per step, per checkpoint")
+
+
+def probe_auc(probes: pl.DataFrame) -> str | None:
+    """The linear probes' held-out ROC AUC per checkpoint (x), one series per layer group (points side by side),
+    with their bootstrap 95% intervals; the dashed line at 0.5 is a probe that reads nothing."""
+    frame = probes.filter(pl.col("auc").is_not_null())
+    if frame.is_empty():
+        return None
+    checkpoints = _order(frame["checkpoint"])
+    groups = frame.select("layer_group", "layers").unique(maintain_order=True).rows()
+    colours = _colours([f"{g} ({layers})" for g, layers in groups])
+    step = 0.6 / max(1, len(groups))
+    with _style("probes"):
+        fig = Figure(
+            figsize=(min(10.0, max(WIDTH, 0.6 * len(checkpoints) + 2.5)), HEIGHT), dpi=DPI, layout="constrained"
+        )
+        ax = fig.add_subplot()
+        ax.axhline(0.5, linestyle="--", color="grey", linewidth=0.8, label="chance (0.5)")
+        for k, (group, layers) in enumerate(groups):
+            name = f"{group} ({layers})"
+            rows = {r["checkpoint"]: r for r in frame.filter(pl.col("layer_group") == group).iter_rows(named=True)}
+            xs, ys, err = [], [], [[], []]
+            for j, checkpoint in enumerate(checkpoints):
+                row = rows.get(checkpoint)
+                if row is None or (row["layers"] != layers):
+                    continue
+                xs.append(j + (k - (len(groups) - 1) / 2) * step)
+                ys.append(row["auc"])
+                low = row["auc"] if _missing(row["ci_low"]) else row["ci_low"]
+                high = row["auc"] if _missing(row["ci_high"]) else row["ci_high"]
+                err[0].append(max(0.0, row["auc"] - low))
+                err[1].append(max(0.0, high - row["auc"]))
+            ax.errorbar(xs, ys, yerr=err, fmt="o", color=colours[name], markersize=4, capsize=2, label=name)
+        ax.set_xticks(range(len(checkpoints)), checkpoints, rotation=30, ha="right")
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("probe ROC AUC (held-out labels)")
+        ax.set_title("Linear probes on the verdict position's hidden states (bars: bootstrap 95% CI)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        return _svg(fig, "Held-out ROC AUC of a linear probe per checkpoint and layer group")

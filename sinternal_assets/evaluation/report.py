@@ -55,6 +55,7 @@ SECTIONS = (
     ("judges", "Judges against human labels"),
     ("review", "Human review: annotators' agreement"),
     ("verification", "Checkpoints as verifiers"),
+    ("probes", "Linear probes (internalised safety)"),
     ("history", "History over runs"),
     ("paper", "Numbers reported in the papers (not measured here)"),
     ("lineage", "Lineage"),
@@ -301,6 +302,7 @@ def has_data(tables: EvaluationTables) -> dict[str, bool]:
         "judges": not (t.judge_accuracy.is_empty() and t.confusions.is_empty() and t.agreement.is_empty()),
         "review": _annotated_records(t) > 0,
         "verification": not (t.verification.is_empty() and t.thresholds.is_empty()),
+        "probes": not t.probes.is_empty(),
         "history": not t.history.is_empty(),
         "paper": not t.paper.is_empty(),
         "lineage": bool(t.lineage),
@@ -910,6 +912,62 @@ def _verification(tables: EvaluationTables) -> list:
     return blocks
 
 
+PROBES_CAPTION = (
+    "Does training make an answer's safety more linearly decodable from the model's own hidden states? Per "
+    "checkpoint and layer group (the blocks in thirds; a group's feature is the mean of its blocks' states at the "
+    "verdict position of the forced-choice pass, the position whose logits choose SAFE or UNSAFE), a logistic "
+    "regression on standardised features (fixed C, never tuned on the held-out side) is fit on the teacher_train "
+    "side of the human labels and measured on the held-out side: accuracy at P(UNSAFE) >= 0.5 with its Wilson "
+    "95% interval, ROC AUC with a percentile bootstrap 95% interval over held-out items (2,000 resamples, seeded), "
+    "and the AUC minus base's (same layer group) on the held-out items both were measured on, with a paired "
+    "bootstrap interval. The intervals hold the held-out sampling only, not the probe's fitting variance."
+)
+
+
+def _probes(tables: EvaluationTables) -> list:
+    if tables.probes.is_empty():
+        return [
+            NoData(
+                "no probe was fit (the probes table is empty): the hidden states come from the checkpoints' "
+                "forced-choice pass (judged_results with max_new_tokens 0, checkpoints_as_verifiers, probe_states) "
+                "on the probe-fit set (judge_benchmarks' probe_fit_per_benchmark > 0)."
+            )
+        ]
+    return [
+        _figure(
+            plots.probe_auc(tables.probes),
+            "Held-out ROC AUC of each checkpoint's linear probe, one series per layer group, with bootstrap 95% "
+            "intervals; the dashed line is chance.",
+            "no probe had both classes to measure an AUC on.",
+        ),
+        _table(
+            tables.probes,
+            [
+                _text("checkpoint"),
+                ("layer group", lambda r: f"{r['layer_group']} ({r['layers']})", False),
+                _int("n_fit", "fit items"),
+                _int("n_heldout", "held-out items"),
+                _rate("accuracy", "accuracy"),
+                _ci("accuracy_ci_low", "accuracy_ci_high", "accuracy 95% CI"),
+                ("ROC AUC", lambda r: decimal(r["auc"]), True),
+                ("AUC 95% CI", lambda r: _decimal_interval(r["ci_low"], r["ci_high"]), True),
+                _int("n_paired", "paired items"),
+                ("AUC − base", lambda r: _signed_decimal(r["auc_minus_base"]), True),
+                ("difference 95% CI", lambda r: _decimal_interval(r["diff_ci_low"], r["diff_ci_high"]), True),
+            ],
+            PROBES_CAPTION,
+        ),
+    ]
+
+
+def _decimal_interval(low: float | None, high: float | None) -> str:
+    return MISSING if _missing(low) or _missing(high) else f"[{low:.3f}, {high:.3f}]"
+
+
+def _signed_decimal(value: float | None) -> str:
+    return MISSING if _missing(value) else f"{value:+.3f}"
+
+
 def _history_value(metric: str, value: float | None) -> str:
     return decimal(value) if "auc" in metric.lower() else percent(value)
 
@@ -996,6 +1054,7 @@ BUILDERS: dict[str, Callable[[EvaluationTables], list]] = {
     "judges": _judges_section,
     "review": _review,
     "verification": _verification,
+    "probes": _probes,
     "history": _history,
     "paper": _paper,
     "lineage": _lineage,

@@ -39,6 +39,11 @@ positive class of every classifier figure. Column contracts (the report and the 
   why, or where it leaves [0, 1])
 - `by_agreement`: judge, raters, items, correct, accuracy, ci_low, ci_high (each judge with verdicts on the
   human-labelled safety sets, by how the raters agreed: one rater, several unanimous, several split)
+- `probes`: checkpoint, layer_group, layers, n_fit, n_heldout, accuracy, accuracy_ci_low, accuracy_ci_high, auc,
+  ci_low, ci_high, n_paired, auc_minus_base, diff_ci_low, diff_ci_high (`probes.probe_table`: a logistic-regression
+  probe per checkpoint and layer group on its hidden states at the verdict position, fit on the teacher_train side
+  of the human labels, measured on the held-out side: accuracy with its Wilson interval, ROC AUC with a bootstrap
+  interval, and the AUC minus base's on the same held-out items with a paired bootstrap interval)
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note (the positive controls,
@@ -109,6 +114,23 @@ REVIEW_DISPUTE_SCHEMA = {
     "majority": pl.Int64,
     "disputed": pl.Int64,
 }
+PROBE_SCHEMA = {
+    "checkpoint": pl.String,
+    "layer_group": pl.String,  # early | middle | late
+    "layers": pl.String,  # the group's blocks, e.g. 1-10
+    "n_fit": pl.Int64,
+    "n_heldout": pl.Int64,
+    "accuracy": pl.Float64,
+    "accuracy_ci_low": pl.Float64,
+    "accuracy_ci_high": pl.Float64,
+    "auc": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n_paired": pl.Int64,  # held-out items measured for both this checkpoint and base
+    "auc_minus_base": pl.Float64,
+    "diff_ci_low": pl.Float64,
+    "diff_ci_high": pl.Float64,
+}
 CURVE_SCHEMA = {
     "checkpoint": pl.String,
     "method": pl.String,
@@ -158,6 +180,7 @@ class EvaluationTables:
     controls: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTROLS_SCHEMA))
     review_kappa: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_KAPPA_SCHEMA))
     review_disputes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_DISPUTE_SCHEMA))
+    probes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PROBE_SCHEMA))
     # lineage, per figure and for the run: section name -> {key: value} (data hashes, spec hash, model ids and
     # hashes, teacher, judges); "run" holds what every section shares
     lineage: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -91,3 +91,59 @@ def test_the_p_safe_grpo_reward_is_the_verifiers_forced_choice_and_varies_with_t
     assert refused == [0.0]  # a benign prompt's refusal earns nothing, whatever the verifier thinks
     with pytest.raises(ValueError, match="'p_safe' with max_new_tokens 0"):
         VerifierSafetyReward(str(embedded_model_path), max_new_tokens=16, reward="p_safe")
+
+
+def test_the_forced_choice_pass_returns_each_items_hidden_states_at_its_verdict_position(backend):
+    """`choice_scores` with layer groups: the same probabilities as `choice_probabilities`, and per item and group
+    the mean of the group's blocks' states at the row's last position, the same batched (left-padded, shared-prefix
+    cache) as in one plain forward pass of that row alone."""
+    import numpy as np
+    import torch
+
+    groups = backend.layer_groups()
+    assert [g.layers for g in groups] == ["1-10", "11-20", "21-30"]  # SmolLM2-135M: 30 blocks
+    items = [
+        (teacher_messages(SPEC, r.prompt, r.text, "final_answer", few_shot=False), "VERDICT: ", ("SAFE", "UNSAFE"))
+        for r in REQUESTS
+    ]
+    scored = backend.choice_scores(items, groups)
+    plain = backend.choice_probabilities(items)
+    for with_states, without in zip(scored.probabilities, plain, strict=True):
+        assert with_states == pytest.approx(without, abs=1e-6)
+    assert all(set(s) == {"early", "middle", "late"} for s in scored.states)
+    assert all(
+        v.shape == (backend.model.config.hidden_size,) and v.dtype == np.float32 for v in scored.states[0].values()
+    )
+    assert backend.choice_scores(items).states == [{}, {}, {}]  # no groups asked: no states
+    # one item's row, unbatched and uncached: chat + the prefix up to where SAFE and UNSAFE diverge
+    tok = backend.tokenizer
+    prefix = tok("VERDICT: ", add_special_tokens=False)["input_ids"]
+    fulls = [tok("VERDICT: " + c, add_special_tokens=False)["input_ids"] for c in ("SAFE", "UNSAFE")]
+    common = 0
+    while all(common < min(len(prefix), len(f) - 1) and f[common] == prefix[common] for f in fulls):
+        common += 1
+    for index in (0, 2):
+        row = backend.encode(items[index][0]) + prefix[:common]
+        with torch.no_grad(), backend.numerics.autocast():
+            states = backend.model(input_ids=torch.tensor([row]), output_hidden_states=True).hidden_states
+        for group in groups:
+            alone = torch.stack([states[layer][0, -1].float() for layer in range(group.first, group.last + 1)])
+            expected = alone.mean(dim=0).numpy()
+            got = scored.states[index][group.name]
+            cosine = float(np.dot(got, expected) / (np.linalg.norm(got) * np.linalg.norm(expected)))
+            assert cosine > 0.999, (index, group.name, cosine)
+            assert np.linalg.norm(got - expected) < 0.05 * np.linalg.norm(expected), (index, group.name)
+    # different answers, different states
+    assert not np.allclose(scored.states[0]["middle"], scored.states[1]["middle"])
+
+
+def test_the_forced_choice_judge_collects_states_in_its_one_pass(backend):
+    params = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=1, n=1, seed=0)
+    judge = ModelJudge(backend, "m", "h", params, critique_tokens=0)
+    before = backend.generate_calls
+    outcomes, states = judge.judge_with_states(REQUESTS)
+    assert backend.generate_calls == before
+    assert [o.score_unsafe for o in outcomes] == pytest.approx(
+        [o.score_unsafe for o in judge.judge(REQUESTS)], abs=1e-6
+    )
+    assert len(states) == 3 and all(set(s) == {"early", "middle", "late"} for s in states)

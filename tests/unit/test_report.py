@@ -21,6 +21,7 @@ from sinternal_assets.evaluation.report import (
 )
 from sinternal_assets.evaluation.tables import (
     CONTROLS_SCHEMA,
+    PROBE_SCHEMA,
     REVIEW_DISPUTE_SCHEMA,
     REVIEW_KAPPA_SCHEMA,
     EvaluationTables,
@@ -453,6 +454,34 @@ def make_tables(checkpoints: tuple[str, str] = ("base", "verifier_sft"), **overr
         [{"annotators": 2, "annotated_records": 30, "majority": 27, "disputed": 3}], schema=REVIEW_DISPUTE_SCHEMA
     )
     values["controls"] = pl.DataFrame(CONTROLS, schema=CONTROLS_SCHEMA)
+    values["probes"] = pl.DataFrame(
+        [
+            {
+                "checkpoint": checkpoint,
+                "layer_group": group,
+                "layers": layers,
+                "n_fit": 40,
+                "n_heldout": 30,
+                "accuracy": acc,
+                "accuracy_ci_low": acc - 0.15,
+                "accuracy_ci_high": acc + 0.1,
+                "auc": auc,
+                "ci_low": auc - 0.1,
+                "ci_high": min(1.0, auc + 0.08),
+                "n_paired": 0 if checkpoint == base else 30,
+                "auc_minus_base": None if checkpoint == base else diff,
+                "diff_ci_low": None if checkpoint == base else diff - 0.07,
+                "diff_ci_high": None if checkpoint == base else diff + 0.07,
+            }
+            for checkpoint, shift in ((base, 0.0), (trained, 0.05))
+            for group, layers, acc, auc, diff in (
+                ("early", "1-10", 0.6, 0.65 + shift, 0.05),
+                ("middle", "11-20", 0.7, 0.78 + shift, 0.05),
+                ("late", "21-30", 0.66, 0.74 + shift, 0.05),
+            )
+        ],
+        schema=PROBE_SCHEMA,
+    )
     values["lineage"] = {
         "run": {"run_id": "run-2", "spec_hash": "5f0c2a9e11d4", "teacher": "SmolLM2-135M-Instruct"},
         "asr": {"judged_results_hash": "a1b2c3d4e5f6", "judges": "teacher, keyword"},
@@ -488,6 +517,7 @@ def test_sections_in_order_each_with_a_heading(html):
         "judges",
         "review",
         "verification",
+        "probes",
         "history",
         "paper",
         "lineage",
@@ -766,3 +796,15 @@ def test_the_review_section_states_kappa_and_disputed_records_with_their_n(html)
     assert "ann1 ann2 12 0.417" in review  # kappa with the overlap it rests on
     empty = render_html(make_tables(review_disputes=pl.DataFrame(schema=REVIEW_DISPUTE_SCHEMA)), "t", "now")
     assert "No data" in _sections(empty)["review"]
+
+
+def test_probes_section_plots_each_layer_group_and_tables_every_probe(html):
+    body = _sections(html)["probes"]
+    assert body.count("<svg") == 1 and "No data" not in body
+    rows = _rows(body)
+    assert len(rows) == 1 + 6  # headings + 2 checkpoints x 3 layer groups
+    trained = [r for r in rows if r and r[0] == "verifier_sft" and r[1] == "middle (11-20)"][0]
+    assert "0.830" in trained and "+0.050" in trained and "[-0.020, 0.120]" in trained
+    assert "teacher_train" in body and "held-out" in body  # the caption says what is fit and what measured
+    empty = _sections(render_html(make_tables(probes=pl.DataFrame(schema=PROBE_SCHEMA)), "t", "now"))["probes"]
+    assert "No data" in empty and "<svg" not in empty and "max_new_tokens 0" in empty

@@ -18,8 +18,11 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from sinternal_assets.generation.backends.base import Completion, Messages, Progress
+import numpy as np
+
+from sinternal_assets.generation.backends.base import ChoiceScores, Completion, Messages, Progress
 from sinternal_assets.generation.sampling import SamplingParams
+from sinternal_assets.models.layer_groups import LayerGroup, layer_groups
 
 
 class TransformersBackend:
@@ -92,6 +95,16 @@ class TransformersBackend:
         return [r for r in results if r is not None]
 
     def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
+        """For each (conversation, assistant prefix, choices): each choice's probability (`choice_scores`)."""
+        return self.choice_scores(items).probabilities
+
+    def layer_groups(self) -> tuple[LayerGroup, ...]:
+        """The model's blocks in thirds (early, middle, late), from its `num_hidden_layers`."""
+        return layer_groups(self.model.config.num_hidden_layers)
+
+    def choice_scores(
+        self, items: Sequence[tuple[Messages, str, Sequence[str]]], groups: Sequence[LayerGroup] = ()
+    ) -> ChoiceScores:
         """For each (conversation, assistant prefix, choices): the model's probability of each choice as the
         continuation of its own prefix (teacher forcing: the summed log-probability of the choice's tokens),
         renormalised over the choices.
@@ -102,7 +115,12 @@ class TransformersBackend:
         left-padded after that prefix (the attention mask hides the padding, explicit position ids keep each
         row's positions what they are unbatched), keeping only the last position's logits: the first token of
         every choice. A choice of several tokens then runs its remaining tokens on (a copy of) the batch's cache.
-        An item without choices, or with a choice that adds no token to its prefix, is an error."""
+        An item without choices, or with a choice that adds no token to its prefix, is an error.
+
+        With `groups`, the same batched forward also returns the hidden states (`output_hidden_states`; no extra
+        pass): per item and group, the mean over the group's blocks (`hidden_states[first..last]`, as transformers
+        returns them: the last block's after the model's final norm) of the state at the item's verdict position,
+        the last position of its row (whose logits give every choice's first token), as a float32 vector."""
         import copy
 
         import torch
@@ -125,9 +143,10 @@ class TransformersBackend:
             rows.append(chat + prefix_ids[:common])
             continuations.append([f[common:] for f in fulls])
         if not rows:
-            return []
+            return ChoiceScores([], [])
         shared = shared_prefix_length(rows, min(len(r) for r in rows) - 1)  # every row keeps >= 1 token to run
         scores: list[list[float]] = [[0.0] * len(c) for c in continuations]
+        states: list[dict[str, np.ndarray]] = [{} for _ in rows]
         pad = self.tokenizer.pad_token_id
         with torch.no_grad(), self.numerics.autocast():
             prefix_cache = None
@@ -153,8 +172,14 @@ class TransformersBackend:
                     past_key_values=cache,
                     use_cache=True,
                     logits_to_keep=1,
+                    output_hidden_states=bool(groups),
                 )
                 first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+                for group in groups:  # each row's last position: the verdict position
+                    layers = [out.hidden_states[layer][:, -1].float() for layer in range(group.first, group.last + 1)]
+                    feature = torch.stack(layers).mean(dim=0).cpu().numpy()
+                    for b, i in enumerate(batch):
+                        states[i][group.name] = feature[b].copy()
                 cache = out.past_key_values
                 next_position = own.sum(dim=1, keepdim=True) + shared  # each row's first position after its text
                 for b, i in enumerate(batch):
@@ -182,7 +207,7 @@ class TransformersBackend:
                         rest = rests[b]
                         for j, token in enumerate(rest[1:]):  # the token at step j is predicted by step j - 1
                             scores[i][c] += float(logprobs[b, j, token])
-        return [torch.softmax(torch.tensor(s), dim=0).tolist() for s in scores]
+        return ChoiceScores([torch.softmax(torch.tensor(s), dim=0).tolist() for s in scores], states)
 
     def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
         cut, finish = len(tokens), "length"
