@@ -18,14 +18,17 @@ from dagster_project.jobs import (
     EVALUATION_SELECTION,
     RETRAINING_SELECTION,
     REVIEW_FOLLOWUP_SELECTION,
+    STUDY_EXTRA_SELECTION,
     STUDY_RUN_CONFIG,
+    STUDY_SELECTION,
     embedded_default_job,
     evaluation_job,
     ingest_prompts,
     retraining_job,
     review_followup_job,
     run_config_path,
-    study,
+    study_extra_job,
+    study_job,
 )
 from dagster_project.profiles import Profile, load_profile
 from dagster_project.schedules import make_weekly_retraining
@@ -66,6 +69,8 @@ def build_definitions(profile: Profile) -> Definitions:
     for source, run_config in checked.items():
         check_run_config(run_config, source, profile.resources)
     embedded_default = embedded_default_job(config_for(EMBEDDED_RUN_CONFIG, EMBEDDED_SELECTION))
+    study = study_job(config_for(STUDY_RUN_CONFIG, STUDY_SELECTION))
+    study_extra = study_extra_job(config_for(STUDY_RUN_CONFIG, STUDY_EXTRA_SELECTION))
     retraining = retraining_job(config_for(profile.run_config, RETRAINING_SELECTION))
     followup_config = config_for(profile.run_config, REVIEW_FOLLOWUP_SELECTION)
     followup = review_followup_job(followup_config)
@@ -74,7 +79,7 @@ def build_definitions(profile: Profile) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=all_checks(),
-        jobs=[embedded_default, study, retraining, ingest_prompts, followup, evaluation],
+        jobs=[embedded_default, study, study_extra, retraining, ingest_prompts, followup, evaluation],
         schedules=[make_weekly_retraining(retraining)],
         sensors=[
             make_annotation_sensor(followup, followup_config),

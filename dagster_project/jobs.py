@@ -95,18 +95,46 @@ def embedded_default_job(run_config: dict):
     )
 
 
-# The study (run_configs/study.yaml): the SInternal experiment with its baselines and ablations, at the scale
-# its intervals need, on the embedded model (scripts/run-study.sh; STUDY.md holds its results).
+# The study (run_configs/study.yaml) in two configurations on one warehouse, both with that file's settings (the same
+# recipe and budgets by construction), each restricted to its own selection (definitions.config_for):
+# - `study`: the core: data, the base model, refusal SFT, SInternal SFT, SInternal + GRPO, and the evaluation;
+# - `study_extra`: AltTrain, AlphaAlign, SOMF and the paper's ablations (verdict only, critique only, Other-Exp),
+#   then the evaluation of every checkpoint. Run after `study` on the same warehouse: its inputs are the core's
+#   stored tables, and generations and judgements are keyed by content, so it costs only its new checkpoints.
 STUDY_RUN_CONFIG = load_run_config("study")
-
-study = define_asset_job(
-    "study",
-    selection=AssetSelection.all(),
-    config=STUDY_RUN_CONFIG,
-    description="The SInternal study: self-sampled answers (N = 4), the offline expert's critiques, SInternal SFT "
-    "and GRPO, the baselines and the paper's ablations on one matched budget, evaluated on ~100 harmful prompts "
-    "per side (train-side and held-out attack families), benign and math prompts, and held-out human labels.",
+STUDY_EXTRA_TRAINING = ("alttrain_sft", "alphaalign_grpo", "somf_fusion")
+STUDY_SELECTION = (
+    AssetSelection.all() - AssetSelection.assets(*STUDY_EXTRA_TRAINING) - AssetSelection.groups(ABLATION_GROUP)
 )
+STUDY_EXTRA_SELECTION = (
+    AssetSelection.assets(*STUDY_EXTRA_TRAINING)
+    | AssetSelection.groups(ABLATION_GROUP)
+    | AssetSelection.groups("evaluation")
+)
+
+
+def study_job(run_config: dict):
+    return define_asset_job(
+        "study",
+        selection=STUDY_SELECTION,
+        config=run_config,
+        description="The SInternal study, core: self-sampled answers (N = 4), the offline expert's critiques, "
+        "refusal SFT, SInternal SFT and SInternal + GRPO on one matched budget, evaluated on ~100 harmful prompts per "
+        "side (train-side and held-out attack families), benign and math prompts, and held-out human labels. "
+        "study_extra adds the other methods and the ablations on the same warehouse.",
+    )
+
+
+def study_extra_job(run_config: dict):
+    return define_asset_job(
+        "study_extra",
+        selection=STUDY_EXTRA_SELECTION,
+        config=run_config,
+        description="The study's second configuration, after `study` on the same warehouse: AltTrain, AlphaAlign, "
+        "SOMF and the paper's ablations (verdict only, critique only, Other-Exp) at the study's recipe and budget, "
+        "then the evaluation of every checkpoint (the core's answers and judgements come from the caches).",
+    )
+
 
 # What the weekly retraining refreshes: everything after the prompts (generation is keyed by content hash, so
 # only new prompts and samples are generated; critiques, curation, training and evaluation follow).
@@ -124,7 +152,7 @@ REVIEW_FOLLOWUP_SELECTION = AssetSelection.assets(
 # What follows a new checkpoint at once (the checkpoint sensor): the whole evaluation.
 EVALUATION_SELECTION = AssetSelection.groups("evaluation")
 # Jobs whose runs already evaluate what they train: the checkpoint sensor does not follow them.
-EVALUATING_JOBS = ("embedded_default", "study", "retraining", "evaluation")
+EVALUATING_JOBS = ("embedded_default", "study", "study_extra", "retraining", "evaluation")
 
 
 def review_followup_job(run_config: dict):

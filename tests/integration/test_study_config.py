@@ -1,15 +1,18 @@
-"""The study's run configuration (dagster_project/run_configs/study.yaml) on a tiny slice, so it cannot rot: every
-asset of the `study` job (the ablations included) materializes with the study's own settings, only its sizes cut
-down, against the real small model, DuckDB and Argilla; and the report carries every checkpoint's forced-choice
-verification F1 and the offline expert's measured accuracy."""
+"""The study's run configuration (dagster_project/run_configs/study.yaml) on a tiny slice, so it cannot rot: both
+configurations, `study` (the core) then `study_extra` (the other methods and the ablations) on the same warehouse,
+materialize their assets with the study's own settings, only its sizes cut down, against the real small model,
+DuckDB and Argilla; the second trains only its own checkpoints; and every checkpoint, the core's included, is
+evaluated: its forced-choice verdicts on the held-out human labels, and the offline expert's measured accuracy."""
 
 import copy
 
 import polars as pl
 import pytest
+from dagster import AssetsDefinition
 
 from dagster_project.budgets import SFT_ASSETS, with_matched_budgets
-from dagster_project.jobs import STUDY_RUN_CONFIG, load_run_config
+from dagster_project.definitions import ASSETS, config_for
+from dagster_project.jobs import STUDY_EXTRA_SELECTION, STUDY_RUN_CONFIG, STUDY_SELECTION, load_run_config
 from dagster_project.resources import ArgillaResource
 from sinternal_assets.storage.warehouse import Warehouse
 from sinternal_assets.training.assets import CHECKPOINT_ASSETS
@@ -49,16 +52,40 @@ def tiny_study_config() -> dict:
     return with_matched_budgets({"ops": ops}, TINY_BUDGETS["sft"], TINY_BUDGETS["grpo"], TINY_BUDGETS["grpo_steps"])
 
 
-def test_the_study_job_runs_every_asset_with_the_study_yaml(tmp_path, argilla_service):
+def _selected(selection) -> list[str]:
+    return sorted(
+        key.to_user_string() for key in selection.resolve([a for a in ASSETS if isinstance(a, AssetsDefinition)])
+    )
+
+
+def test_both_study_configurations_run_every_asset_with_the_study_yaml(tmp_path, argilla_service):
     assert STUDY_RUN_CONFIG == load_run_config("study")
     assert all(name in STUDY_RUN_CONFIG["ops"] for name in SFT_ASSETS)  # the ablations share the budget
     db = tmp_path / "warehouse.duckdb"
     argilla = ArgillaResource(api_url=argilla_service.url, dataset_name="study_tiny")
-    result = run(db, selection="*", run_config=tiny_study_config(), extra_resources={"argilla": argilla})
-    assert result.success
+    tiny = tiny_study_config()
+    core = run(db, _selected(STUDY_SELECTION), config_for(tiny, STUDY_SELECTION), extra_resources={"argilla": argilla})
+    assert core.success
     wh = Warehouse(db)
-    trained = set(wh.table("checkpoints")["asset"].to_list())
+    core_trained = wh.table("checkpoints").select("asset", "checkpoint_id")
+    assert set(core_trained["asset"].to_list()) == {"refusal_sft", "verifier_sft", "verifier_grpo"}
+    extra = run(
+        db,
+        _selected(STUDY_EXTRA_SELECTION),
+        config_for(tiny, STUDY_EXTRA_SELECTION),
+        extra_resources={"argilla": argilla},
+    )
+    assert extra.success
+    checkpoints = wh.table("checkpoints")
+    trained = set(checkpoints["asset"].to_list())
     assert trained == {a.key.path[-1] for a in CHECKPOINT_ASSETS}
+    # the core's checkpoints were not trained again
+    assert (
+        checkpoints.filter(pl.col("asset").is_in(core_trained["asset"]))
+        .select("asset", "checkpoint_id")
+        .sort("asset")
+        .equals(core_trained.sort("asset"))
+    )
     # the teacher is the offline expert, measured on held-out human labels it never learned from
     expert = wh.table("offline_experts")
     assert expert.height == 1 and expert["heldout_n"][0] >= 200 and 0.5 < expert["heldout_accuracy"][0] <= 1.0

@@ -51,9 +51,9 @@ def test_the_jobs_of_each_profile_validate_with_its_run_config(profile_name):
     profile = profiles.load_profile(PROFILE_ENVS[profile_name])
     defs = build_definitions(profile)
     assert validate_run_config(defs.resolve_job_def("embedded_default"), {})  # its own (embedded) run config
-    everything = defs.resolve_job_def("study")  # every asset, the ablations included
-    assert validate_run_config(everything, {})
-    assert validate_run_config(everything, profile.run_config)
+    for study in ("study", "study_extra"):  # the study's two configurations, each with study.yaml's settings
+        assert validate_run_config(defs.resolve_job_def(study), {})
+    assert check_run_config(profile.run_config, "profile", profile.resources)  # every asset's config schema
     resolved = validate_run_config(defs.resolve_job_def("retraining"), {})
     assert resolved["ops"]["verifier_sft"]["config"]["train"]["max_steps"] == (3 if profile_name == "local" else 1000)
 
@@ -211,3 +211,25 @@ def test_a_resource_setting_outside_its_literal_names_the_field_and_the_choices(
     job = Definitions(assets=ASSETS, jobs=[everything], resources=default_resources()).resolve_job_def("everything")
     with pytest.raises(DagsterInvalidConfigError, match=r"root:resources:trainer:config:launcher not in enum"):
         validate_run_config(job, {"resources": {"trainer": {"config": {"launcher": "slurm"}}}})
+
+
+def test_the_two_study_configurations_train_every_method_once_and_both_evaluate():
+    """`study` (the core) and `study_extra` (the other methods and the ablations) split the training assets
+    between them with none in both and none left out; both end with the whole evaluation; the core trains
+    refusal SFT, SInternal SFT and SInternal + GRPO."""
+    from dagster_project.definitions import ASSETS, defs
+    from sinternal_assets.training.assets import CHECKPOINT_ASSETS
+
+    def assets(job):
+        return {key.to_user_string() for key in defs.resolve_job_def(job).asset_layer.selected_asset_keys}
+
+    core, extra = assets("study"), assets("study_extra")
+    training = {a.key.to_user_string() for a in CHECKPOINT_ASSETS}
+    assert core & extra & training == set() and (core | extra) & training == training
+    assert core & training == {"refusal_sft", "verifier_sft", "verifier_grpo"}
+    evaluation = {
+        a.key.to_user_string()
+        for a in ASSETS
+        if getattr(a, "group_names_by_key", None) and "evaluation" in a.group_names_by_key.values()
+    }
+    assert evaluation and evaluation <= core and evaluation <= extra
