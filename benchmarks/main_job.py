@@ -79,6 +79,8 @@ def main() -> None:
             text=True,
         )
         total = time.perf_counter() - started
+        # run-main.sh leaves Argilla and Redis running for annotation: stop the clone's before its folder goes
+        subprocess.run(["bash", "scripts/argilla.sh", "stop"], cwd=clone, env=env, capture_output=True)
         if done.returncode != 0:
             kept = Path(tempfile.mkdtemp(prefix="main-job-failed-")) / "run-main.log"
             kept.write_text(done.stdout + done.stderr)
