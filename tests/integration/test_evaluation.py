@@ -52,7 +52,7 @@ def eval_config(tmp_path, user_file=None) -> dict:
     return {
         "ops": {
             "eval_set": {"config": eval_set},
-            "judge_benchmarks": {"config": {"max_per_benchmark": 2}},
+            "judge_benchmarks": {"config": {"max_per_benchmark": 2, "probe_fit_per_benchmark": 2}},
             "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 16, "n": 1}}},
             "judged_results": {"config": {"max_new_tokens": 16}},
             "evaluation_report": {"config": {"report_dir": str(tmp_path / "reports"), "headline_judge": "keyword"}},

@@ -24,7 +24,7 @@ TINY_SIZES = {
     "policy_answers": {"max_prompts": 4, "sampling": {"n": 2, "max_new_tokens": 8}},
     "expert_critiques": {"max_reference_answers": 4},
     "eval_set": {"harmful_per_family": 1, "max_benign": 1, "n_math": 1},
-    "judge_benchmarks": {"max_per_benchmark": 4},
+    "judge_benchmarks": {"max_per_benchmark": 4, "probe_fit_per_benchmark": 4},
     "eval_generations": {"sampling": {"max_new_tokens": 8}},
 }
 TINY_BUDGETS = {
