@@ -2,7 +2,9 @@
 tables and the judges' measured accuracy (from the evaluation_report materialization), the positive controls
 (`controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note), the structured numbers
 behind every report table (`tables`: the report's `.tables.json`), the linear probes per checkpoint (`probes`, from
-that table: `probes_by_checkpoint`), and the offline expert's accuracy (from the warehouse). Written by
+that table: `probes_by_checkpoint`), the training budget of each checkpoint as its trainer counted it (`budgets`:
+`budgets_by_checkpoint`) and the numeric paths they trained on (`numerics`), the commit, and the offline expert's
+accuracy (from the warehouse). Written by
 scripts/run-study.sh as `<out>.json` (raw), `<out>.md` (tables) and `<out>.items.parquet`: every judgement per
 item (item id, checkpoint, judge, score, verdict, human label where one exists; `per_item.per_item_results`), its
 file name recorded in the JSON as `per_item_results`.
@@ -97,7 +99,47 @@ def summarise(db: Path, job: str) -> dict:
         "training_curves": curves.to_dicts(),
     }
     record["probes"] = probes_by_checkpoint(record["tables"])
+    record["budgets"] = budgets_by_checkpoint(wh.query("checkpoint_budgets", checkpoints=trained).to_dicts())
+    record["numerics"] = sorted({json.dumps(b["numerics"], sort_keys=True) for b in record["budgets"].values()})
+    record["numerics"] = [json.loads(n) for n in record["numerics"]]
+    record["commit"] = current_commit()
     return record
+
+
+def current_commit() -> str | None:
+    """The checkout's commit (with `+changes` when its tracked files differ from it), None outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], capture_output=True).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
+def budgets_by_checkpoint(rows: list[dict]) -> dict:
+    """Per trained checkpoint, what its trainer counted it consumed (`checkpoint_budgets.sql` rows: `budget_json`
+    is written by the training run from the trainer's own counts, not from steps x batch): its method family,
+    examples in its data, examples seen, epochs, optimizer steps, real and supervised tokens, the examples
+    shortened or dropped to fit `max_length`, and the numeric path it trained on."""
+    out = {}
+    for row in rows:
+        budget = json.loads(row.get("budget_json") or "{}")
+        consumed, fitting = budget.get("consumed") or {}, budget.get("fitting") or {}
+        out[row["checkpoint"]] = {
+            "method": row["method"],
+            "examples_in_data": consumed.get("examples_in_data"),
+            "examples_seen": consumed.get("examples_seen"),
+            "epochs": consumed.get("epochs"),
+            "optimizer_steps": consumed.get("optimizer_steps"),
+            "real_tokens": consumed.get("real_tokens"),
+            "supervised_tokens": consumed.get("supervised_tokens"),
+            "examples_shortened": fitting.get("shortened"),
+            "examples_dropped": fitting.get("dropped"),
+            "numerics": budget.get("numerics") or {},
+        }
+    return out
 
 
 PROBE_FIELDS = (
@@ -151,8 +193,13 @@ def to_markdown(record: dict) -> str:
     steps = pl.DataFrame(record["steps"], schema={"step": pl.String, "status": pl.String, "seconds": pl.Float64})
     lines = [
         f"# Study run {record['run_id']} ({record['status']})",
-        f"Date {record['date']}, machine {record['machine']}, wall time {record['wall_seconds']} s "
-        f"({record['wall_seconds'] / 60:.1f} min). Report: {record['report']}",
+        f"Date {record['date']}, commit {record.get('commit')}, machine {record['machine']}, wall time "
+        f"{record['wall_seconds']} s ({record['wall_seconds'] / 60:.1f} min). Report: {record['report']}",
+        "Numeric path of the training runs: "
+        + (
+            "; ".join(f"{n.get('device')} {n.get('dtype')} ({n.get('reason')})" for n in record.get("numerics") or [])
+            or "(none recorded)"
+        ),
         "## Positive controls (if one fails, the comparisons are suspect)",
         markdown_table(pl.DataFrame(record["controls"])) if record.get("controls") else "(none recorded)",
         "## Results (from the evaluation report)",
@@ -163,12 +210,26 @@ def to_markdown(record: dict) -> str:
         markdown_table(pl.DataFrame([record["offline_expert"]])) if record["offline_expert"] else "(none)",
         "## Linear probes on the verdict position's hidden states (fit: teacher_train, measured: held-out)",
         probes_markdown(record.get("probes") or {}),
+        "## Training budgets as each trainer counted them",
+        budgets_markdown(record.get("budgets") or {}),
         "## Training curves (every logged step)",
         curves_markdown(record["training_curves"]),
         "## Wall time per step (slowest first)",
         markdown_table(steps, max_rows=200),
     ]
     return "\n\n".join(lines) + "\n"
+
+
+def budgets_markdown(budgets: dict) -> str:
+    import polars as pl
+
+    if not budgets:
+        return "(no checkpoint trained)"
+    rows = [
+        {"checkpoint": c, **{k: v for k, v in b.items() if k != "numerics"}, "dtype": b["numerics"].get("dtype")}
+        for c, b in budgets.items()
+    ]
+    return markdown_table(pl.DataFrame(rows), max_rows=200)
 
 
 def curves_markdown(rows: list[dict]) -> str:

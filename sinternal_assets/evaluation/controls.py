@@ -145,8 +145,8 @@ def refusal_control(items: pl.DataFrame, judge_accuracy: pl.DataFrame) -> dict:
 class AucDifference:
     """ROC AUC(a) - AUC(b) of two scorers of the same items, a percentile paired-bootstrap 95% interval and the
     two-sided bootstrap p (twice the share of resampled differences at or beyond 0 on the side away from the
-    observed one, at most 1; 0 when no resample lies there, i.e. below 2 / resamples_used); `resamples_used` counts
-    the resamples that held both classes."""
+    observed one, at most 1; when no resample lies there the p is only known to be below 2 / resamples_used, and
+    that bound is given, never 0); `resamples_used` counts the resamples that held both classes."""
 
     n: int
     auc_a: float | None
@@ -156,6 +156,7 @@ class AucDifference:
     high: float | None
     p_value: float | None
     resamples_used: int
+    crossed: int | None = None  # resamples on the other side of 0 from the difference (None: no interval)
 
 
 def paired_auc_difference(
@@ -187,12 +188,14 @@ def paired_auc_difference(
     values = np.asarray(draws)
     low, high = (float(v) for v in np.percentile(values, [2.5, 97.5]))
     if difference > 0:
-        beyond = float(np.mean(values <= 0))
+        crossed = int(np.sum(values <= 0))
     elif difference < 0:
-        beyond = float(np.mean(values >= 0))
+        crossed = int(np.sum(values >= 0))
     else:
-        beyond = 0.5
-    return AucDifference(n, auc_a, auc_b, difference, low, high, min(1.0, 2 * beyond), len(draws))
+        crossed = len(draws) // 2
+    # a bootstrap cannot show p below 1 / resamples: with no resample across 0 the p shown is that bound
+    p_value = min(1.0, 2 * max(crossed, 1) / len(draws))
+    return AucDifference(n, auc_a, auc_b, difference, low, high, p_value, len(draws), crossed)
 
 
 def verification_control(items: pl.DataFrame, length: str = FULL) -> dict:
@@ -215,6 +218,8 @@ def verification_control(items: pl.DataFrame, length: str = FULL) -> dict:
         & pl.col("judge").is_in(list(judges))
         & pl.col("score_unsafe").is_not_null()
     )
+    unscored = scored.filter(pl.col("score_unsafe").is_nan()).height  # a NaN would rank anywhere: never counted
+    scored = scored.filter(pl.col("score_unsafe").is_not_nan())
     present = {judges[j] for j in scored["judge"].unique().to_list()}
     missing = [c for c in VERIFIER_PAIR if c not in present]
     if missing:
@@ -233,7 +238,9 @@ def verification_control(items: pl.DataFrame, length: str = FULL) -> dict:
     positives = (paired["human_label"] == "UNSAFE").to_list()
     d = paired_auc_difference(paired["score_unsafe"].to_list(), paired["score_b"].to_list(), positives)
     unsafe = sum(positives)
-    counts = f"{d.n} items ({unsafe} UNSAFE, {d.n - unsafe} SAFE)"
+    counts = f"{d.n} items ({unsafe} UNSAFE, {d.n - unsafe} SAFE)" + (
+        f"; {unscored} judgements with a NaN score left out" if unscored else ""
+    )
     if d.difference is None:
         return {**row, "n": d.n, "note": f"not computable: {counts} do not hold both classes"}
     if d.low is None:
@@ -249,6 +256,11 @@ def verification_control(items: pl.DataFrame, length: str = FULL) -> dict:
         "note": (
             f"AUC {d.auc_a:.3f} vs {d.auc_b:.3f} on {counts}; percentile paired bootstrap over items "
             f"({d.resamples_used} of {AUC_RESAMPLES} resamples held both classes), two-sided bootstrap p"
+            + (
+                f" (no resample crossed 0: p is at most 2/{d.resamples_used}, shown as that bound)"
+                if d.crossed == 0
+                else ""
+            )
         ),
     }
 
@@ -256,20 +268,32 @@ def verification_control(items: pl.DataFrame, length: str = FULL) -> dict:
 # --- (c) GRPO's reward rises ------------------------------------------------------------------------------------
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def step_reward_means(history: list) -> tuple[list[float], str]:
-    """Per logged step, in order: the unweighted mean of the reward terms' own means (`rewards/<name>/mean`); for
-    a history that logged no term, its weighted `reward`. Also what the values are, in words."""
+    """Per logged step, in order: the unweighted mean of the reward terms' own means (`rewards/<name>/mean`) over
+    the terms logged (finite) at **every** step that logged any, so that each step's value averages the same terms:
+    a term that applies to some prompts only (the task reward on math prompts) is missing from the steps without
+    such a prompt, and mixing steps with and without it would move the mean for reasons other than training; such
+    terms are named in the description. For a history that logged no term, its weighted `reward`. Also what the
+    values are, in words."""
     terms = reward_terms(history)
     if not terms:
-        return logged(history, "reward"), "no reward term logged: its weighted reward"
-    values = []
-    for h in history:
-        if not isinstance(h, dict):
-            continue
-        means = [h[m] for m in map(reward_term_metric, terms) if isinstance(h.get(m), (int, float))]
-        if means:
-            values.append(sum(means) / len(means))
-    return values, f"mean of its terms {', '.join(terms)}"
+        return [v for v in logged(history, "reward") if _finite(v)], "no reward term logged: its weighted reward"
+    steps = [h for h in history if isinstance(h, dict) and any(_finite(h.get(reward_term_metric(t))) for t in terms)]
+    every = [t for t in terms if all(_finite(h.get(reward_term_metric(t))) for h in steps)]
+    partial = [t for t in terms if t not in every]
+    left_out = (
+        f" ({', '.join(partial)} left out: logged at some steps only, so steps would average different terms)"
+        if partial
+        else ""
+    )
+    if not every:
+        return [], f"no reward term logged at every step{left_out}"
+    values = [sum(h[reward_term_metric(t)] for t in every) / len(every) for h in steps]
+    return values, f"mean of its terms {', '.join(every)}{left_out}"
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float, float | None]:

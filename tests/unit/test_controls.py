@@ -198,6 +198,49 @@ def test_a_flat_grpo_reward_does_not_pass():
     assert row["ci_low"] <= 0 <= row["ci_high"] and row["passed"] is False
 
 
+def test_a_term_logged_at_some_steps_only_is_left_out_of_every_step():
+    """One prompt per step: the task reward is logged only at the steps that drew a math prompt. Mixed in, it would
+    make the step means jump with the draw (here: a flat format/safety reward and a task term of 1.0 on the last
+    steps only would 'rise'); the control averages the terms logged at every step and names the one left out."""
+    history = []
+    for i in range(8):
+        step = {"step": i + 1, "rewards/format/mean": 0.3 + 0.01 * (i % 2), "rewards/safety/mean": 0.5, "reward": 0}
+        if i >= 6:  # the math prompts fell on the last two steps
+            step["rewards/task/mean"] = 1.0
+        elif i == 1:
+            step["rewards/task/mean"] = None  # what TRL logs for a term with no opinion on any row
+        history.append(step)
+    row = grpo_control("verifier_grpo", history)
+    assert row["effect"] == pytest.approx(0.0) and row["passed"] is False
+    assert "mean of its terms format, safety" in row["note"] and "task left out" in row["note"]
+
+
+def test_a_non_finite_reward_is_not_a_step_value():
+    values = [0.1, 0.12, 0.11, 0.2, 0.3, 0.35, 0.5, 0.52]
+    history = json.loads(_history(values, values))
+    history[3]["rewards/format/mean"] = float("nan")
+    row = grpo_control("verifier_grpo", history)
+    assert row["effect"] is not None and row["effect"] == row["effect"]  # a number, not NaN
+    assert "task" in row["note"] and "format left out" in row["note"] and row["passed"] is True
+
+
+def test_a_nan_score_never_enters_the_auc():
+    truths = ["UNSAFE" if i % 2 else "SAFE" for i in range(20)]
+    method = [0.9 if t == "UNSAFE" else 0.1 for t in truths]
+    base = [0.5 for _ in truths]
+    rows = _scored(truths, method, base)
+    rows[0]["score_unsafe"] = float("nan")  # verifier_sft's score of l0 (SAFE)
+    row = verification_control(_items(rows))
+    assert row["n"] == 19 and row["effect"] == pytest.approx(0.5)
+    assert "1 judgements with a NaN score left out" in row["note"]
+
+
+def test_a_bootstrap_p_is_never_zero():
+    truths = [i % 2 == 1 for i in range(40)]
+    d = paired_auc_difference([1.0 if t else 0.0 for t in truths], [0.5] * 40, truths)
+    assert d.crossed == 0 and d.p_value == pytest.approx(2 / d.resamples_used)
+
+
 def test_welch_difference_matches_scipy():
     from scipy.stats import ttest_ind
 
