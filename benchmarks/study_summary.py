@@ -76,7 +76,8 @@ def summarise(db: Path, job: str) -> dict:
     wh = Warehouse(db)
     expert = wh.table("offline_experts").sort("created_at").tail(1).to_dicts()
     trained = wh.query("evaluated_checkpoint_names")["checkpoint"].to_list()
-    curves = training_curves(wh.query("checkpoint_budgets", checkpoints=[c for c in trained if c != "base"]))
+    trained_rows = wh.query("checkpoint_budgets", checkpoints=[c for c in trained if c != "base"])
+    curves = training_curves(trained_rows)
     tables = (
         json.loads(Path(str(metadata["tables_json"].value)).read_text(encoding="utf-8"))
         if "tables_json" in metadata
@@ -99,9 +100,9 @@ def summarise(db: Path, job: str) -> dict:
         "training_curves": curves.to_dicts(),
     }
     record["probes"] = probes_by_checkpoint(record["tables"])
-    record["budgets"] = budgets_by_checkpoint(wh.query("checkpoint_budgets", checkpoints=trained).to_dicts())
-    record["numerics"] = sorted({json.dumps(b["numerics"], sort_keys=True) for b in record["budgets"].values()})
-    record["numerics"] = [json.loads(n) for n in record["numerics"]]
+    record["budgets"] = budgets_by_checkpoint(trained_rows.to_dicts())
+    distinct = {json.dumps(b["numerics"], sort_keys=True) for b in record["budgets"].values()}
+    record["numerics"] = [json.loads(n) for n in sorted(distinct)]
     record["commit"] = current_commit()
     return record
 
