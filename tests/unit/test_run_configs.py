@@ -55,7 +55,7 @@ def test_the_jobs_of_each_profile_validate_with_its_run_config(profile_name):
         assert validate_run_config(defs.resolve_job_def(study), {})
     assert check_run_config(profile.run_config, "profile", profile.resources)  # every asset's config schema
     resolved = validate_run_config(defs.resolve_job_def("retraining"), {})
-    assert resolved["ops"]["verifier_sft"]["config"]["train"]["max_steps"] == (3 if profile_name == "local" else 1000)
+    assert resolved["ops"]["verifier_sft"]["config"]["train"]["max_steps"] == (2 if profile_name == "local" else 1000)
 
 
 @pytest.mark.parametrize("name", ["embedded", "gpu", "study"])
