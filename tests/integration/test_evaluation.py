@@ -54,7 +54,9 @@ def eval_config(tmp_path, user_file=None) -> dict:
             "eval_set": {"config": eval_set},
             "judge_benchmarks": {"config": {"max_per_benchmark": 2, "probe_fit_per_benchmark": 2}},
             "eval_generations": {"config": {"sampling": {"temperature": 0.0, "max_new_tokens": 16, "n": 1}}},
-            "judged_results": {"config": {"max_new_tokens": 16}},
+            # the run configurations' path (embedded.yaml, study.yaml): the forced choice, one forward pass per
+            # judgement, with the probe states; a judge writing its critique runs in the rerun test below
+            "judged_results": {"config": {"max_new_tokens": 0}},
             "evaluation_report": {"config": {"report_dir": str(tmp_path / "reports"), "headline_judge": "keyword"}},
         }
     }
@@ -358,14 +360,25 @@ def test_rerun_reuses_generations_and_judgements_and_resumes_a_cut_off_evaluatio
     computed = _metadata(again, "judged_results")["computed"].value
     assert computed == {"teacher": 2}
     assert wh.count("eval_generations") == generations_before
-    # a new judge (the teacher without its worked example) scores stored answers without regenerating
-    config["ops"]["judged_results"]["config"]["teacher_few_shot"] = False
+    # a new judge (the teacher without its worked example, writing a 16-token critique before its verdict) scores
+    # stored answers without regenerating; the checkpoints stay out of this run (their critiques would be new
+    # judges too)
+    config["ops"]["judged_results"]["config"].update(
+        teacher_few_shot=False, max_new_tokens=16, checkpoints_as_verifiers=False, verifier_judge=False
+    )
     new_judge = run(
         db, selection=["judged_results"], run_config=_only(config, ["judged_results"]), extra_resources=LLM_TEACHER
     )
     computed = _metadata(new_judge, "judged_results")["computed"].value
     assert set(computed) == {"teacher"} and computed["teacher"] > 2
     assert wh.count("eval_generations") == generations_before
+    written = wh.sql(
+        "SELECT c.completion_tokens, c.raw_text, c.score_unsafe FROM judged_results r "
+        "JOIN judge_cache c USING (judgement_id) WHERE r.judge = 'teacher'"
+    )
+    assert written.height >= computed["teacher"]  # identical answers of two checkpoints share one judgement
+    assert (written["completion_tokens"] > 0).all() and (written["raw_text"].str.len_chars() > 0).all()
+    assert written["score_unsafe"].null_count() == 0  # the verdict's probability is read after the critique
 
 
 def test_bad_bring_your_own_file_is_a_clear_error_and_changes_nothing(evaluated, tmp_path):
