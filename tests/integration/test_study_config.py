@@ -24,11 +24,11 @@ TINY_SIZES = {
     "policy_answers": {"max_prompts": 4, "sampling": {"n": 2, "max_new_tokens": 8}},
     "expert_critiques": {"max_reference_answers": 4},
     "eval_set": {"harmful_per_family": 1, "max_benign": 1, "n_math": 1},
-    "judge_benchmarks": {"max_per_benchmark": 4, "probe_fit_per_benchmark": 4},
+    "judge_benchmarks": {"max_per_benchmark": 2, "probe_fit_per_benchmark": 2},
     "eval_generations": {"sampling": {"max_new_tokens": 8}},
 }
 TINY_BUDGETS = {
-    "sft": {"max_steps": 1, "batch_size": 2, "max_length": 640},
+    "sft": {"max_steps": 1, "batch_size": 1, "max_length": 640},
     "grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "max_completion_length": 8},
     "grpo_steps": 1,
 }
