@@ -139,7 +139,7 @@ def _length(text: str) -> int | None:
 
 
 def _key(layer: str, pool: str, length: str) -> tuple:
-    return int(layer), pool, None if length == "full" else int(length)
+    return int(layer), pool, _length(length)
 
 
 class Data:
@@ -313,11 +313,11 @@ def main() -> None:
     for label, r in singles:
         if r["kind"]["model"] != "minilm":
             continue
+        short = r["kind"]["short"]
         for probe, p in singles:
             kind = p["kind"]
-            if kind["model"] == "probe" and kind["pool"] == "mean" and kind["c"] == 0.003:
-                if kind["short"] == r["kind"]["short"]:
-                    add_vote(["lexical+short" if kind["short"] else "lexical", probe, label])
+            if kind["model"] == "probe" and kind["pool"] == "mean" and kind["c"] == 0.003 and kind["short"] == short:
+                add_vote(["lexical+short" if short else "lexical", probe, label])
     table.sort(key=lambda r: -r["selection_score"])
     for r in table[:15]:
         print(
