@@ -12,9 +12,13 @@ comparison between methods with it.
   bootstrap over items (`paired_auc_difference`) gives the 95% interval and a two-sided bootstrap p; passed when the
   interval's low end is above 0. At full length, and again at the eval length when the labels were judged cut.
 - (c) `grpo_control`: each GRPO checkpoint's reward against itself over training: per logged step the unweighted
-  mean of its reward terms' own means (`rewards/<name>/mean`), last quarter of the steps minus first quarter, with
-  Welch's t interval and p over the steps (`welch_difference`; steps are treated as independent draws, which
-  neighbouring steps are not quite); passed when the interval's low end is above 0.
+  mean of its reward terms' own means (`rewards/<name>/mean`), last quarter of the steps minus first quarter;
+  passed when the 95% interval's low end is above 0. When each step trained on one prompt and both quarters hold
+  the same prompts (epochs over a prompt set, the history's `prompt_groups`), the interval is a paired t over the
+  prompts (`paired_t_difference`: each prompt's mean reward in the last quarter minus in the first), which takes
+  the prompts' own difficulty out of the comparison; otherwise Welch's t over the steps (`welch_difference`; steps
+  are treated as independent draws, which neighbouring steps are not quite), where a step's prompt weighs in
+  as noise.
 
 Each control is one row of `tables.CONTROLS_SCHEMA`; `passed` is null when it could not be computed, and its
 note says what was missing.
@@ -279,9 +283,16 @@ def step_reward_means(history: list) -> tuple[list[float], str]:
     such a prompt, and mixing steps with and without it would move the mean for reasons other than training; such
     terms are named in the description. For a history that logged no term, its weighted `reward`. Also what the
     values are, in words."""
+    values, _, what = _reward_steps(history)
+    return values, what
+
+
+def _reward_steps(history: list) -> tuple[list[float], list[dict], str]:
+    """`step_reward_means`, with the logged records the values come from (in the same order)."""
     terms = reward_terms(history)
     if not terms:
-        return [v for v in logged(history, "reward") if _finite(v)], "no reward term logged: its weighted reward"
+        steps = [h for h in history if isinstance(h, dict) and _finite(h.get("reward"))]
+        return [h["reward"] for h in steps], steps, "no reward term logged: its weighted reward"
     steps = [h for h in history if isinstance(h, dict) and any(_finite(h.get(reward_term_metric(t))) for t in terms)]
     every = [t for t in terms if all(_finite(h.get(reward_term_metric(t))) for h in steps)]
     partial = [t for t in terms if t not in every]
@@ -291,9 +302,45 @@ def step_reward_means(history: list) -> tuple[list[float], str]:
         else ""
     )
     if not every:
-        return [], f"no reward term logged at every step{left_out}"
+        return [], [], f"no reward term logged at every step{left_out}"
     values = [sum(h[reward_term_metric(t)] for t in every) / len(every) for h in steps]
-    return values, f"mean of its terms {', '.join(every)}{left_out}"
+    return values, steps, f"mean of its terms {', '.join(every)}{left_out}"
+
+
+def prompt_pairs(first: list[tuple[float, list]], last: list[tuple[float, list]]) -> list[tuple[float, float]] | None:
+    """(value, prompt groups) per step of the first and the last quarter -> per prompt, (its mean value in the
+    first quarter, in the last), in sorted prompt order; None unless every step trained on exactly one prompt and
+    both quarters hold the same prompts (two at least)."""
+    if any(len(groups or []) != 1 for _, groups in [*first, *last]):
+        return None
+
+    def means(steps):
+        by_group: dict[str, list[float]] = {}
+        for value, groups in steps:
+            by_group.setdefault(groups[0], []).append(value)
+        return {g: sum(v) / len(v) for g, v in by_group.items()}
+
+    before, after = means(first), means(last)
+    if set(before) != set(after) or len(before) < 2:
+        return None
+    return [(before[g], after[g]) for g in sorted(before)]
+
+
+def paired_t_difference(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, float, float | None]:
+    """mean(after - before) over the pairs (before, after), its paired t 95% interval and two-sided p; with no
+    spread in the differences the interval is the point and p is None. Needs two pairs at least."""
+    from scipy.stats import t
+
+    if len(pairs) < 2:
+        raise ValueError(f"a paired interval needs two pairs, got {len(pairs)}")
+    differences = [after - before for before, after in pairs]
+    n = len(differences)
+    mean = sum(differences) / n
+    se = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1) / n)
+    if se == 0:
+        return mean, mean, mean, None
+    half = float(t.ppf(0.975, n - 1)) * se
+    return mean, mean - half, mean + half, float(2 * t.sf(abs(mean) / se, n - 1))
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float, float | None]:
@@ -321,8 +368,10 @@ def quarter_size(steps: int) -> int:
 
 def grpo_control(checkpoint: str, history: list | None) -> dict:
     """(c) One GRPO checkpoint's per-step reward (`step_reward_means`), mean over its last quarter of logged steps
-    minus its first quarter, Welch's t interval and p; passed when the interval's low end is above 0. Not
-    computable (passed None) without a history or with fewer than `MIN_GRPO_STEPS` logged steps."""
+    minus its first quarter, with a paired t interval over the prompts when both quarters trained on the same
+    prompts (`prompt_pairs`; `n` is then the prompts), else Welch's t over the steps (`n` the steps); passed when
+    the interval's low end is above 0. Not computable (passed None) without a history or with fewer than
+    `MIN_GRPO_STEPS` logged steps."""
     row = control_row(
         "grpo_reward_rises",
         checkpoint,
@@ -331,7 +380,7 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
     )
     if history is None:
         return {**row, "n": 0, "note": f"not computable: {checkpoint} was not trained or not evaluated"}
-    values, what = step_reward_means(history)
+    values, steps, what = _reward_steps(history)
     if len(values) < MIN_GRPO_STEPS:
         return {
             **row,
@@ -339,7 +388,14 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
             "note": f"not computable: {len(values)} logged steps with a reward (needs {MIN_GRPO_STEPS})",
         }
     q = quarter_size(len(values))
-    difference, low, high, p = welch_difference(values[-q:], values[:q])
+    groups = [h.get("prompt_groups") for h in steps]
+    pairs = prompt_pairs(list(zip(values[:q], groups[:q])), list(zip(values[-q:], groups[-q:])))
+    if pairs is None:
+        difference, low, high, p = welch_difference(values[-q:], values[:q])
+        test = "Welch t over steps"
+    else:
+        difference, low, high, p = paired_t_difference(pairs)
+        test = f"paired t over the {len(pairs)} prompts both quarters trained on (each prompt's mean, last - first)"
     weighted = logged(history, "reward")
     reference = (
         f"; weighted reward (for reference) {sum(weighted[:q]) / q:.3f} → {sum(weighted[-q:]) / q:.3f}"
@@ -348,7 +404,7 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
     )
     return {
         **row,
-        "n": len(values),
+        "n": len(values) if pairs is None else len(pairs),
         "effect": difference,
         "ci_low": low,
         "ci_high": high,
@@ -356,7 +412,7 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
         "passed": low > 0,
         "note": (
             f"{what}; {q} of {len(values)} logged steps per quarter, {sum(values[:q]) / q:.3f} → "
-            f"{sum(values[-q:]) / q:.3f}; Welch t over steps{reference}"
+            f"{sum(values[-q:]) / q:.3f}; {test}{reference}"
         ),
     }
 

@@ -7,11 +7,14 @@ held-out item gives the ROC AUC (UNSAFE positive) with a percentile bootstrap in
 (`DEFAULT_C`), never tuned on the held-out side: 0.01 is what grouped cross-validation on the teacher_train side
 chose for the untrained model's middle layer (STUDY-DESIGN, 2026-12-04). Against base, on the held-out items both
 were measured on: the AUC difference with a paired bootstrap interval (the same resampled items for both). The
-intervals hold the held-out sampling only: each probe is fit once, its fitting variance is not in them.
+intervals hold the held-out sampling only: each probe is fit once, its fitting variance is not in them. An item
+whose hidden state is not finite (NaN or inf: a diverged checkpoint, an overflow) is left out of its set
+(`finite_rows`), on either side; `n_fit` and `n_heldout` count the items used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -116,6 +119,22 @@ class ProbeResult:
     scores: np.ndarray | None  # P(UNSAFE) per held-out item (None: no probe could be fit)
 
 
+def finite_rows(features: FeatureSet) -> FeatureSet:
+    """The set without the items whose feature vector holds a NaN or an infinity (fit and held-out side alike)."""
+    fit = np.isfinite(features.fit_x).all(axis=1) if len(features.fit_x) else np.ones(0, dtype=bool)
+    held = np.isfinite(features.heldout_x).all(axis=1) if len(features.heldout_x) else np.ones(0, dtype=bool)
+    if fit.all() and held.all():
+        return features
+    return dataclasses.replace(
+        features,
+        fit_x=features.fit_x[fit],
+        fit_y=features.fit_y[fit],
+        heldout_ids=[label for label, keep in zip(features.heldout_ids, held, strict=True) if keep],
+        heldout_x=features.heldout_x[held],
+        heldout_y=features.heldout_y[held],
+    )
+
+
 def measure(features: FeatureSet, c: float = DEFAULT_C, resamples: int = RESAMPLES, seed: int = SEED) -> ProbeResult:
     """Fit on the fit side, measure on the held-out side."""
     n_fit, n_heldout = len(features.fit_y), len(features.heldout_y)
@@ -143,7 +162,7 @@ def probe_table(
 ) -> pl.DataFrame:
     """One row per (checkpoint, layer group), `PROBE_SCHEMA`: the probe's held-out accuracy and AUC with their
     intervals, and its AUC minus base's (same layer group) on the held-out items both were measured on."""
-    measured = [(fs, measure(fs, c, resamples, seed)) for fs in sets]
+    measured = [(fs, measure(fs, c, resamples, seed)) for fs in map(finite_rows, sets)]
     base_by_group = {(fs.layer_group, fs.layers): (fs, r) for fs, r in measured if fs.checkpoint == base}
     rows = []
     for fs, r in measured:

@@ -81,16 +81,20 @@ _KEEP = (
 class Consumption:
     """What the trainer consumed, counted from the batches it trained on (not from steps x batch size): examples
     (SFT: sequences, a packed row counting each example in it; GRPO: rollouts), supervised tokens (those with a
-    label, the loss is on) and all real tokens. The trainer's `training_step` calls `add` on every micro-batch."""
+    label, the loss is on) and all real tokens. The trainer's `training_step` calls `add` on every micro-batch.
+    For GRPO it also notes which prompts (their `group`) each micro-batch held, so that a logged step can say
+    which prompts its rewards are the mean over (`take_groups`)."""
 
     def __init__(self):
         self.examples = 0
         self.supervised_tokens = 0
         self.tokens = 0
+        self._groups: list[str] = []
 
     def add(self, inputs) -> None:
         if isinstance(inputs, list):  # GRPO: one row per rollout, before generation
             self.examples += len(inputs)
+            self._groups.extend(str(row["group"]) for row in inputs if isinstance(row, dict) and "group" in row)
             return
         labels = inputs.get("labels")
         positions = inputs.get("position_ids")
@@ -104,6 +108,11 @@ class Consumption:
             self.tokens += int(mask.sum()) if mask is not None else int(rows.numel())
         if labels is not None:  # the first position of a sequence has no prediction: its label never counts
             self.supervised_tokens += int((labels[..., 1:] != -100).sum())
+
+    def take_groups(self) -> list[str]:
+        """The distinct prompt groups trained on since the last call, in order of first appearance."""
+        groups, self._groups = list(dict.fromkeys(self._groups)), []
+        return groups
 
     def record(self) -> dict:
         return {
@@ -149,6 +158,9 @@ class MetricsCallback(TrainerCallback):
         )
         if self.consumed is not None:
             record.update(self.consumed.record())
+            groups = self.consumed.take_groups()
+            if groups:  # GRPO: the prompts this step's rewards are over (pairs steps by prompt, controls.py)
+                record["prompt_groups"] = groups
         if self._steps_since_log:
             record["step_time_s"] = self._seconds_since_log / self._steps_since_log
             if "num_tokens" in record and self._seconds_since_log > 0:
@@ -156,7 +168,7 @@ class MetricsCallback(TrainerCallback):
         self._last_tokens = record.get("num_tokens", self._last_tokens)
         self._seconds_since_log, self._steps_since_log = 0.0, 0
         self.history.append(record)
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "step")
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float | int) and k != "step")
         self.reporter.log(f"{self.label} step {state.global_step}/{state.max_steps}: {shown}")
         self.reporter.metric(record)
 

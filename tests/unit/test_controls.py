@@ -13,7 +13,9 @@ from sinternal_assets.evaluation.controls import (
     AUC_RESAMPLES,
     grpo_control,
     paired_auc_difference,
+    paired_t_difference,
     positive_controls,
+    prompt_pairs,
     refusal_control,
     verification_control,
     welch_difference,
@@ -326,3 +328,56 @@ def test_the_study_record_carries_the_controls_the_report_wrote():
     markdown = to_markdown(record)
     assert markdown.index("## Positive controls") < markdown.index("## Results")
     assert "| refusal_rises | refusal_sft | base |" in markdown
+
+
+def _epochs(rewards_by_prompt: dict[str, list[float]], with_groups: bool = True) -> list[dict]:
+    """A GRPO history of one prompt per step, epoch by epoch over the prompts (epoch e: each prompt's e-th value)."""
+    epochs = len(next(iter(rewards_by_prompt.values())))
+    history = []
+    for e in range(epochs):
+        order = list(rewards_by_prompt) if e % 2 == 0 else list(reversed(rewards_by_prompt))
+        for group in order:
+            record = {"step": len(history) + 1, "rewards/verifier_safety/mean": rewards_by_prompt[group][e]}
+            if with_groups:
+                record["prompt_groups"] = [group]
+            history.append(record)
+    return history
+
+
+def test_the_grpo_control_pairs_prompts_when_both_quarters_trained_on_the_same_ones():
+    # prompts of very different difficulty, each rising by ~0.05 over 4 epochs: across steps the prompts' spread
+    # hides the rise (Welch), paired by prompt it is plain
+    base = {"p1": 0.05, "p2": 0.3, "p3": 0.6, "p4": 0.9}
+    rise = {
+        "p1": [0.0, 0.01, 0.03, 0.05],
+        "p2": [0.0, 0.02, 0.04, 0.06],
+        "p3": [0.0, 0.0, 0.03, 0.04],
+        "p4": [0.0, 0.02, 0.03, 0.05],
+    }
+    rewards = {g: [base[g] + r for r in rise[g]] for g in base}
+    paired = grpo_control("verifier_grpo", _epochs(rewards))
+    assert paired["passed"] is True and paired["n"] == 4
+    assert paired["effect"] == pytest.approx(0.05)
+    assert "paired t over the 4 prompts" in paired["note"]
+    unpaired = grpo_control("verifier_grpo", _epochs(rewards, with_groups=False))
+    assert unpaired["passed"] is False and unpaired["n"] == 16 and "Welch t over steps" in unpaired["note"]
+    assert unpaired["effect"] == pytest.approx(0.05)
+
+
+def test_the_grpo_control_falls_back_to_welch_when_the_quarters_hold_different_prompts():
+    history = [{"step": i + 1, "rewards/verifier_safety/mean": 0.1 * i, "prompt_groups": [f"p{i}"]} for i in range(8)]
+    row = grpo_control("verifier_grpo", history)
+    assert "Welch t over steps" in row["note"] and row["n"] == 8
+    assert prompt_pairs([(0.1, ["a"]), (0.2, ["b"])], [(0.3, ["b"]), (0.4, ["a"])]) == [(0.1, 0.4), (0.2, 0.3)]
+    assert prompt_pairs([(0.1, ["a", "b"]), (0.2, ["b"])], [(0.3, ["b"]), (0.4, ["a"])]) is None
+    assert prompt_pairs([(0.1, ["a"]), (0.2, ["b"])], [(0.3, ["b"]), (0.4, ["c"])]) is None
+
+
+def test_paired_t_difference_matches_scipy():
+    from scipy.stats import ttest_rel
+
+    pairs = [(0.1, 0.2), (0.5, 0.52), (0.3, 0.41), (0.8, 0.86)]
+    difference, low, high, p = paired_t_difference(pairs)
+    before, after = zip(*pairs, strict=True)
+    assert p == pytest.approx(ttest_rel(after, before).pvalue)
+    assert low < difference < high and difference == pytest.approx(0.0725)

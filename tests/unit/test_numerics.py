@@ -104,3 +104,21 @@ def test_consumption_counts_examples_and_supervised_tokens_from_the_batches():
     )
     consumed.add([{"prompt": "p"}] * 8)  # GRPO: one row per rollout
     assert consumed.record() == {"examples_seen": 2 + 3 + 8, "supervised_tokens": 4 + 5, "real_tokens": 8 + 9}
+
+
+def test_a_grpo_step_records_the_prompts_its_rewards_are_over():
+    from types import SimpleNamespace
+
+    from sinternal_assets.training.progress import MetricsCallback, Reporter
+
+    consumed = Consumption()
+    callback = MetricsCallback(Reporter(enabled=False), "verifier_grpo", consumed)
+    state = SimpleNamespace(global_step=1, max_steps=2)
+    consumed.add([{"prompt": "p", "group": "g1"}] * 4)  # one prompt x 4 rollouts
+    callback.on_log(None, state, None, logs={"loss": 0.0, "rewards/verifier_safety/mean": 0.4})
+    consumed.add([{"prompt": "q", "group": "g2"}] * 2 + [{"prompt": "p", "group": "g1"}] * 2)
+    state.global_step = 2
+    callback.on_log(None, state, None, logs={"loss": 0.0, "rewards/verifier_safety/mean": 0.5})
+    callback.on_log(None, state, None, logs={"train_runtime": 3.0})  # the closing summary: no step
+    assert [h["prompt_groups"] for h in callback.history] == [["g1"], ["g2", "g1"]]
+    assert consumed.take_groups() == []

@@ -127,6 +127,23 @@ def test_a_fit_side_with_one_class_gives_no_probe():
     assert row["n_fit"] == 120 and row["auc"] is None and row["accuracy"] is None
 
 
+def test_items_with_non_finite_states_are_left_out_not_fatal():
+    base, trained = _features("base", 2.0, 5), _features("verifier_sft", 2.0, 5)
+    fit_x, held_x = trained.fit_x.copy(), trained.heldout_x.copy()
+    fit_x[3, 0], fit_x[7, 5] = np.nan, np.inf  # a diverged checkpoint's states on 2 fit and 3 held-out items
+    held_x[[0, 10, 20], 2] = np.nan
+    broken = FeatureSet("verifier_sft", "middle", "11-20", fit_x, trained.fit_y, trained.heldout_ids, held_x,
+                        trained.heldout_y)  # fmt: skip
+    rows = {r["checkpoint"]: r for r in probes.probe_table([base, broken], resamples=200).iter_rows(named=True)}
+    assert (rows["verifier_sft"]["n_fit"], rows["verifier_sft"]["n_heldout"]) == (118, 77)
+    assert rows["verifier_sft"]["auc"] > 0.8 and rows["verifier_sft"]["n_paired"] == 77
+    every = held_x.copy()
+    every[:, 0] = np.nan
+    gone = FeatureSet("verifier_sft", "middle", "11-20", fit_x, trained.fit_y, trained.heldout_ids, every,
+                      trained.heldout_y)  # fmt: skip
+    assert probes.probe_table([gone]).row(0, named=True)["auc"] is None
+
+
 # -- the probe-fit set and the feature matrices -------------------------------------------------------------------
 
 
