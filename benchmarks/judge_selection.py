@@ -415,12 +415,16 @@ def main() -> None:
     held.embeddings = minilm_features(held, Path(args.cache), minilm)
     every = np.arange(len(data.truth)), np.arange(len(held.truth))
 
+    fitted: dict[str, dict] = {}  # each single candidate fitted on all of teacher_train once (votes share them)
+
     def heldout_p(label: str) -> dict:
         kind = runs[label]["kind"]
         if "vote" in kind:
             parts = [heldout_p(part) for part in kind["vote"]]
             return {n: np.mean([part[n] for part in parts], axis=0) for n in LENGTHS}
-        return fit_predict(kind, data, every[0], held, every[1])
+        if label not in fitted:
+            fitted[label] = fit_predict(kind, data, every[0], held, every[1])
+        return fitted[label]
 
     # read once each: the chosen candidate, today's lexical model, and the best of the other families by the
     # same rule (for the record, never to choose)
