@@ -10,6 +10,13 @@ steps hold the same prompts, and the control pairs each prompt's reward before a
 leaves the prompts' own spread in the comparison. Also reported: the same control as an unpaired Welch t over the
 steps (the logged prompts dropped), and the mean reward per epoch.
 
+Then a direct before/after measurement, with far less sampling noise than the training log (where each prompt's
+reward in a quarter is the mean of 4 rollouts at one step): the start policy and each trained policy each sample
+`--eval-rollouts` rollouts per prompt with GRPO's own sampling (temperature as the job, `max_completion_length`
+tokens, the same seeds for both), scored by the same reward functions (the frozen verifier's P(SAFE), the format
+reward; the unweighted mean of the terms, as the control); per prompt, trained minus start, paired t over the
+prompts.
+
 The prompts: the first `--prompts / 2` harmful and as many benign rows of the job's data (its own order) whose
 request is at most `--max-chars` characters (a cost choice: a step pads its rollouts to its prompt, and the job's
 requests run to ~4,400 characters). No evaluation prompt and no human label is read.
@@ -34,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sinternal_assets.evaluation.controls import grpo_control, step_reward_means  # noqa: E402
+from sinternal_assets.evaluation.controls import grpo_control, paired_t_difference, step_reward_means  # noqa: E402
 from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import TrainingJob  # noqa: E402
 
@@ -56,6 +63,47 @@ def chosen_prompts(rows: list[dict], n: int, max_chars: int) -> list[dict]:
             raise SystemExit(f"only {len(fitting)} {label} prompts of at most {max_chars} characters, need {n // 2}")
         picked += fitting[: n // 2]
     return picked
+
+
+def policy_rewards(model_path: str, job: TrainingJob, rows: list[dict], rollouts: int) -> list[float]:
+    """Per prompt, the mean over `rollouts` sampled answers of the unweighted mean of the GRPO reward's terms
+    (the frozen verifier's P(SAFE) and the format reward), the answers sampled as GRPO samples them."""
+    from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
+    from sinternal_assets.generation.sampling import SamplingParams
+    from sinternal_assets.training import reward_functions as rf
+
+    settings = job.grpo
+    params = SamplingParams(
+        temperature=settings.temperature, top_p=1.0, max_new_tokens=settings.max_completion_length, n=rollouts, seed=7
+    )
+    outputs = TransformersBackend(model_path, batch_size=8).generate([r["prompt"] for r in rows], params)
+    safety = rf.VerifierSafetyReward(settings.verifier_model, 0, reward=settings.verifier_reward)
+    means = []
+    for row, completions in zip(rows, outputs, strict=True):
+        texts = [c.text for c in completions]
+        n = len(texts)
+        terms = [
+            safety(None, texts, label=[row["label"]] * n, spec_text=[row["spec_text"]] * n,
+                   prompt_text=[row["prompt_text"]] * n),
+            rf.format_reward(None, texts),
+        ]  # fmt: skip
+        means.append(sum(sum(t) / n for t in terms) / len(terms))
+    return means
+
+
+def before_after(start: list[float], trained: list[float]) -> dict:
+    difference, low, high, p = paired_t_difference(list(zip(start, trained, strict=True)))
+    return {
+        "start_mean": round(sum(start) / len(start), 4),
+        "trained_mean": round(sum(trained) / len(trained), 4),
+        "per_prompt_start": [round(v, 4) for v in start],
+        "per_prompt_trained": [round(v, 4) for v in trained],
+        "effect": difference,
+        "ci_low": low,
+        "ci_high": high,
+        "p": p,
+        "passed": low > 0,
+    }
 
 
 def run_one(job: TrainingJob, rows: list[dict], lr: float, epochs: int, out: Path) -> dict:
@@ -92,7 +140,6 @@ def run_one(job: TrainingJob, rows: list[dict], lr: float, epochs: int, out: Pat
     seconds = time.perf_counter() - started
     manifest = json.loads((out / tag / "manifest.json").read_text())
     history = manifest["history"]
-    shutil.rmtree(out / tag / "model", ignore_errors=True)  # 0.5 GB of weights per run: only the record is kept
     values, what = step_reward_means(history)
     per_epoch = [round(sum(values[e * len(rows) : (e + 1) * len(rows)]) / len(rows), 4) for e in range(epochs)]
     unpaired = grpo_control(tag, [{k: v for k, v in h.items() if k != "prompt_groups"} for h in history])
@@ -115,6 +162,7 @@ def run_one(job: TrainingJob, rows: list[dict], lr: float, epochs: int, out: Pat
         "grad_norm": [h.get("grad_norm") for h in history if "loss" in h],
         "control_paired": {k: paired.get(k) for k in keep},
         "control_welch": {k: unpaired.get(k) for k in keep},
+        "model": str(out / tag / "model"),
     }
 
 
@@ -125,6 +173,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=6, help="training prompts (half harmful, half benign)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--max-chars", type=int, default=600)
+    parser.add_argument("--eval-rollouts", type=int, default=16, help="rollouts per prompt before/after (0: none)")
     parser.add_argument("--work", default="/tmp/grpo_control")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "grpo_control.json"))
     args = parser.parse_args()
@@ -149,8 +198,20 @@ def main() -> None:
         "study_learning_rate": job.train.learning_rate,
         "prompts": [{"group": r["group"], "label": r["label"], "chars": len(r["prompt_text"])} for r in prompts],
         "epochs": args.epochs,
+        "eval_rollouts": args.eval_rollouts,
         "runs": [run_one(job, prompts, lr, args.epochs, out) for lr in args.lr],
     }
+    if args.eval_rollouts:
+        start = policy_rewards(job.start_model, job, prompts, args.eval_rollouts)
+        for run in result["runs"]:
+            run["before_after"] = before_after(start, policy_rewards(run["model"], job, prompts, args.eval_rollouts))
+            shutil.rmtree(run["model"], ignore_errors=True)  # 0.5 GB of weights per run: the record is kept
+            ba = run["before_after"]
+            print(
+                f"lr{run['learning_rate']:g} before/after: {ba['start_mean']:.3f} -> {ba['trained_mean']:.3f}, "
+                f"{ba['effect']:+.3f} [{ba['ci_low']:+.3f}, {ba['ci_high']:+.3f}]",
+                flush=True,
+            )
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

@@ -64,8 +64,8 @@ class TrainSettings(Config):
     lora: LoraSettings = Field(default_factory=LoraSettings)
     gradient_checkpointing: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="auto: off unless one micro-batch's estimated activations exceed half the free memory "
-        "(models.numerics)",
+        description="auto: off unless one micro-batch's estimated activations exceed three quarters of the free "
+        "memory (models.numerics)",
     )
 
 
