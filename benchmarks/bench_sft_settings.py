@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import embedded_model  # noqa: E402
+from benchmarks.common import embedded_model, run_record  # noqa: E402
 from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import LoraSpec, TrainSpec  # noqa: E402
 from sinternal_assets.training.progress import Reporter  # noqa: E402
@@ -130,17 +128,8 @@ def main() -> None:
         return sum(times) / len(times)
 
     reference = per_step("dropout0.05+ckpt")
-    policy = numerics.choose("auto")
     result = {
-        "date": date.today().isoformat(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip(),
-        "command": " ".join(["benchmarks/bench_sft_settings.py", *sys.argv[1:]]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "cpu": policy.cpu,
-        "cpu_bf16": policy.cpu_bf16,
-        "precision": policy.dtype,
+        **run_record("bench_sft_settings.py"),
         "data": str(data),
         "steps_per_run": args.steps,
         "rounds": args.rounds,

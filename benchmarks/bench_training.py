@@ -22,19 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_packing import examples  # noqa: E402
-from benchmarks.common import embedded_model  # noqa: E402
+from benchmarks.common import embedded_model, run_record  # noqa: E402
 from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import LoraSpec, TrainSpec  # noqa: E402
 from sinternal_assets.training.progress import Reporter  # noqa: E402
@@ -141,14 +138,7 @@ def main() -> None:
     baseline_spec = train_spec(args.steps, args.batch_size, args.max_length, True, "on")
     tuned_spec = train_spec(args.steps, args.batch_size, args.max_length, args.packing == "on", "auto")
     result: dict = {
-        "date": date.today().isoformat(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip(),
-        "command": " ".join(["benchmarks/bench_training.py", *sys.argv[1:]]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "cpu": policy.cpu,
-        "cpu_bf16": policy.cpu_bf16,
+        **run_record("bench_training.py"),
         "torch_capability": policy.torch_capability,
         "policy": policy.record(),
         "model": model_path,

@@ -30,19 +30,17 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import run_record  # noqa: E402
 from sinternal_assets.evaluation.controls import grpo_control, paired_t_difference, step_reward_means  # noqa: E402
-from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import TrainingJob  # noqa: E402
 
 
@@ -65,9 +63,9 @@ def chosen_prompts(rows: list[dict], n: int, max_chars: int) -> list[dict]:
     return picked
 
 
-def policy_rewards(model_path: str, job: TrainingJob, rows: list[dict], rollouts: int) -> list[float]:
+def policy_rewards(model_path: str, job: TrainingJob, rows: list[dict], rollouts: int, safety) -> list[float]:
     """Per prompt, the mean over `rollouts` sampled answers of the unweighted mean of the GRPO reward's terms
-    (the frozen verifier's P(SAFE) and the format reward), the answers sampled as GRPO samples them."""
+    (`safety`, the frozen verifier's P(SAFE), and the format reward), the answers sampled as GRPO samples them."""
     from sinternal_assets.generation.backends.transformers_backend import TransformersBackend
     from sinternal_assets.generation.sampling import SamplingParams
     from sinternal_assets.training import reward_functions as rf
@@ -77,7 +75,6 @@ def policy_rewards(model_path: str, job: TrainingJob, rows: list[dict], rollouts
         temperature=settings.temperature, top_p=1.0, max_new_tokens=settings.max_completion_length, n=rollouts, seed=7
     )
     outputs = TransformersBackend(model_path, batch_size=8).generate([r["prompt"] for r in rows], params)
-    safety = rf.VerifierSafetyReward(settings.verifier_model, 0, reward=settings.verifier_reward)
     means = []
     for row, completions in zip(rows, outputs, strict=True):
         texts = [c.text for c in completions]
@@ -145,11 +142,12 @@ def run_one(job: TrainingJob, rows: list[dict], lr: float, epochs: int, out: Pat
     unpaired = grpo_control(tag, [{k: v for k, v in h.items() if k != "prompt_groups"} for h in history])
     paired = grpo_control(tag, history)
     keep = ("effect", "ci_low", "ci_high", "p", "passed", "n", "note")
-    print(
-        f"{tag}: {seconds:.0f} s, reward per epoch {per_epoch}, paired {paired['effect']:+.3f} "
-        f"[{paired['ci_low']:+.3f}, {paired['ci_high']:+.3f}] passed {paired['passed']}",
-        flush=True,
+    outcome = (
+        f"paired {paired['effect']:+.3f} [{paired['ci_low']:+.3f}, {paired['ci_high']:+.3f}] passed {paired['passed']}"
+        if paired["effect"] is not None and paired["ci_low"] is not None
+        else paired["note"]
     )
+    print(f"{tag}: {seconds:.0f} s, reward per epoch {per_epoch}, {outcome}", flush=True)
     return {
         "learning_rate": lr,
         "steps": steps,
@@ -182,17 +180,8 @@ def main() -> None:
     prompts = chosen_prompts(rows, args.prompts, args.max_chars)
     out = Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
-    policy = numerics.choose("auto")
     result = {
-        "date": date.today().isoformat(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip(),
-        "command": " ".join(["benchmarks/grpo_control.py", *sys.argv[1:]]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "cpu": policy.cpu,
-        "cpu_bf16": policy.cpu_bf16,
-        "precision": policy.dtype,
+        **run_record("grpo_control.py"),
         "study_job": str(folder / "job.json"),
         "start_model": job.start_model,
         "study_learning_rate": job.train.learning_rate,
@@ -202,9 +191,14 @@ def main() -> None:
         "runs": [run_one(job, prompts, lr, args.epochs, out) for lr in args.lr],
     }
     if args.eval_rollouts:
-        start = policy_rewards(job.start_model, job, prompts, args.eval_rollouts)
+        from sinternal_assets.training.reward_functions import VerifierSafetyReward
+
+        # the frozen verifier, loaded once for every policy it scores
+        safety = VerifierSafetyReward(job.grpo.verifier_model, 0, reward=job.grpo.verifier_reward)
+        start = policy_rewards(job.start_model, job, prompts, args.eval_rollouts, safety)
         for run in result["runs"]:
-            run["before_after"] = before_after(start, policy_rewards(run["model"], job, prompts, args.eval_rollouts))
+            trained = policy_rewards(run["model"], job, prompts, args.eval_rollouts, safety)
+            run["before_after"] = before_after(start, trained)
             shutil.rmtree(run["model"], ignore_errors=True)  # 0.5 GB of weights per run: the record is kept
             ba = run["before_after"]
             print(

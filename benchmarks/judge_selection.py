@@ -65,12 +65,11 @@ EMBEDDED_LENGTH = 64
 MINILM_INPUTS = ("answer", "pair")
 MINILM_C = (0.01, 0.1, 1.0)
 FINETUNE = {"epochs": 3, "learning_rate": 5e-5, "batch_size": 16, "weight_decay": 0.01, "warmup_ratio": 0.1, "seed": 0}
-MINILM_DIR: Path | None = None  # set by main()
 
 
-def finetuned_encoder_predict(fit: Data, fit_rows, test: Data, test_rows) -> dict:
-    """Fine-tune all-MiniLM-L6-v2 as a two-class classifier on the fit rows' full answers, then P(unsafe) of the
-    test rows at each length."""
+def finetuned_encoder_predict(encoder: Path, fit: Data, fit_rows, test: Data, test_rows) -> dict:
+    """Fine-tune all-MiniLM-L6-v2 (its folder `encoder`) as a two-class classifier on the fit rows' full answers,
+    then P(unsafe) of the test rows at each length."""
     import tempfile
 
     import torch
@@ -84,8 +83,8 @@ def finetuned_encoder_predict(fit: Data, fit_rows, test: Data, test_rows) -> dic
     )
 
     torch.manual_seed(FINETUNE["seed"])
-    tokenizer = AutoTokenizer.from_pretrained(MINILM_DIR)
-    model = AutoModelForSequenceClassification.from_pretrained(MINILM_DIR, num_labels=2)
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForSequenceClassification.from_pretrained(encoder, num_labels=2)
     texts = [fit.texts[None][i] or " " for i in fit_rows]
     dataset = Dataset.from_dict({"text": texts, "label": fit.truth[fit_rows].astype(int).tolist()}).map(
         lambda b: tokenizer(b["text"], truncation=True, max_length=sentence_encoder.MAX_TOKENS), batched=True
@@ -242,7 +241,7 @@ def fit_predict(kind: dict, fit: Data, fit_rows, test: Data, test_rows) -> dict:
         model.fit(np.concatenate([fit.pairs(fit_rows, n) for n in train_lengths]), y)
         return {n: model.predict_proba(test.pairs(test_rows, n))[:, 1] for n in LENGTHS}
     if kind["model"] == "minilm-ft":
-        return finetuned_encoder_predict(fit, fit_rows, test, test_rows)
+        return finetuned_encoder_predict(kind["encoder"], fit, fit_rows, test, test_rows)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=kind["c"], max_iter=3000, class_weight="balanced"))
     if kind["model"] == "minilm":
         model.fit(np.concatenate([fit.embeddings[(kind["input"], n)][fit_rows] for n in train_lengths]), y)
@@ -342,9 +341,7 @@ def main() -> None:
     parser.add_argument("--finetune", action="store_true", help="add the fine-tuned MiniLM classifier (~25 min)")
     args = parser.parse_args()
     model = embedded_model()
-    global MINILM_DIR
     minilm = sentence_encoder.unpack(ArtifactStore(cache_dir()).fetch(load_pins()["minilm"]), cache_dir() / "models")
-    MINILM_DIR = minilm
     frame = labels()
     train = frame.filter(pl.col("label_split") == "teacher_train")
     heldout = frame.filter(pl.col("label_split") == "heldout")
@@ -373,7 +370,7 @@ def main() -> None:
         for short in (False, True)
     ]
     if args.finetune:
-        kinds.append({"model": "minilm-ft", "short": False})
+        kinds.append({"model": "minilm-ft", "short": False, "encoder": minilm})
     runs = cross_validate(data, kinds, args.folds)
     table = [row(label, data.truth, r["oof"], r["splits"]) for label, r in runs.items()]
     singles = list(runs.items())
