@@ -19,6 +19,11 @@ comparison between methods with it.
   the prompts' own difficulty out of the comparison; otherwise Welch's t over the steps (`welch_difference`; steps
   are treated as independent draws, which neighbouring steps are not quite), where a step's prompt weighs in
   as noise.
+- (d) `loss_flat_control`: each SFT checkpoint's train loss over its last quarter of logged steps against the
+  quarter before (Welch's t over steps): the recipe's "loss flat over its last quarter". Passed when the 95%
+  interval holds 0 (neither still falling nor rising); a plateau cannot be proven this way, only a fall (or a rise)
+  shown, so a pass says no more than that no change was seen at the steps' noise. Its failure does not say the
+  training did nothing (the loss did fall): it says the checkpoint had not converged.
 
 Each control is one row of `tables.CONTROLS_SCHEMA`; `passed` is null when it could not be computed, and its
 note says what was missing.
@@ -51,6 +56,7 @@ ALPHA = 0.05
 AUC_RESAMPLES = 2000
 MIN_GRPO_STEPS = 4
 MIN_QUARTER = 2  # Welch's interval needs two values per group
+MIN_LOSS_STEPS = 8  # two quarters of two steps at least
 
 
 def control_row(name: str, method: str, baseline: str, measure: str, **values) -> dict:
@@ -417,6 +423,52 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
     }
 
 
+def loss_flat_control(checkpoint: str, history: list) -> dict:
+    """(d) One SFT checkpoint's logged train loss: mean over its last quarter of logged steps minus the quarter
+    before, Welch's t over the steps; passed when the 95% interval holds 0. Not computable (passed None) with fewer
+    than `MIN_LOSS_STEPS` logged losses."""
+    row = control_row(
+        "sft_loss_flat",
+        checkpoint,
+        "its third quarter of steps",
+        "mean train loss per logged step, last quarter of logged steps - the quarter before",
+    )
+    losses = [value for value in logged(history, "loss") if _finite(value)]
+    if len(losses) < MIN_LOSS_STEPS:
+        return {
+            **row,
+            "n": len(losses),
+            "note": f"not computable: {len(losses)} logged losses (needs {MIN_LOSS_STEPS})",
+        }
+    q = quarter_size(len(losses))
+    last, before = losses[-q:], losses[-2 * q : -q]
+    difference, low, high, p = welch_difference(last, before)
+    verdict = "still falling" if high < 0 else "rising" if low > 0 else "no change seen"
+    return {
+        **row,
+        "n": len(losses),
+        "effect": difference,
+        "ci_low": low,
+        "ci_high": high,
+        "p": p,
+        "passed": low <= 0 <= high,
+        "note": (
+            f"{verdict}: {q} of {len(losses)} logged steps per quarter, {sum(before) / q:.3f} → {sum(last) / q:.3f}; "
+            "Welch t over steps (a plateau is not proven by a pass, only a fall or a rise shown by a failure)"
+        ),
+    }
+
+
+def sft_histories(trained: pl.DataFrame | None) -> dict[str, list]:
+    """Each checkpoint trained with a logged train loss but not by GRPO (`checkpoint_budgets.sql` rows:
+    `metrics_json`), by name; a checkpoint with no logged loss (a weight fusion) is not one."""
+    if trained is None or trained.is_empty():
+        return {}
+    rows = trained.filter(pl.col("method") != "grpo")
+    histories = {r["checkpoint"]: json.loads(r["metrics_json"] or "[]") for r in rows.iter_rows(named=True)}
+    return {c: h for c, h in sorted(histories.items()) if logged(h, "loss")}
+
+
 def grpo_histories(trained: pl.DataFrame | None) -> dict[str, list]:
     """Each GRPO checkpoint's logged history (`checkpoint_budgets.sql` rows with method grpo: `metrics_json`)."""
     if trained is None or trained.is_empty():
@@ -433,7 +485,8 @@ def positive_controls(
 ) -> pl.DataFrame:
     """Every positive control as `CONTROLS_SCHEMA` rows, in the order the report shows them: (a) refusal, (b)
     verification at full length (and at the eval length where the labels were judged cut), (c) one row per GRPO
-    checkpoint (`GRPO_CHECKPOINTS` always, and any other checkpoint trained with method grpo).
+    checkpoint (`GRPO_CHECKPOINTS` always, and any other checkpoint trained with method grpo), (d) one row per
+    checkpoint trained with a logged loss but not by GRPO.
 
     `items`: `per_item.per_item_results` rows; `judge_accuracy`: the judges table (`results.judge_accuracy`);
     `trained`: `checkpoint_budgets.sql` rows (checkpoint, method, metrics_json) or None."""
@@ -448,4 +501,5 @@ def positive_controls(
     histories = grpo_histories(trained)
     for checkpoint in dict.fromkeys([*GRPO_CHECKPOINTS, *sorted(histories)]):
         rows.append(grpo_control(checkpoint, histories.get(checkpoint)))
+    rows += [loss_flat_control(checkpoint, history) for checkpoint, history in sft_histories(trained).items()]
     return pl.DataFrame(rows, schema=CONTROLS_SCHEMA)

@@ -433,8 +433,11 @@ CONTROLS_CAPTION = (
     "p < 0.05); (b) verification SFT ranks the held-out human-labelled answers better than base by forced-choice "
     "ROC AUC (percentile paired bootstrap over items, 2,000 resamples; two-sided bootstrap p; passed when the "
     "interval excludes 0 from above); (c) GRPO's reward, the unweighted mean of its own terms per logged step, is "
-    "higher over the last quarter of steps than over the first (Welch's t interval over steps; passed when it "
-    "excludes 0 from above). The effect is in the unit its measure names."
+    "higher over the last quarter of steps than over the first (a paired t interval over the prompts when both "
+    "quarters trained on the same prompts, else Welch's t over steps; passed when it excludes 0 from above); (d) "
+    "each SFT checkpoint's train loss is flat over its last quarter of steps against the quarter before (Welch's t "
+    "over steps; passed when the interval holds 0: a failure says the loss was still falling, or rising, so the "
+    "checkpoint had not converged). The effect is in the unit its measure names."
 )
 CONTROLS_COLUMNS: tuple[Column, ...] = (
     _text("name", "control"),

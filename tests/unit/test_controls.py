@@ -12,6 +12,7 @@ import pytest
 from sinternal_assets.evaluation.controls import (
     AUC_RESAMPLES,
     grpo_control,
+    loss_flat_control,
     paired_auc_difference,
     paired_t_difference,
     positive_controls,
@@ -381,3 +382,35 @@ def test_paired_t_difference_matches_scipy():
     before, after = zip(*pairs, strict=True)
     assert p == pytest.approx(ttest_rel(after, before).pvalue)
     assert low < difference < high and difference == pytest.approx(0.0725)
+
+
+def _losses(values: list[float]) -> list[dict]:
+    return [{"step": i + 1, "loss": v, "grad_norm": 1.0} for i, v in enumerate(values)] + [{"train_runtime": 9.0}]
+
+
+def test_a_loss_still_falling_over_its_last_quarter_fails_the_flat_loss_check():
+    rng = random.Random(3)
+    falling = [3.0 - 0.04 * i + rng.gauss(0, 0.05) for i in range(64)]  # ~0.64 lower per quarter, noise 0.05
+    row = loss_flat_control("verifier_sft", _losses(falling))
+    assert row["passed"] is False and row["ci_high"] < 0 and row["note"].startswith("still falling")
+    assert row["n"] == 64 and row["effect"] == pytest.approx(sum(falling[48:]) / 16 - sum(falling[32:48]) / 16)
+    rising = list(reversed(falling))
+    assert loss_flat_control("verifier_sft", _losses(rising))["note"].startswith("rising")
+
+
+def test_a_loss_level_over_its_last_half_passes_and_short_or_lossless_histories_do_not_count():
+    level = [3.0 - 0.08 * i for i in range(32)] + [0.9 + 0.2 * (-1) ** i + 0.01 * (i % 3) for i in range(32)]
+    row = loss_flat_control("refusal_sft", _losses(level))
+    assert row["passed"] is True and row["ci_low"] <= 0 <= row["ci_high"], row
+    short = loss_flat_control("refusal_sft", _losses([3.0, 2.0, 1.0]))
+    assert short["passed"] is None and "3 logged losses" in short["note"]
+    trained = pl.DataFrame(
+        [
+            {"checkpoint": "verifier_sft", "method": "sft", "metrics_json": json.dumps(_losses(level))},
+            {"checkpoint": "somf_fusion", "method": "fusion", "metrics_json": "[]"},  # no loss: no row
+            {"checkpoint": "verifier_grpo", "method": "grpo", "metrics_json": _history([0.1] * 8, [0.1] * 8)},
+        ]
+    )
+    frame = positive_controls(_items([]), JUDGE_ACCURACY.clear(), trained)
+    assert frame["name"].to_list()[-2:] == ["grpo_reward_rises", "sft_loss_flat"]
+    assert frame.filter(pl.col("name") == "sft_loss_flat")["method"].to_list() == ["verifier_sft"]
