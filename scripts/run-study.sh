@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The SInternal study (dagster_project/run_configs/study.yaml) on this machine, in a warehouse of its own
 # ($SINTERNAL_STUDY_DIR, default .sinternal/study) and an Argilla dataset of its own (study_review). Writes the
-# report, and benchmarks/results/study-<date>.json + .md + .items.parquet: the results tables (structured, in the
+# report, and benchmarks/results/study-<date>[-runN].json + .md + .items.parquet: the results tables (structured, in the
 # JSON), the wall time per stage, and every judgement per item.
 # Long (BENCHMARKS.md "What the 2-hour study can hold" gives the projected time per stage on a 2-core CPU): run it
 # in the background:  nohup scripts/run-study.sh > study.log 2>&1 &
@@ -27,6 +27,9 @@ scripts/argilla.sh start
 started=$(date +%s)
 .venv/bin/dagster job execute -m dagster_project.definitions -j "$job"
 out="benchmarks/results/study-$(date -u +%Y-%m-%d)$suffix"
+run=2  # a second run on the same day gets its own files (-run2, -run3, ...): a committed result is never overwritten
+base="$out"
+while [ -e "$out.json" ]; do out="$base-run$run"; run=$((run + 1)); done
 .venv/bin/python benchmarks/study_summary.py --db "$SINTERNAL_DB" --job "$job" --out "$out"
 cat <<MSG
 
