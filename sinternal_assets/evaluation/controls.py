@@ -19,11 +19,12 @@ comparison between methods with it.
   the prompts' own difficulty out of the comparison; otherwise Welch's t over the steps (`welch_difference`; steps
   are treated as independent draws, which neighbouring steps are not quite), where a step's prompt weighs in
   as noise.
-- (d) `loss_flat_control`: each SFT checkpoint's train loss over its last quarter of logged steps against the
-  quarter before (Welch's t over steps): the recipe's "loss flat over its last quarter". Passed when the 95%
-  interval holds 0 (neither still falling nor rising); a plateau cannot be proven this way, only a fall (or a rise)
-  shown, so a pass says no more than that no change was seen at the steps' noise. Its failure does not say the
-  training did nothing (the loss did fall): it says the checkpoint had not converged.
+- (d) `loss_flat_control`, a convergence check (`tables.CONVERGENCE_CHECKS`) rather than a control: each SFT
+  checkpoint's train loss over its last quarter of logged steps against the quarter before (Welch's t over steps):
+  the recipe's "loss flat over its last quarter". Passed when the 95% interval holds 0 (neither still falling nor
+  rising); a plateau cannot be proven this way, only a fall (or a rise) shown, so a pass says no more than that no
+  change was seen at the steps' noise. Its failure says the checkpoint had not converged, not that the pipeline
+  is broken. SOMF's row reads its downstream fine-tune's loss (the fused model's SFT on math).
 
 Each control is one row of `tables.CONTROLS_SCHEMA`; `passed` is null when it could not be computed, and its
 note says what was missing.
@@ -56,7 +57,8 @@ ALPHA = 0.05
 AUC_RESAMPLES = 2000
 MIN_GRPO_STEPS = 4
 MIN_QUARTER = 2  # Welch's interval needs two values per group
-MIN_LOSS_STEPS = 8  # two quarters of two steps at least
+MIN_LOSS_STEPS = 16  # quarters of four steps at least (two steps a side would pass nearly anything)
+SFT_METHODS = ("sft", "somf")  # the methods whose history is a supervised loss (SOMF: its downstream fine-tune)
 
 
 def control_row(name: str, method: str, baseline: str, measure: str, **values) -> dict:
@@ -425,8 +427,8 @@ def grpo_control(checkpoint: str, history: list | None) -> dict:
 
 def loss_flat_control(checkpoint: str, history: list) -> dict:
     """(d) One SFT checkpoint's logged train loss: mean over its last quarter of logged steps minus the quarter
-    before, Welch's t over the steps; passed when the 95% interval holds 0. Not computable (passed None) with fewer
-    than `MIN_LOSS_STEPS` logged losses."""
+    before, Welch's t over the steps; passed when the 95% interval holds 0. `n` is the logged losses (2 x a
+    quarter of them are compared). Not computable (passed None) with fewer than `MIN_LOSS_STEPS` logged losses."""
     row = control_row(
         "sft_loss_flat",
         checkpoint,
@@ -460,11 +462,11 @@ def loss_flat_control(checkpoint: str, history: list) -> dict:
 
 
 def sft_histories(trained: pl.DataFrame | None) -> dict[str, list]:
-    """Each checkpoint trained with a logged train loss but not by GRPO (`checkpoint_budgets.sql` rows:
-    `metrics_json`), by name; a checkpoint with no logged loss (a weight fusion) is not one."""
+    """Each checkpoint trained by a supervised method (`SFT_METHODS`) with a logged train loss
+    (`checkpoint_budgets.sql` rows: `metrics_json`), by name, sorted; one without a logged loss is left out."""
     if trained is None or trained.is_empty():
         return {}
-    rows = trained.filter(pl.col("method") != "grpo")
+    rows = trained.filter(pl.col("method").is_in(SFT_METHODS))
     histories = {r["checkpoint"]: json.loads(r["metrics_json"] or "[]") for r in rows.iter_rows(named=True)}
     return {c: h for c, h in sorted(histories.items()) if logged(h, "loss")}
 
@@ -486,7 +488,7 @@ def positive_controls(
     """Every positive control as `CONTROLS_SCHEMA` rows, in the order the report shows them: (a) refusal, (b)
     verification at full length (and at the eval length where the labels were judged cut), (c) one row per GRPO
     checkpoint (`GRPO_CHECKPOINTS` always, and any other checkpoint trained with method grpo), (d) one row per
-    checkpoint trained with a logged loss but not by GRPO.
+    checkpoint trained by a supervised method with a logged loss (`sft_histories`).
 
     `items`: `per_item.per_item_results` rows; `judge_accuracy`: the judges table (`results.judge_accuracy`);
     `trained`: `checkpoint_budgets.sql` rows (checkpoint, method, metrics_json) or None."""

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from sinternal_assets.evaluation import plots
 from sinternal_assets.evaluation.answer_length import EVAL, FULL
 from sinternal_assets.evaluation.metrics import wilson_interval
-from sinternal_assets.evaluation.tables import EvaluationTables
+from sinternal_assets.evaluation.tables import CONVERGENCE_CHECKS, EvaluationTables
 from sinternal_assets.reporting import markdown_table
 
 PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.yaml")
@@ -434,10 +434,11 @@ CONTROLS_CAPTION = (
     "ROC AUC (percentile paired bootstrap over items, 2,000 resamples; two-sided bootstrap p; passed when the "
     "interval excludes 0 from above); (c) GRPO's reward, the unweighted mean of its own terms per logged step, is "
     "higher over the last quarter of steps than over the first (a paired t interval over the prompts when both "
-    "quarters trained on the same prompts, else Welch's t over steps; passed when it excludes 0 from above); (d) "
-    "each SFT checkpoint's train loss is flat over its last quarter of steps against the quarter before (Welch's t "
-    "over steps; passed when the interval holds 0: a failure says the loss was still falling, or rising, so the "
-    "checkpoint had not converged). The effect is in the unit its measure names."
+    "quarters trained on the same prompts, else Welch's t over steps; passed when it excludes 0 from above). "
+    "Then a convergence check, not a control: (d) each SFT checkpoint's train loss is flat over its last quarter "
+    "of steps against the quarter before (Welch's t over steps; passed when the interval holds 0: a failure says "
+    "the loss was still falling, or rising, so the checkpoint had not converged). The effect is in the unit its "
+    "measure names."
 )
 CONTROLS_COLUMNS: tuple[Column, ...] = (
     _text("name", "control"),
@@ -455,7 +456,9 @@ CONTROLS_COLUMNS: tuple[Column, ...] = (
 def _controls(tables: EvaluationTables) -> list:
     if tables.controls.is_empty():
         return [NoData("no positive control was computed (the controls table is empty).")]
-    failed = tables.controls.filter(pl.col("passed").not_())
+    convergence = pl.col("name").is_in(CONVERGENCE_CHECKS)
+    failed = tables.controls.filter(pl.col("passed").not_() & ~convergence)
+    unconverged = tables.controls.filter(pl.col("passed").not_() & convergence)
     unknown = tables.controls.filter(pl.col("passed").is_null())
     blocks: list = [
         Text(
@@ -466,6 +469,15 @@ def _controls(tables: EvaluationTables) -> list:
     if not failed.is_empty():
         names = ", ".join(f"{r['name']} ({r['method']})" for r in failed.iter_rows(named=True))
         blocks.append(Text(f"Failed: {names}. Read every comparison below with that in mind.", "warning"))
+    if not unconverged.is_empty():
+        names = ", ".join(r["method"] for r in unconverged.iter_rows(named=True))
+        blocks.append(
+            Text(
+                f"Not converged: {names} (train loss still moving over the last quarter of steps). The comparison "
+                "below is between under-trained checkpoints: a longer budget may change it.",
+                "warning",
+            )
+        )
     if not unknown.is_empty():
         names = ", ".join(f"{r['name']} ({r['method']})" for r in unknown.iter_rows(named=True))
         blocks.append(Text(f"Not computable: {names} (the reading column says what was missing)."))

@@ -47,8 +47,9 @@ positive class of every classifier figure. Column contracts (the report and the 
 - `curves`: checkpoint, method, step, metric, value (every logged step's train loss and, for GRPO, mean reward)
 - `history`: run_id, created_at, checkpoint, metric, value (the comparison of this and earlier runs)
 - `controls`: name, method, baseline, measure, n, effect, ci_low, ci_high, p, passed, note (the positive controls,
-  `controls.positive_controls`: each a paired test that the training did what it targets; passed null when it
-  could not be computed, and note says what was missing)
+  `controls.positive_controls`: each a paired test that the training did what it targets, then the convergence
+  checks (`CONVERGENCE_CHECKS`: each SFT checkpoint's loss flat over its last quarter); passed null when it could
+  not be computed, and note says what was missing)
 - `paper`: paper, model, setting, metric, reported, note (numbers the papers report: never mixed with ours)
 """
 
@@ -139,6 +140,9 @@ CURVE_SCHEMA = {
     "value": pl.Float64,
 }
 
+# controls that say whether a checkpoint had converged, not whether its training did what it targets: their
+# failure makes the comparison one between under-trained checkpoints, not a suspect pipeline
+CONVERGENCE_CHECKS = ("sft_loss_flat",)
 CONTROLS_SCHEMA = {
     "name": pl.String,
     "method": pl.String,

@@ -309,6 +309,7 @@ def test_the_study_record_carries_the_controls_the_report_wrote():
         ("refusal_rises", "refusal_sft", True),
         ("verification_auc_rises", "verifier_sft", False),
         ("grpo_reward_rises", "verifier_grpo", None),
+        ("sft_loss_flat", "refusal_sft", False),
     ]
     assert set(controls[0]) == {*CONTROLS_SCHEMA} and controls[0]["ci_low"] == 0.6 and controls[2]["p"] is None
     assert controls_of(None) == [] and controls_of({"tables": {}}) == []
@@ -402,15 +403,20 @@ def test_a_loss_level_over_its_last_half_passes_and_short_or_lossless_histories_
     level = [3.0 - 0.08 * i for i in range(32)] + [0.9 + 0.2 * (-1) ** i + 0.01 * (i % 3) for i in range(32)]
     row = loss_flat_control("refusal_sft", _losses(level))
     assert row["passed"] is True and row["ci_low"] <= 0 <= row["ci_high"], row
-    short = loss_flat_control("refusal_sft", _losses([3.0, 2.0, 1.0]))
-    assert short["passed"] is None and "3 logged losses" in short["note"]
+    short = loss_flat_control("refusal_sft", _losses([3.0 - 0.1 * i for i in range(15)]))
+    assert short["passed"] is None and "15 logged losses" in short["note"]
+    odd = [3.0] * 6 + [1.0] * 4 + [0.5 + 0.01 * (i % 2) for i in range(8)]  # 18 steps: quarters of 4
+    odd_row = loss_flat_control("refusal_sft", _losses(odd))
+    assert odd_row["effect"] == pytest.approx(sum(odd[-4:]) / 4 - sum(odd[-8:-4]) / 4)
+    grpo_history = [{**h, "loss": 0.01 * i} for i, h in enumerate(json.loads(_history([0.1] * 20, [0.1] * 20)))]
     trained = pl.DataFrame(
         [
             {"checkpoint": "verifier_sft", "method": "sft", "metrics_json": json.dumps(_losses(level))},
-            {"checkpoint": "somf_fusion", "method": "fusion", "metrics_json": "[]"},  # no loss: no row
-            {"checkpoint": "verifier_grpo", "method": "grpo", "metrics_json": _history([0.1] * 8, [0.1] * 8)},
+            {"checkpoint": "somf_fusion", "method": "somf", "metrics_json": json.dumps(_losses(level))},
+            {"checkpoint": "old_sft", "method": "sft", "metrics_json": "[]"},  # no logged loss: no row
+            {"checkpoint": "verifier_grpo", "method": "grpo", "metrics_json": json.dumps(grpo_history)},
         ]
     )
     frame = positive_controls(_items([]), JUDGE_ACCURACY.clear(), trained)
-    assert frame["name"].to_list()[-2:] == ["grpo_reward_rises", "sft_loss_flat"]
-    assert frame.filter(pl.col("name") == "sft_loss_flat")["method"].to_list() == ["verifier_sft"]
+    assert frame["name"].to_list()[-3:] == ["grpo_reward_rises", "sft_loss_flat", "sft_loss_flat"]
+    assert frame.filter(pl.col("name") == "sft_loss_flat")["method"].to_list() == ["somf_fusion", "verifier_sft"]

@@ -157,6 +157,7 @@ CONTROLS = [
     _control("refusal_rises", "refusal_sft", 0.7667, 0.6, 0.9, 1.2e-7, True, "refusal detector accuracy 75.0%"),
     _control("verification_auc_rises", "verifier_sft", -0.042, -0.1, 0.02, 0.21, False, "AUC 0.41 vs 0.45"),
     _control("grpo_reward_rises", "verifier_grpo", None, None, None, None, None, "not computable: not trained"),
+    _control("sft_loss_flat", "refusal_sft", -0.33, -0.5, -0.15, 0.001, False, "still falling: 16 of 64 steps"),
 ]
 
 
@@ -680,7 +681,8 @@ def test_positive_controls_come_first_with_their_test_and_outcome(html):
     controls = _sections(html)["controls"]
     text = _visible(controls)
     assert "If a control fails, the comparison below is suspect" in text
-    assert "Failed: verification_auc_rises (verifier_sft)" in text
+    assert "Failed: verification_auc_rises (verifier_sft)." in text  # a convergence check is not a failed control
+    assert "Not converged: refusal_sft (train loss still moving" in text
     assert "Not computable: grpo_reward_rises (verifier_grpo)" in text
     rows = _rows(controls)
     assert rows[1][:8] == [
