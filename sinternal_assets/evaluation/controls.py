@@ -464,19 +464,20 @@ def loss_flat_control(checkpoint: str, history: list) -> dict:
 def sft_histories(trained: pl.DataFrame | None) -> dict[str, list]:
     """Each checkpoint trained by a supervised method (`SFT_METHODS`) with a logged train loss
     (`checkpoint_budgets.sql` rows: `metrics_json`), by name, sorted; one without a logged loss is left out."""
-    if trained is None or trained.is_empty():
-        return {}
-    rows = trained.filter(pl.col("method").is_in(SFT_METHODS))
-    histories = {r["checkpoint"]: json.loads(r["metrics_json"] or "[]") for r in rows.iter_rows(named=True)}
-    return {c: h for c, h in sorted(histories.items()) if logged(h, "loss")}
+    return {c: h for c, h in sorted(_histories(trained, SFT_METHODS).items()) if logged(h, "loss")}
 
 
 def grpo_histories(trained: pl.DataFrame | None) -> dict[str, list]:
     """Each GRPO checkpoint's logged history (`checkpoint_budgets.sql` rows with method grpo: `metrics_json`)."""
+    return _histories(trained, ("grpo",))
+
+
+def _histories(trained: pl.DataFrame | None, methods: tuple[str, ...]) -> dict[str, list]:
+    """The logged history (`metrics_json`) of each `checkpoint_budgets.sql` row trained by one of `methods`."""
     if trained is None or trained.is_empty():
         return {}
-    grpo = trained.filter(pl.col("method") == "grpo")
-    return {r["checkpoint"]: json.loads(r["metrics_json"] or "[]") for r in grpo.iter_rows(named=True)}
+    rows = trained.filter(pl.col("method").is_in(methods))
+    return {r["checkpoint"]: json.loads(r["metrics_json"] or "[]") for r in rows.iter_rows(named=True)}
 
 
 # --- all of them ------------------------------------------------------------------------------------------------
