@@ -49,6 +49,10 @@ class TransformersBackend:
         # n samples of a prompt share its prompt's forward pass (`_prefill`); False: each sample's row runs the
         # whole prompt (the behaviour before 2026-12-05, kept for the side-by-side benchmark and its test)
         self.share_prefill = True
+        # a cache passed to `generate` must be the default dynamic one: a model whose generation config asks for
+        # another (sliding-window hybrids) or for no cache keeps one whole row per sample
+        config = self.model.generation_config
+        self._dynamic_cache = config.cache_implementation is None and config.use_cache is not False
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.eos_ids.add(self.tokenizer.eos_token_id)
@@ -88,7 +92,7 @@ class TransformersBackend:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
             with torch.no_grad(), self.numerics.autocast():
                 ids, mask = batch["input_ids"], batch["attention_mask"]
-                if params.n > 1 and self.share_prefill and ids.shape[1] > 1:
+                if params.n > 1 and self.share_prefill and ids.shape[1] > 1 and self._dynamic_cache:
                     kwargs.update(past_key_values=self._prefill(ids[:, :-1], mask[:, :-1], params.n))
                 output = self.model.generate(
                     input_ids=ids.repeat_interleave(params.n, dim=0),
