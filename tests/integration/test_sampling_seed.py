@@ -38,3 +38,19 @@ def test_a_sample_is_the_same_whatever_shares_its_batch(backend):
     assert any(a != b for a, b in together.values())
     other = _texts(backend, PROMPTS, SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=12, n=2, seed=8), 4)
     assert other != together
+
+
+def test_samples_sharing_their_prompts_forward_pass_are_the_samples_of_a_row_each(backend):
+    """n samples of a prompt run its prompt through the model once (the cache repeated n times): the text is what a
+    row of its own per sample gives, sampled and greedy, for prompts of different lengths in one padded batch."""
+    sampled = SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=12, n=3, seed=11)
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=12, n=2)
+    try:
+        backend.share_prefill = True
+        shared = [_texts(backend, PROMPTS, p, batch_size=4) for p in (sampled, greedy)]
+        backend.share_prefill = False
+        per_row = [_texts(backend, PROMPTS, p, batch_size=4) for p in (sampled, greedy)]
+    finally:
+        backend.share_prefill = True
+    assert shared == per_row
+    assert any(len(set(texts)) > 1 for texts in shared[0].values())  # still three samples, not one copied

@@ -3,7 +3,9 @@
 on a GPU with bf16), for generation and forced-choice scoring alike; `numerics` says which.
 
 Prompts are sorted by length and cut into buckets so that left padding stays small; each bucket is one
-`generate` call with `num_return_sequences = n`. Generation stops at EOS or at a stop string.
+`generate` call over n rows per prompt. With n > 1 the prompts run through the model once (their KV cache is
+repeated for the n samples), not once per sample: on a CPU the prompt's forward pass is most of the cost of a
+short answer to a long (jailbreak-wrapped) prompt. Generation stops at EOS or at a stop string.
 
 Sampling is reproducible per sample, whatever else shares its batch: every sample draws its own noise from a
 generator seeded by the sampling seed, the prompt's tokens and the sample's index (the content its hash key
@@ -44,6 +46,13 @@ class TransformersBackend:
             AutoModelForCausalLM.from_pretrained(model_path, dtype=self.numerics.inference_dtype()).to(device).eval()
         )
         self.device = device
+        # n samples of a prompt share its prompt's forward pass (`_prefill`); False: each sample's row runs the
+        # whole prompt (the behaviour before 2026-12-05, kept for the side-by-side benchmark and its test)
+        self.share_prefill = True
+        # a cache passed to `generate` must be the default dynamic one: a model whose generation config asks for
+        # another (sliding-window hybrids) or for no cache keeps one whole row per sample
+        config = self.model.generation_config
+        self._dynamic_cache = config.cache_implementation is None and config.use_cache is not False
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.eos_ids.add(self.tokenizer.eos_token_id)
@@ -65,8 +74,9 @@ class TransformersBackend:
         for start in range(0, len(order), self.batch_size):
             bucket = order[start : start + self.batch_size]
             # row i * n + k of the batch is sample k of the bucket's i-th prompt (greedy: n identical rows)
-            rows = [encoded[i] for i in bucket for _ in range(params.n)]
-            batch = self.tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.device)
+            batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in bucket]}, return_tensors="pt").to(
+                self.device
+            )
             kwargs = dict(
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
@@ -81,8 +91,15 @@ class TransformersBackend:
             if params.stop:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
             with torch.no_grad(), self.numerics.autocast():
-                output = self.model.generate(**batch, **kwargs)
-            width = batch["input_ids"].shape[1]
+                ids, mask = batch["input_ids"], batch["attention_mask"]
+                if params.n > 1 and self.share_prefill and ids.shape[1] > 1 and self._dynamic_cache:
+                    kwargs.update(past_key_values=self._prefill(ids[:, :-1], mask[:, :-1], params.n))
+                output = self.model.generate(
+                    input_ids=ids.repeat_interleave(params.n, dim=0),
+                    attention_mask=mask.repeat_interleave(params.n, dim=0),
+                    **kwargs,
+                )
+            width = ids.shape[1]
             for row, index in enumerate(bucket):
                 completions = []
                 for k in range(params.n):
@@ -93,6 +110,20 @@ class TransformersBackend:
             if progress:
                 progress(min(start + self.batch_size, len(order)), len(order), done_tokens)
         return [r for r in results if r is not None]
+
+    def _prefill(self, ids, mask, n: int):
+        """The KV cache of a left-padded batch of prompts (all but their last token), computed once per prompt and
+        repeated for its `n` samples (rows i * n .. i * n + n - 1): `generate` then runs only each row's last prompt
+        token and the new ones. Positions as `generate` gives them (the count of real tokens before each one)."""
+        import torch
+
+        positions = (torch.cumsum(mask, dim=1) - 1).clamp(min=0)
+        cache = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+        )
+        cache = cache.past_key_values
+        cache.batch_repeat_interleave(n)
+        return cache
 
     def choice_probabilities(self, items: Sequence[tuple[Messages, str, Sequence[str]]]) -> list[list[float]]:
         """For each (conversation, assistant prefix, choices): each choice's probability (`choice_scores`)."""
