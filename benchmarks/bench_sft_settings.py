@@ -1,4 +1,4 @@
-"""What LoRA dropout and gradient checkpointing cost an SFT step of the study, side by side in one run.
+"""What LoRA dropout, gradient checkpointing and the micro-batch cost a study SFT step, side by side in one run.
 
 The study's own verifier examples (the latest `verifier_sft` checkpoint's `inputs/train.jsonl` in the study
 warehouse: spec + request + answer -> critique + verdict, fitted into 640 tokens) and its settings (LoRA r16 /
@@ -9,7 +9,14 @@ setting runs in a process of its own, so its peak RSS is its own; rounds alterna
 shared machine slows them alike. Every setting sees the same batches (same seed, same data) and its loss per step
 is recorded: dropout changes the numbers, checkpointing must not.
 
+The micro-batch: a step of 4 examples either as one padding-free row (the 4 examples flattened: micro-batch 4, the
+attention runs over the whole row under a block-diagonal mask) or as 4 micro-batches of one example each,
+accumulated into the same optimizer step (micro-batch 1 x 4: each example's attention is causal over itself
+alone). Same examples per step, same loss (the token mean over the step's completion tokens either way).
+
     .venv/bin/python benchmarks/bench_sft_settings.py --steps 4 --rounds 2
+    .venv/bin/python benchmarks/bench_sft_settings.py --only dropout0.05 dropout0 dropout0.05+micro1 dropout0+micro1 \
+        --out benchmarks/results/sft_microbatch.json
 """
 
 from __future__ import annotations
@@ -32,12 +39,15 @@ from sinternal_assets.models import numerics  # noqa: E402
 from sinternal_assets.training.job import LoraSpec, TrainSpec  # noqa: E402
 from sinternal_assets.training.progress import Reporter  # noqa: E402
 
-SETTINGS = {  # name: (LoRA dropout, gradient checkpointing)
-    "dropout0.05+ckpt": (0.05, "on"),
-    "dropout0.05": (0.05, "off"),
-    "dropout0+ckpt": (0.0, "on"),
-    "dropout0": (0.0, "off"),
+SETTINGS = {  # name: (LoRA dropout, gradient checkpointing, examples per micro-batch); 4 examples per step in all
+    "dropout0.05+ckpt": (0.05, "on", 4),
+    "dropout0.05": (0.05, "off", 4),
+    "dropout0+ckpt": (0.0, "on", 4),
+    "dropout0": (0.0, "off", 4),
+    "dropout0.05+micro1": (0.05, "off", 1),
+    "dropout0+micro1": (0.0, "off", 1),
 }
+EXAMPLES_PER_STEP = 4
 
 
 def study_examples(study_dir: Path) -> Path:
@@ -51,13 +61,13 @@ def one(setting: str, data: Path, steps: int) -> dict:
     """Train `steps` steps under `setting` in this process; its step times, losses and peak RSS."""
     from sinternal_assets.training.trainers import sft_trainer
 
-    dropout, checkpointing = SETTINGS[setting]
+    dropout, checkpointing, micro = SETTINGS[setting]
     spec = TrainSpec(
         learning_rate=2e-4,
         epochs=1.0,
         max_steps=steps,
-        batch_size=4,
-        grad_accum=1,
+        batch_size=micro,
+        grad_accum=EXAMPLES_PER_STEP // micro,
         max_length=640,
         packing=False,
         seed=0,
@@ -76,6 +86,7 @@ def one(setting: str, data: Path, steps: int) -> dict:
         "setting": setting,
         "dropout": dropout,
         "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
+        "micro_batch": micro,
         "seconds": round(seconds, 2),
         "step_times_s": [round(h["step_time_s"], 2) for h in steps_logged],
         "losses": [h["loss"] for h in steps_logged],
@@ -90,6 +101,13 @@ def main() -> None:
     parser.add_argument("--study-dir", default=str(ROOT / ".sinternal" / "study"))
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(SETTINGS),
+        default=list(SETTINGS),
+        help="the settings to run (the first is the reference of the ratios)",
+    )
     parser.add_argument("--one", choices=list(SETTINGS), help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sft_settings.json"))
     args = parser.parse_args()
@@ -97,9 +115,9 @@ def main() -> None:
     if args.one:
         print("RESULT " + json.dumps(one(args.one, data, args.steps)), flush=True)
         return
-    runs: dict[str, list[dict]] = {s: [] for s in SETTINGS}
+    runs: dict[str, list[dict]] = {s: [] for s in args.only}
     for r in range(args.rounds):
-        for setting in SETTINGS:
+        for setting in args.only:
             done = subprocess.run(
                 [
                     sys.executable,
@@ -127,28 +145,27 @@ def main() -> None:
         times = [t for run in runs[setting] for t in run["step_times_s"][1:]]
         return sum(times) / len(times)
 
-    reference = per_step("dropout0.05+ckpt")
+    reference = per_step(args.only[0])
     result = {
         **run_record("bench_sft_settings.py"),
         "data": str(data),
+        "reference": args.only[0],
         "steps_per_run": args.steps,
         "rounds": args.rounds,
         "summary": {
             s: {
                 "seconds_per_step": round(per_step(s), 2),
-                "ratio_to_study_setting": round(reference / per_step(s), 3),
+                "ratio_to_reference": round(reference / per_step(s), 3),
                 "peak_rss_gib": max(run["peak_rss_gib"] for run in runs[s]),
                 "losses_round1": runs[s][0]["losses"],
             }
-            for s in SETTINGS
+            for s in args.only
         },
         "runs": runs,
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for s, v in result["summary"].items():
-        print(
-            f"{s:18s} {v['seconds_per_step']:6.2f} s/step  x{v['ratio_to_study_setting']:.2f}  {v['peak_rss_gib']} GiB"
-        )
+        print(f"{s:18s} {v['seconds_per_step']:6.2f} s/step  x{v['ratio_to_reference']:.2f}  {v['peak_rss_gib']} GiB")
     print(f"wrote {args.out}")
 
 

@@ -4,8 +4,9 @@ The budget is what the trainer consumes, counted by the trainer itself (training
 read back by the report's budget table:
 - SFT family (SInternal's verifier and its ablations, refusal SFT, AltTrain, SOMF's downstream fine-tune):
   **examples seen** = optimizer steps x batch size x gradient accumulation, the same for every method. This
-  holds exactly without packing (a step takes exactly `batch_size` whole examples, flattened padding-free; the
-  profiles run so); with `packing: true` a step takes `batch_size` packed rows, so methods with shorter examples
+  holds exactly without packing (a micro-batch takes exactly `batch_size` whole examples, flattened padding-free,
+  and a step `grad_accum` micro-batches; the profiles run so: the study as 4 micro-batches of one example, whose
+  attention on a CPU is then causal over each example alone); with `packing: true` a step takes `batch_size` packed rows, so methods with shorter examples
   see more of them, and the budget table shows by how much. Examples seen rather than tokens: the methods'
   targets differ in length by design (a refusal is shorter than a critique), and equal examples give every
   method the same number of updates over the same number of prompts, as the papers' "N epochs of M examples"

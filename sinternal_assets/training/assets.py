@@ -40,7 +40,11 @@ class LoraSettings(Config):
     enabled: bool = Field(default=True, description="LoRA adapters (merged on export); off = full fine-tuning")
     r: int = 16
     alpha: int = 32
-    dropout: float = 0.05
+    dropout: float = Field(
+        default=0.0,
+        description="LoRA dropout: 0, PEFT's default (the paper states none); 0.05 cost ~1.2x per CPU step "
+        "(BENCHMARKS.md)",
+    )
     target_modules: str = "all-linear"
 
 
@@ -58,7 +62,8 @@ class TrainSettings(Config):
     packing: bool = Field(
         default=False,
         description="on: rows of max_length tokens packed best-fit decreasing (examples per step vary); off: each "
-        "step takes exactly batch_size examples, flattened into one padding-free row (matched budgets count examples)",
+        "micro-batch takes exactly batch_size examples, flattened into one padding-free row, and a step "
+        "batch_size x grad_accum (matched budgets count examples)",
     )
     seed: int = 0
     lora: LoraSettings = Field(default_factory=LoraSettings)
