@@ -3,16 +3,16 @@
 The budget is what the trainer consumes, counted by the trainer itself (training.progress.Consumption), and
 read back by the report's budget table:
 - SFT family (SInternal's verifier and its ablations, refusal SFT, AltTrain, SOMF's downstream fine-tune):
-  **examples seen** = optimizer steps x batch size x gradient accumulation, the same for every method. This
-  holds exactly without packing (a micro-batch takes exactly `batch_size` whole examples, flattened padding-free,
-  and a step `grad_accum` micro-batches; the profiles run so: the study as 4 micro-batches of one example, whose
-  attention on a CPU is then causal over each example alone); with `packing: true` a step takes `batch_size` packed rows, so methods with shorter examples
-  see more of them, and the budget table shows by how much. Examples seen rather than tokens: the methods'
-  targets differ in length by design (a refusal is shorter than a critique), and equal examples give every
-  method the same number of updates over the same number of prompts, as the papers' "N epochs of M examples"
-  do; the supervised tokens each method consumed are reported beside it. A smaller dataset is repeated (more
-  epochs). Examples longer than `max_length` are shortened in their input, never in their target, or dropped
-  (training.fitting): both counted in the table.
+  **examples seen** = optimizer steps x batch size x gradient accumulation, the same for every method. This holds
+  exactly without packing (a micro-batch takes exactly `batch_size` whole examples, flattened padding-free, and a
+  step `grad_accum` micro-batches; the profiles run so: the study as 4 micro-batches of one example, whose
+  attention on a CPU is then causal over each example alone); with `packing: true` a step takes `batch_size`
+  packed rows, so methods with shorter examples see more of them, and the budget table shows by how much. Examples
+  seen rather than tokens: the methods' targets differ in length by design (a refusal is shorter than a critique),
+  and equal examples give every method the same number of updates over the same number of prompts, as the papers'
+  "N epochs of M examples" do; the supervised tokens each method consumed are reported beside it. A smaller
+  dataset is repeated (more epochs). Examples longer than `max_length` are shortened in their input, never in
+  their target, or dropped (training.fitting): both counted in the table.
 - GRPO family (SInternal + GRPO, AlphaAlign): the same prompts per step, rollouts per prompt, completion length
   and steps, so the same rollouts seen.
 A profile that scaled one method and left the others at their CPU defaults would favour it by construction.

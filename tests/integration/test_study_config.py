@@ -28,7 +28,7 @@ TINY_SIZES = {
     "eval_generations": {"sampling": {"max_new_tokens": 8}},
 }
 TINY_BUDGETS = {
-    "sft": {"max_steps": 1, "batch_size": 1, "max_length": 640},
+    "sft": {"max_steps": 1, "batch_size": 1, "grad_accum": 1, "max_length": 640},
     "grpo": {"num_generations": 2, "prompts_per_step": 1, "max_prompts": 2, "max_completion_length": 8},
     "grpo_steps": 1,
 }

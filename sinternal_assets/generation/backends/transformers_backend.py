@@ -26,6 +26,13 @@ from sinternal_assets.generation.backends.base import ChoiceScores, Completion, 
 from sinternal_assets.generation.sampling import SamplingParams
 from sinternal_assets.models.layer_groups import LayerGroup, layer_groups
 
+# A batch of forced-choice rows holds at most this many tokens once padded to its longest row (the shared prefix
+# apart), besides at most `batch_size` rows: a long row runs with fewer beside it, alone past this. On a CPU a padded
+# row costs its padding in every layer, and the attention under the padding mask runs over the whole square of the
+# batch's longest row; on the study's judged items (up to ~4,200 tokens a row) this cuts padded tokens by 6% and the
+# attention's square by 30% (BENCHMARKS.md "Forced choice in token-capped batches").
+CHOICE_BATCH_TOKENS = 4096
+
 
 class TransformersBackend:
     name = "transformers"
@@ -49,6 +56,9 @@ class TransformersBackend:
         # n samples of a prompt share its prompt's forward pass (`_prefill`); False: each sample's row runs the
         # whole prompt (the behaviour before 2026-12-05, kept for the side-by-side benchmark and its test)
         self.share_prefill = True
+        # the padded tokens a batch of forced-choice rows may hold (`token_batches`); a very large value gives the
+        # fixed batches of `batch_size` rows (the behaviour before 2026-12-05, kept for the side-by-side benchmark)
+        self.choice_batch_tokens = CHOICE_BATCH_TOKENS
         # a cache passed to `generate` must be the default dynamic one: a model whose generation config asks for
         # another (sliding-window hybrids) or for no cache keeps one whole row per sample
         config = self.model.generation_config
@@ -142,7 +152,8 @@ class TransformersBackend:
 
         Batched, each item's text read once: an item's row is its chat and prefix up to where its choices'
         tokens diverge. The token prefix all rows share (the spec and the worked example, in a judge's requests)
-        runs once and its KV cache is reused by every batch; the rows then run `batch_size` at a time,
+        runs once and its KV cache is reused by every batch; the rows then run in order of length, at most
+        `batch_size` at a time and at most `choice_batch_tokens` padded tokens a batch (`token_batches`),
         left-padded after that prefix (the attention mask hides the padding, explicit position ids keep each
         row's positions what they are unbatched), keeping only the last position's logits: the first token of
         every choice. A choice of several tokens then runs its remaining tokens on (a copy of) the batch's cache.
@@ -184,9 +195,7 @@ class TransformersBackend:
             if shared:
                 ids = torch.tensor([rows[0][:shared]], device=self.device)
                 prefix_cache = self.model(input_ids=ids, use_cache=True, logits_to_keep=1).past_key_values
-            order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
+            for batch in token_batches([len(r) - shared for r in rows], self.batch_size, self.choice_batch_tokens):
                 suffixes = [rows[i][shared:] for i in batch]
                 width = max(len(s) for s in suffixes)
                 own = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in suffixes], device=self.device)
@@ -254,6 +263,24 @@ class TransformersBackend:
         if finish == "length" and cut == len(tokens) and len(tokens) < params.max_new_tokens:
             finish = "stop"  # ended early on a stop string inside generate
         return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_tokens, completion_tokens=cut)
+
+
+def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[list[int]]:
+    """The indices of rows of these `lengths`, shortest first, cut into batches of at most `max_rows` rows and at
+    most `max_tokens` tokens once padded to the batch's longest row; a row longer than `max_tokens` runs alone."""
+    if max_rows < 1 or max_tokens < 1:
+        raise ValueError(f"token_batches: max_rows and max_tokens must be >= 1, got {max_rows} and {max_tokens}")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        # in order of length, the row joining a batch is its longest: the batch pads to it
+        if current and (len(current) >= max_rows or (len(current) + 1) * lengths[index] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def shared_prefix_length(sequences: Sequence[Sequence[int]], at_most: int) -> int:
