@@ -29,8 +29,9 @@ from sinternal_assets.models.layer_groups import LayerGroup, layer_groups
 # A batch of forced-choice rows holds at most this many tokens once padded to its longest row (the shared prefix
 # apart), besides at most `batch_size` rows: a long row runs with fewer beside it, alone past this. On a CPU a padded
 # row costs its padding in every layer, and the attention under the padding mask runs over the whole square of the
-# batch's longest row; on the study's judged items (up to ~4,200 tokens a row) this cuts padded tokens by 6% and the
-# attention's square by 30% (BENCHMARKS.md "Forced choice in token-capped batches").
+# batch's longest row; on the study's judged items (up to ~4,200 tokens a row) this cut padded tokens by 6%, the
+# attention's square by 30% and the time a checkpoint takes by ~1.95x (BENCHMARKS.md "Forced choice in token-capped
+# batches").
 CHOICE_BATCH_TOKENS = 4096
 
 
