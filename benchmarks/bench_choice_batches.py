@@ -70,10 +70,10 @@ def main() -> None:
     backend = TransformersBackend(embedded_model(), batch_size=8)
     everything = study_items(args.db, backend.tokenizer)
     conversations = [critique.teacher_messages(s, p, a, t, False) for s, p, a, t in everything]
-    lengths = [len(backend.encode(c)) for c in conversations]
-    chosen = sorted(range(len(conversations)), key=lambda i: lengths[i])[:: args.every]
+    encoded = [backend.encode(c) for c in conversations]
+    chosen = sorted(range(len(conversations)), key=lambda i: len(encoded[i]))[:: args.every]
     items = [(conversations[i], VERDICT_PREFIX, ("SAFE", UNSAFE)) for i in chosen]
-    rows = [backend.encode(conversations[i]) for i in chosen]
+    rows = [encoded[i] for i in chosen]
     shared = shared_prefix_length(rows, min(len(r) for r in rows) - 1)
     own = [len(r) - shared for r in rows]
     modes = {"capped": CHOICE_BATCH_TOKENS, "fixed8": 10**12}
